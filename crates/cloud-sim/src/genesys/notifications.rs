@@ -1,0 +1,474 @@
+//! Notification channels, subscriptions and the streaming WebSocket. Events are sent only to sockets
+//! that are connected at that moment: nothing is replayed, as in the real service.
+
+use super::{Caller, GenesysState};
+use crate::clock::iso;
+use crate::faults::FrameFault;
+use crate::http::genesys_error;
+use crate::ids;
+use crate::state::{Shared, SimState};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{TimeZone, Utc};
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Channels per user and OAuth client.
+pub const MAX_CHANNELS: usize = 20;
+/// Topics per channel.
+pub const MAX_TOPICS: usize = 1000;
+
+/// What the socket task is told to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Send a text frame.
+    Frame(String),
+    /// Send a close frame with this reason, then end.
+    Close(String),
+    /// End without a close frame (a dropped connection).
+    Drop,
+}
+
+/// The connected socket of a channel.
+#[derive(Debug)]
+pub struct SocketSlot {
+    pub id: u64,
+    pub tx: mpsc::UnboundedSender<Outbound>,
+}
+
+/// A notification channel.
+#[derive(Debug)]
+pub struct Channel {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub token: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub topics: Vec<String>,
+    pub socket: Option<SocketSlot>,
+    /// A frame held back by the reorder fault, sent after the next one.
+    held: Option<String>,
+}
+
+impl Channel {
+    fn send(&self, out: Outbound) -> bool {
+        self.socket.as_ref().is_some_and(|s| s.tx.send(out).is_ok())
+    }
+
+    fn json(&self, streaming_base: &str) -> Value {
+        json!({
+            "connectUri": format!("{streaming_base}/channels/{}", self.id),
+            "id": self.id,
+            "expires": Utc.timestamp_millis_opt(self.expires_ms).single().map(iso),
+        })
+    }
+}
+
+fn envelope(topic: &str, body: Value) -> String {
+    json!({"topicName": topic, "version": "2", "eventBody": body, "metadata": {"CorrelationId": crate::http::correlation_id()}})
+        .to_string()
+}
+
+fn heartbeat() -> String {
+    json!({"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}}).to_string()
+}
+
+fn pong() -> String {
+    json!({"topicName": "channel.metadata", "eventBody": {"message": "pong"}}).to_string()
+}
+
+/// `POST /api/v2/notifications/channels`.
+pub async fn create_channel(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+    let now = state.clock.now_ms();
+    let lifetime = state.settings().channel_lifetime_secs as i64 * 1000;
+    let mut gs = state.genesys();
+    let mine: Vec<usize> = gs
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.user_id == caller.user_id && c.client_id == caller.client_id)
+        .map(|(i, _)| i)
+        .collect();
+    if mine.len() >= MAX_CHANNELS {
+        // The 21st evicts the oldest, unconnected first.
+        let victim = mine
+            .iter()
+            .copied()
+            .min_by_key(|&i| (gs.channels[i].socket.is_some(), gs.channels[i].created_ms))
+            .expect("at least one channel");
+        let old = gs.channels.remove(victim);
+        old.send(Outbound::Close("channel removed: channel limit reached".into()));
+    }
+    let id = ids::channel_id(&mut *state.rng());
+    let ch = Channel {
+        id,
+        user_id: caller.user_id.clone(),
+        client_id: caller.client_id.clone(),
+        token: caller.token.clone(),
+        created_ms: now,
+        expires_ms: now + lifetime,
+        topics: Vec::new(),
+        socket: None,
+        held: None,
+    };
+    let body = ch.json(&state.urls().genesys_streaming);
+    gs.channels.push(ch);
+    Json(body).into_response()
+}
+
+/// `GET /api/v2/notifications/channels`.
+pub async fn list_channels(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+    let gs = state.genesys();
+    let base = &state.urls().genesys_streaming;
+    let entities: Vec<Value> = gs
+        .channels
+        .iter()
+        .filter(|c| c.user_id == caller.user_id && c.client_id == caller.client_id)
+        .map(|c| c.json(base))
+        .collect();
+    Json(json!({"entities": entities})).into_response()
+}
+
+/// `HEAD /api/v2/notifications/channels/{id}`: 200 while the channel exists, 404 once it is gone.
+pub async fn head_channel(State(state): State<Shared>, Path(id): Path<String>) -> Response {
+    reap_expired(&state);
+    let gs = state.genesys();
+    if gs.channels.iter().any(|c| c.id == id) { StatusCode::OK.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+}
+
+/// `?ignoreErrors=true`.
+#[derive(Debug, Deserialize)]
+pub struct SubscribeQuery {
+    #[serde(rename = "ignoreErrors", default)]
+    ignore_errors: bool,
+}
+
+/// One entry of a subscription body.
+#[derive(Debug, Deserialize)]
+pub struct TopicRef {
+    id: String,
+}
+
+enum TopicCheck {
+    Permitted,
+    Forbidden,
+    Invalid,
+}
+
+fn check_topic(topic: &str, user_id: &str) -> TopicCheck {
+    let Some(rest) = topic.strip_prefix("v2.users.") else { return TopicCheck::Invalid };
+    let (uid, tail) = match rest.split_once('.') {
+        Some(x) => x,
+        None => return TopicCheck::Invalid,
+    };
+    if !matches!(tail, "conversations" | "conversations.calls") {
+        return TopicCheck::Invalid;
+    }
+    if uid == user_id { TopicCheck::Permitted } else { TopicCheck::Forbidden }
+}
+
+#[derive(Clone, Copy)]
+enum SubOp {
+    Replace,
+    Add,
+}
+
+fn owned_channel<'a>(gs: &'a mut GenesysState, id: &str, caller: &Caller) -> Result<&'a mut Channel, Response> {
+    gs.channels
+        .iter_mut()
+        .find(|c| c.id == id && c.user_id == caller.user_id)
+        .ok_or_else(|| genesys_error(StatusCode::NOT_FOUND, "not.found", "The channel was not found."))
+}
+
+fn subscriptions_body(ch: &Channel, rejected: &[(String, &str)]) -> Value {
+    let mut entities: Vec<Value> = ch.topics.iter().map(|t| json!({"id": t, "state": "Permitted"})).collect();
+    entities.extend(rejected.iter().map(|(t, why)| json!({"id": t, "state": "Rejected", "rejectionReason": why})));
+    json!({"entities": entities})
+}
+
+async fn subscribe(state: Shared, caller: Caller, id: String, q: SubscribeQuery, body: axum::body::Bytes, op: SubOp) -> Response {
+    let topics: Vec<TopicRef> = match serde_json::from_slice(&body) {
+        Ok(t) => t,
+        Err(e) => return genesys_error(StatusCode::BAD_REQUEST, "bad.request", &format!("The request could not be understood: {e}")),
+    };
+    let mut permitted = Vec::new();
+    let mut rejected = Vec::new();
+    for t in topics {
+        match check_topic(&t.id, &caller.user_id) {
+            TopicCheck::Permitted => permitted.push(t.id),
+            TopicCheck::Forbidden if q.ignore_errors => rejected.push((t.id, "Missing permission to subscribe to this topic")),
+            TopicCheck::Invalid if q.ignore_errors => rejected.push((t.id, "Invalid topic")),
+            TopicCheck::Forbidden => {
+                return genesys_error(StatusCode::FORBIDDEN, "missing.permissions", &format!("Unable to subscribe to topic {}", t.id));
+            }
+            TopicCheck::Invalid => {
+                return genesys_error(StatusCode::BAD_REQUEST, "invalid.value", &format!("Invalid topic {}", t.id));
+            }
+        }
+    }
+    let now = state.clock.now_ms();
+    let lifetime = state.settings().channel_lifetime_secs as i64 * 1000;
+    reap_expired(&state);
+    let mut gs = state.genesys();
+    let ch = match owned_channel(&mut gs, &id, &caller) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut next = match op {
+        SubOp::Replace => Vec::new(),
+        SubOp::Add => ch.topics.clone(),
+    };
+    for t in permitted {
+        if !next.contains(&t) {
+            next.push(t);
+        }
+    }
+    if next.len() > MAX_TOPICS {
+        return genesys_error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            &format!("A channel can hold at most {MAX_TOPICS} topics; this request would make {}.", next.len()),
+        );
+    }
+    ch.topics = next;
+    ch.expires_ms = now + lifetime;
+    Json(subscriptions_body(ch, &rejected)).into_response()
+}
+
+/// `PUT …/subscriptions`: replaces the topic list.
+pub async fn put_subscriptions(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<SubscribeQuery>,
+    body: axum::body::Bytes,
+) -> Response {
+    subscribe(state, caller, id, q, body, SubOp::Replace).await
+}
+
+/// `POST …/subscriptions`: adds topics.
+pub async fn post_subscriptions(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    Query(q): Query<SubscribeQuery>,
+    body: axum::body::Bytes,
+) -> Response {
+    subscribe(state, caller, id, q, body, SubOp::Add).await
+}
+
+/// `GET …/subscriptions`.
+pub async fn get_subscriptions(State(state): State<Shared>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+    let mut gs = state.genesys();
+    match owned_channel(&mut gs, &id, &caller) {
+        Ok(ch) => Json(subscriptions_body(ch, &[])).into_response(),
+        Err(r) => r,
+    }
+}
+
+/// `DELETE …/subscriptions`: clears the topic list.
+pub async fn delete_subscriptions(State(state): State<Shared>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+    let mut gs = state.genesys();
+    match owned_channel(&mut gs, &id, &caller) {
+        Ok(ch) => {
+            ch.topics.clear();
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+/// `GET /channels/{id}` on the streaming host: the WebSocket (no auth header; the channel id is the secret).
+pub async fn socket(State(state): State<Shared>, Path(id): Path<String>, ws: WebSocketUpgrade) -> Response {
+    reap_expired(&state);
+    let (socket_id, rx) = {
+        let mut gs = state.genesys();
+        let socket_id = gs.next_socket_id;
+        gs.next_socket_id += 1;
+        let Some(ch) = gs.channels.iter_mut().find(|c| c.id == id) else {
+            return (StatusCode::NOT_FOUND, "channel not found").into_response();
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        // One socket per channel: a second one kicks the first off.
+        if let Some(old) = ch.socket.replace(SocketSlot { id: socket_id, tx }) {
+            let _ = old.tx.send(Outbound::Close("another connection was opened on this channel".into()));
+        }
+        (socket_id, rx)
+    };
+    state.stats.socket_opened();
+    let heartbeat_every = Duration::from_secs_f64(state.settings().heartbeat_secs.max(0.01));
+    ws.on_upgrade(move |ws| run_socket(state, id, socket_id, ws, rx, heartbeat_every))
+}
+
+async fn run_socket(
+    state: Shared,
+    channel_id: String,
+    socket_id: u64,
+    ws: WebSocket,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
+    heartbeat_every: Duration,
+) {
+    let (mut sink, mut stream) = ws.split();
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(Outbound::Frame(text)) => {
+                    if sink.send(Message::Text(text.into())).await.is_err() { break; }
+                    state.stats.frame_sent();
+                }
+                Some(Outbound::Close(reason)) => {
+                    let _ = sink.send(Message::Close(Some(CloseFrame { code: 1000, reason: reason.into() }))).await;
+                    break;
+                }
+                Some(Outbound::Drop) | None => break,
+            },
+            _ = beat.tick() => {
+                let held = flush_held(&state, &channel_id, socket_id);
+                if let Some(h) = held {
+                    if sink.send(Message::Text(h.into())).await.is_err() { break; }
+                }
+                if sink.send(Message::Text(heartbeat().into())).await.is_err() { break; }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(t))) => {
+                    let is_ping = serde_json::from_str::<Value>(t.as_str()).ok().and_then(|v| v.get("message").and_then(Value::as_str).map(|m| m == "ping")).unwrap_or(false);
+                    if is_ping && sink.send(Message::Text(pong().into())).await.is_err() { break; }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+    }
+    let mut gs = state.genesys();
+    if let Some(ch) = gs.channels.iter_mut().find(|c| c.id == channel_id) {
+        if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) {
+            ch.socket = None;
+        }
+    }
+    state.stats.socket_closed();
+}
+
+fn flush_held(state: &SimState, channel_id: &str, socket_id: u64) -> Option<String> {
+    let mut gs = state.genesys();
+    let ch = gs.channels.iter_mut().find(|c| c.id == channel_id)?;
+    if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) { ch.held.take() } else { None }
+}
+
+/// Sends the conversation's snapshot to every connected channel subscribed to it.
+pub(crate) fn publish_conversation(state: &Shared, gs: &mut GenesysState, conv_id: &str) {
+    let Some(conv) = gs.conversations.get(conv_id) else { return };
+    let uid = conv.agent.user_id.clone();
+    let full = conv.snapshot();
+    let flat = conv.calls_snapshot();
+    let repeat = {
+        let p = state.settings().quirks.repeat_rate.clamp(0.0, 1.0);
+        state.rng().random_bool(p)
+    };
+    publish(state, gs, &format!("v2.users.{uid}.conversations"), full, repeat);
+    publish(state, gs, &format!("v2.users.{uid}.conversations.calls"), flat, repeat);
+}
+
+fn publish(state: &Shared, gs: &mut GenesysState, topic: &str, body: Value, repeat: bool) {
+    if !gs.channels.iter().any(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic)) {
+        return;
+    }
+    let frame = envelope(topic, body);
+    let grace = state.settings().socket_closing_grace_ms;
+    for ch in gs.channels.iter_mut().filter(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic)) {
+        let fault = {
+            let mut rng = state.rng();
+            state.faults().on_frame(&mut *rng)
+        };
+        let mut frames = vec![frame.clone()];
+        if repeat || fault.duplicate {
+            frames.push(frame.clone());
+        }
+        if fault.reorder && ch.held.is_none() {
+            ch.held = frames.pop();
+        } else if let Some(h) = ch.held.take() {
+            frames.push(h);
+        }
+        for f in frames {
+            ch.send(Outbound::Frame(f));
+        }
+        apply_socket_fault(state, ch, fault, grace);
+    }
+}
+
+fn apply_socket_fault(state: &Shared, ch: &mut Channel, fault: FrameFault, grace_ms: u64) {
+    if fault.drop_socket {
+        ch.send(Outbound::Drop);
+    } else if fault.socket_closing {
+        announce_closing(state, ch, grace_ms);
+    }
+}
+
+fn announce_closing(state: &Shared, ch: &Channel, grace_ms: u64) {
+    let Some(slot) = &ch.socket else { return };
+    let body = json!({"channelId": ch.id, "message": "The service is closing this socket for maintenance."});
+    ch.send(Outbound::Frame(envelope("v2.system.socket_closing", body)));
+    let (state, channel_id, socket_id) = (state.clone(), ch.id.clone(), slot.id);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(grace_ms)).await;
+        let gs = state.genesys();
+        if let Some(ch) = gs.channels.iter().find(|c| c.id == channel_id && c.socket.as_ref().is_some_and(|s| s.id == socket_id)) {
+            ch.send(Outbound::Close("socket closing for maintenance".into()));
+        }
+    });
+}
+
+/// Drops the connected sockets (of one user, or all) without a close frame. Returns how many.
+pub(crate) fn drop_sockets(state: &Shared, user_id: Option<&str>) -> usize {
+    let gs = state.genesys();
+    gs.channels
+        .iter()
+        .filter(|c| user_id.is_none_or(|u| c.user_id == u))
+        .filter(|c| c.send(Outbound::Drop))
+        .count()
+}
+
+/// Sends `v2.system.socket_closing` to the connected sockets and closes them after the grace period.
+pub(crate) fn close_sockets_for_maintenance(state: &Shared, user_id: Option<&str>, grace_ms: u64) -> usize {
+    let gs = state.genesys();
+    let mut n = 0;
+    for ch in gs.channels.iter().filter(|c| c.socket.is_some() && user_id.is_none_or(|u| c.user_id == u)) {
+        announce_closing(state, ch, grace_ms);
+        n += 1;
+    }
+    n
+}
+
+/// Tells the channels created with a revoked token, then closes them.
+pub(crate) fn revoke_channels_of_token(state: &SimState, gs: &mut GenesysState, token: &str) {
+    let org = gs.org_id.clone();
+    for ch in gs.channels.iter().filter(|c| c.token == token) {
+        let body = json!({
+            "channelId": ch.id, "systemTopicType": "token_revoked", "correlationId": crate::http::correlation_id(),
+            "organizationId": org, "userId": ch.user_id, "oauthClientId": ch.client_id,
+            "reason": "user_tokens_revoked", "message": "The token used to create this channel was revoked.", "data": {},
+        });
+        ch.send(Outbound::Frame(envelope(&format!("v2.system.token_revoked.{}", ch.id), body)));
+        ch.send(Outbound::Close("token revoked".into()));
+    }
+    gs.channels.retain(|c| c.token != token);
+    let _ = state;
+}
+
+/// Removes expired channels, closing their sockets.
+pub(crate) fn reap_expired(state: &SimState) {
+    let now = state.clock.now_ms();
+    let mut gs = state.genesys();
+    for ch in gs.channels.iter().filter(|c| c.expires_ms <= now) {
+        ch.send(Outbound::Close("channel expired".into()));
+    }
+    gs.channels.retain(|c| c.expires_ms > now);
+}

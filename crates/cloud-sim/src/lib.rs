@@ -1,0 +1,26 @@
+//! A local Genesys Cloud + Salesforce simulator.
+//!
+//! It is a real server on loopback: HTTP and WebSocket listeners that speak the wire formats of the two
+//! clouds (see `shared/docs/genesys-api.md` and `shared/docs/salesforce-api.md`), a seeded data generator,
+//! a scenario driver that places calls, fault injection, and a control API under `/_sim/`. A client written
+//! against the real clouds works against it with only its base URLs changed.
+
+pub mod clock;
+pub mod config;
+mod control;
+pub mod data;
+pub mod faults;
+mod genesys;
+mod http;
+mod pkce;
+pub mod ids;
+mod salesforce;
+pub mod scenario;
+mod server;
+mod state;
+mod stats;
+
+pub use config::{Ports, SimConfig, Settings};
+/// Escaping helpers a careful client uses, for tests that build SOSL and SOQL by hand.
+pub use salesforce::{soql::escape_literal as soql_escape_literal, sosl::escape_term as sosl_escape_term};
+pub use server::{SimHandle, SimUrls, StartError};
