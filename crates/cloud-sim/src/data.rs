@@ -12,27 +12,168 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashSet};
 
 const FIRST: &[&str] = &[
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William", "Barbara",
-    "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Carlos", "Karen", "Daniel", "Lisa", "Matthew", "Nancy", "Anthony",
-    "Betty", "Mark", "Sandra", "Hiroshi", "Ashley", "Steven", "Kimberly", "Andrew", "Emily", "Paul", "Donna", "Joshua", "Michelle",
-    "Kenneth", "Carol", "Oliver", "Amelia", "Lukas", "Emma", "Léa", "Hugo", "Chloé", "Zoë", "Siobhán", "Noah", "Aroha", "Wei",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Carlos",
+    "Karen",
+    "Daniel",
+    "Lisa",
+    "Matthew",
+    "Nancy",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Hiroshi",
+    "Ashley",
+    "Steven",
+    "Kimberly",
+    "Andrew",
+    "Emily",
+    "Paul",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kenneth",
+    "Carol",
+    "Oliver",
+    "Amelia",
+    "Lukas",
+    "Emma",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Zoë",
+    "Siobhán",
+    "Noah",
+    "Aroha",
+    "Wei",
 ];
 const LAST: &[&str] = &[
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez", "Hernandez", "Lopez",
-    "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White",
-    "Harris", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Müller",
-    "Schmidt", "Dubois", "Lefèvre", "O'Brien", "Nguyen", "Tanaka", "Kowalski", "Rossi", "Van der Berg", "Smith-Jones", "McAllister",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Müller",
+    "Schmidt",
+    "Dubois",
+    "Lefèvre",
+    "O'Brien",
+    "Nguyen",
+    "Tanaka",
+    "Kowalski",
+    "Rossi",
+    "Van der Berg",
+    "Smith-Jones",
+    "McAllister",
 ];
 const COMPANY_A: &[&str] = &[
-    "Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Hooli", "Vandelay", "Soylent", "Tyrell", "Cyberdyne",
-    "Aperture", "Black Mesa", "Gringotts", "Monarch", "Pied Piper", "Massive Dynamic", "Oceanic", "Dunder Mifflin",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Stark",
+    "Wayne",
+    "Wonka",
+    "Hooli",
+    "Vandelay",
+    "Soylent",
+    "Tyrell",
+    "Cyberdyne",
+    "Aperture",
+    "Black Mesa",
+    "Gringotts",
+    "Monarch",
+    "Pied Piper",
+    "Massive Dynamic",
+    "Oceanic",
+    "Dunder Mifflin",
 ];
-const COMPANY_B: &[&str] = &["Corp", "Inc.", "LLC", "Ltd", "GmbH", "Industries", "Holdings", "Group", "& Sons", "Logistics", "Health", "Foods"];
-const INDUSTRY: &[&str] = &["Retail", "Healthcare", "Manufacturing", "Finance", "Technology", "Energy", "Hospitality", "Education"];
-const TITLES: &[&str] = &["", "Owner", "Office Manager", "Director of Operations", "Accounts Payable", "IT Manager", "CEO", "Buyer"];
+const COMPANY_B: &[&str] = &[
+    "Corp",
+    "Inc.",
+    "LLC",
+    "Ltd",
+    "GmbH",
+    "Industries",
+    "Holdings",
+    "Group",
+    "& Sons",
+    "Logistics",
+    "Health",
+    "Foods",
+];
+const INDUSTRY: &[&str] = &[
+    "Retail",
+    "Healthcare",
+    "Manufacturing",
+    "Finance",
+    "Technology",
+    "Energy",
+    "Hospitality",
+    "Education",
+];
+const TITLES: &[&str] = &[
+    "",
+    "Owner",
+    "Office Manager",
+    "Director of Operations",
+    "Accounts Payable",
+    "IT Manager",
+    "CEO",
+    "Buyer",
+];
 const US_AREAS: &[&str] = &[
-    "212", "213", "305", "312", "404", "415", "512", "617", "646", "702", "713", "718", "206", "303", "480", "503", "614", "704",
-    "858", "919", "602", "615", "720", "773",
+    "212", "213", "305", "312", "404", "415", "512", "617", "646", "702", "713", "718", "206",
+    "303", "480", "503", "614", "704", "858", "919", "602", "615", "720", "773",
 ];
 
 /// A phone number: country calling code and national significant number.
@@ -63,13 +204,19 @@ impl Number {
                     3 if allow_extension => format!("{a}.{b}.{c} ext {}", rng.random_range(2..400)),
                     4 => format!("1-{a}-{b}-{c}"),
                     5 => format!("{a}{b}{c}"),
-                    6 if allow_extension => format!("({a}) {b}-{c} x{}", rng.random_range(100..999)),
+                    6 if allow_extension => {
+                        format!("({a}) {b}-{c} x{}", rng.random_range(100..999))
+                    }
                     _ => format!("+1{a}{b}{c}"),
                 }
             }
             "44" => {
                 let mobile = n.starts_with('7');
-                let (a, b) = if mobile { (&n[0..4], &n[4..]) } else { (&n[0..2], &n[2..]) };
+                let (a, b) = if mobile {
+                    (&n[0..4], &n[4..])
+                } else {
+                    (&n[0..2], &n[2..])
+                };
                 match rng.random_range(0..3) {
                     0 => format!("0{a} {} {}", &b[..b.len() - 4], &b[b.len() - 4..]),
                     1 => format!("+44 {a} {} {}", &b[..b.len() - 4], &b[b.len() - 4..]),
@@ -85,7 +232,10 @@ impl Number {
                 }
             }
             "33" => {
-                let pairs: Vec<&str> = (1..n.len()).step_by(2).map(|i| &n[i..(i + 2).min(n.len())]).collect();
+                let pairs: Vec<&str> = (1..n.len())
+                    .step_by(2)
+                    .map(|i| &n[i..(i + 2).min(n.len())])
+                    .collect();
                 match rng.random_range(0..3) {
                     0 => format!("0{} {}", &n[..1], pairs.join(" ")),
                     1 => format!("+33 {} {}", &n[..1], pairs.join(" ")),
@@ -105,7 +255,9 @@ impl Number {
 }
 
 fn digits(rng: &mut impl Rng, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+        .collect()
 }
 
 fn random_number(rng: &mut impl Rng) -> Number {
@@ -118,23 +270,49 @@ fn random_number(rng: &mut impl Rng) -> Number {
                     break e;
                 }
             };
-            Number { cc: "1", nsn: format!("{area}{exch}{}", digits(rng, 4)) }
+            Number {
+                cc: "1",
+                nsn: format!("{area}{exch}{}", digits(rng, 4)),
+            }
         }
         70..80 => {
-            let nsn = if rng.random_bool(0.5) { format!("20{}{}", rng.random_range(3..9), digits(rng, 7)) } else { format!("7{}{}", rng.random_range(4..10), digits(rng, 8)) };
+            let nsn = if rng.random_bool(0.5) {
+                format!("20{}{}", rng.random_range(3..9), digits(rng, 7))
+            } else {
+                format!("7{}{}", rng.random_range(4..10), digits(rng, 8))
+            };
             Number { cc: "44", nsn }
         }
         80..87 => {
             let nsn = if rng.random_bool(0.5) {
-                format!("{}{}", ["30", "89", "40"].choose(rng).expect("non-empty"), digits(rng, 7))
+                format!(
+                    "{}{}",
+                    ["30", "89", "40"].choose(rng).expect("non-empty"),
+                    digits(rng, 7)
+                )
             } else {
-                format!("{}{}", ["151", "160", "170", "176"].choose(rng).expect("non-empty"), digits(rng, 8))
+                format!(
+                    "{}{}",
+                    ["151", "160", "170", "176"].choose(rng).expect("non-empty"),
+                    digits(rng, 8)
+                )
             };
             Number { cc: "49", nsn }
         }
-        87..94 => Number { cc: "33", nsn: format!("{}{}", rng.random_range(1..8), digits(rng, 8)) },
+        87..94 => Number {
+            cc: "33",
+            nsn: format!("{}{}", rng.random_range(1..8), digits(rng, 8)),
+        },
         _ => {
-            let nsn = if rng.random_bool(0.5) { format!("4{}", digits(rng, 8)) } else { format!("{}{}", ["2", "3", "7", "8"].choose(rng).expect("non-empty"), digits(rng, 8)) };
+            let nsn = if rng.random_bool(0.5) {
+                format!("4{}", digits(rng, 8))
+            } else {
+                format!(
+                    "{}{}",
+                    ["2", "3", "7", "8"].choose(rng).expect("non-empty"),
+                    digits(rng, 8)
+                )
+            };
             Number { cc: "61", nsn }
         }
     }
@@ -190,7 +368,10 @@ impl SeedContact {
         }
         m.insert("LastActivityDate".into(), json!(self.last_activity));
         m.insert("CreatedDate".into(), json!("2024-03-01T09:00:00.000+0000"));
-        m.insert("LastModifiedDate".into(), json!("2025-06-01T09:00:00.000+0000"));
+        m.insert(
+            "LastModifiedDate".into(),
+            json!("2025-06-01T09:00:00.000+0000"),
+        );
         m
     }
 }
@@ -286,7 +467,11 @@ impl Population {
                 let phone = n.formatted(&mut rng, false);
                 SeedAccount {
                     id: next_id("001"),
-                    name: format!("{} {}", COMPANY_A.choose(&mut rng).expect("non-empty"), COMPANY_B.choose(&mut rng).expect("non-empty")),
+                    name: format!(
+                        "{} {}",
+                        COMPANY_A.choose(&mut rng).expect("non-empty"),
+                        COMPANY_B.choose(&mut rng).expect("non-empty")
+                    ),
                     phone,
                     account_number: format!("ACC-{:06}", 100_000 + i),
                     industry: INDUSTRY.choose(&mut rng).expect("non-empty").to_string(),
@@ -301,7 +486,12 @@ impl Population {
             (first, last)
         };
         let email_of = |first: &str, last: &str, i: usize| {
-            let clean = |s: &str| s.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect::<String>();
+            let clean = |s: &str| {
+                s.to_lowercase()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+            };
             format!("{}.{}{}@example.com", clean(first), clean(last), i)
         };
         for i in 0..cfg.contacts {
@@ -316,7 +506,8 @@ impl Population {
                 }
             }
             let id = next_id("003");
-            let account_id = (!accounts.is_empty() && rng.random_bool(0.85)).then(|| accounts[rng.random_range(0..accounts.len())].id.clone());
+            let account_id = (!accounts.is_empty() && rng.random_bool(0.85))
+                .then(|| accounts[rng.random_range(0..accounts.len())].id.clone());
             let (field, _, n) = phones.choose(&mut rng).expect("at least one phone").clone();
             let _ = field;
             callers.push(SeedCaller {
@@ -344,12 +535,17 @@ impl Population {
         for s in 0..cfg.shared_numbers {
             let n = fresh(&mut rng);
             let size = rng.random_range(2..=8);
-            let account_id = (!accounts.is_empty()).then(|| accounts[rng.random_range(0..accounts.len())].id.clone());
+            let account_id = (!accounts.is_empty())
+                .then(|| accounts[rng.random_range(0..accounts.len())].id.clone());
             let mut expected = Vec::new();
             for j in 0..size {
                 let (first, last) = person(&mut rng);
                 let id = next_id("003");
-                let field = if rng.random_bool(0.7) { "Phone" } else { "OtherPhone" };
+                let field = if rng.random_bool(0.7) {
+                    "Phone"
+                } else {
+                    "OtherPhone"
+                };
                 let typed = n.formatted(&mut rng, field == "Phone");
                 let month = rng.random_range(1..=12);
                 contacts.push(SeedContact {
@@ -380,7 +576,11 @@ impl Population {
                 let lead = SeedLead {
                     id: next_id("00Q"),
                     email: email_of(&first, &last, 200_000 + i),
-                    company: format!("{} {}", COMPANY_A.choose(&mut rng).expect("non-empty"), COMPANY_B.choose(&mut rng).expect("non-empty")),
+                    company: format!(
+                        "{} {}",
+                        COMPANY_A.choose(&mut rng).expect("non-empty"),
+                        COMPANY_B.choose(&mut rng).expect("non-empty")
+                    ),
                     phone: n.formatted(&mut rng, false),
                     first_name: first,
                     last_name: last,
@@ -407,22 +607,52 @@ impl Population {
                 expected: vec![],
             });
         }
-        for ani in ["sip:anonymous@anonymous.invalid", "tel:anonymous", "", "tel:Restricted", "sip:+@192.0.2.10", "tel:Unavailable"] {
-            callers.push(SeedCaller { kind: CallerKind::Anonymous, ani: ani.into(), e164: None, name: "Anonymous".into(), attributes: BTreeMap::new(), expected: vec![] });
+        for ani in [
+            "sip:anonymous@anonymous.invalid",
+            "tel:anonymous",
+            "",
+            "tel:Restricted",
+            "sip:+@192.0.2.10",
+            "tel:Unavailable",
+        ] {
+            callers.push(SeedCaller {
+                kind: CallerKind::Anonymous,
+                ani: ani.into(),
+                e164: None,
+                name: "Anonymous".into(),
+                attributes: BTreeMap::new(),
+                expected: vec![],
+            });
         }
         // IVR-identified callers: every fifth single-number contact verified in the IVR, some of them
         // calling from a number Salesforce does not have; a few IVR flows set a value that is no id.
-        let singles: Vec<usize> = callers.iter().enumerate().filter(|(_, c)| c.kind == CallerKind::Single).map(|(i, _)| i).collect();
+        let singles: Vec<usize> = callers
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == CallerKind::Single)
+            .map(|(i, _)| i)
+            .collect();
         for (k, &i) in singles.iter().enumerate().filter(|(k, _)| k % 5 == 0) {
             let base = callers[i].clone();
             let contact = base.expected[0].clone();
             if k % 50 == 0 {
                 let mut attributes = BTreeMap::new();
-                attributes.insert("contact_id".to_string(), ["N/A", "", "0030000000BAD", "unknown"][k / 50 % 4].to_string());
-                callers.push(SeedCaller { kind: CallerKind::IvrBadId, attributes, ..base });
+                attributes.insert(
+                    "contact_id".to_string(),
+                    ["N/A", "", "0030000000BAD", "unknown"][k / 50 % 4].to_string(),
+                );
+                callers.push(SeedCaller {
+                    kind: CallerKind::IvrBadId,
+                    attributes,
+                    ..base
+                });
                 continue;
             }
-            let id = if k % 3 == 0 { contact[..15].to_string() } else { contact.clone() };
+            let id = if k % 3 == 0 {
+                contact[..15].to_string()
+            } else {
+                contact.clone()
+            };
             let mut attributes = BTreeMap::new();
             attributes.insert("contact_id".to_string(), id);
             attributes.insert("account_verified".to_string(), "true".to_string());
@@ -433,9 +663,22 @@ impl Population {
             } else {
                 (base.ani.clone(), base.e164.clone())
             };
-            callers.push(SeedCaller { kind: CallerKind::Ivr, ani, e164, name: base.name, attributes, expected: vec![contact] });
+            callers.push(SeedCaller {
+                kind: CallerKind::Ivr,
+                ani,
+                e164,
+                name: base.name,
+                attributes,
+                expected: vec![contact],
+            });
         }
-        Population { seed, accounts, contacts, leads, callers }
+        Population {
+            seed,
+            accounts,
+            contacts,
+            leads,
+            callers,
+        }
     }
 
     /// The id sequence value above every seeded record.
@@ -455,18 +698,38 @@ mod tests {
 
     #[test]
     fn same_seed_same_data() {
-        let cfg = PopulationConfig { accounts: 20, contacts: 100, leads: 10, shared_numbers: 5, unknown_callers: 10 };
+        let cfg = PopulationConfig {
+            accounts: 20,
+            contacts: 100,
+            leads: 10,
+            shared_numbers: 5,
+            unknown_callers: 10,
+        };
         let a = Population::generate(7, &cfg);
         let b = Population::generate(7, &cfg);
-        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&b).unwrap()
+        );
         let c = Population::generate(8, &cfg);
-        assert_ne!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&c).unwrap());
+        assert_ne!(
+            serde_json::to_string(&a).unwrap(),
+            serde_json::to_string(&c).unwrap()
+        );
     }
 
     #[test]
     fn every_kind_is_present() {
         let p = Population::generate(42, &PopulationConfig::default());
-        for k in [CallerKind::Single, CallerKind::Shared, CallerKind::Lead, CallerKind::Unknown, CallerKind::Anonymous, CallerKind::Ivr, CallerKind::IvrBadId] {
+        for k in [
+            CallerKind::Single,
+            CallerKind::Shared,
+            CallerKind::Lead,
+            CallerKind::Unknown,
+            CallerKind::Anonymous,
+            CallerKind::Ivr,
+            CallerKind::IvrBadId,
+        ] {
             assert!(p.callers_of(k).next().is_some(), "{k:?}");
         }
         for c in p.callers_of(CallerKind::Shared) {

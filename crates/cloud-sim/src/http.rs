@@ -50,7 +50,10 @@ impl Service {
 
     /// True for the Genesys side.
     pub fn is_genesys(self) -> bool {
-        matches!(self, Service::GenesysApi | Service::GenesysLogin | Service::GenesysStreaming)
+        matches!(
+            self,
+            Service::GenesysApi | Service::GenesysLogin | Service::GenesysStreaming
+        )
     }
 }
 
@@ -77,25 +80,45 @@ pub fn genesys_rate_limited(retry_after_secs: u64) -> Response {
     let mut r = genesys_error(
         StatusCode::TOO_MANY_REQUESTS,
         "too.many.requests.retry.after",
-        &format!("Rate limit exceeded the maximum. Retry the request in [{retry_after_secs}] seconds"),
+        &format!(
+            "Rate limit exceeded the maximum. Retry the request in [{retry_after_secs}] seconds"
+        ),
     );
-    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     r
 }
 
 /// A Salesforce REST error: an array of `{message, errorCode}`.
 pub fn sf_error(status: StatusCode, error_code: &str, message: &str) -> Response {
-    (status, axum::Json(json!([{ "message": message, "errorCode": error_code }]))).into_response()
+    (
+        status,
+        axum::Json(json!([{ "message": message, "errorCode": error_code }])),
+    )
+        .into_response()
 }
 
 /// A Salesforce REST error naming fields.
-pub fn sf_error_fields(status: StatusCode, error_code: &str, message: &str, fields: &[&str]) -> Response {
-    (status, axum::Json(json!([{ "message": message, "errorCode": error_code, "fields": fields }]))).into_response()
+pub fn sf_error_fields(
+    status: StatusCode,
+    error_code: &str,
+    message: &str,
+    fields: &[&str],
+) -> Response {
+    (
+        status,
+        axum::Json(json!([{ "message": message, "errorCode": error_code, "fields": fields }])),
+    )
+        .into_response()
 }
 
 /// An OAuth 2.0 error body, as both clouds' token endpoints answer.
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response()
 }
 
 /// A small HTML page (authorize errors are shown to a person in a browser, never redirected).
@@ -105,7 +128,12 @@ pub fn html_page(status: StatusCode, title: &str, text: &str) -> Response {
         t = html_escape(title),
         x = html_escape(text)
     );
-    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// Escapes text for HTML.
@@ -128,7 +156,10 @@ pub fn html_escape(s: &str) -> String {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// A fresh correlation id (not seeded: it only labels traffic).
@@ -136,5 +167,12 @@ pub fn correlation_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(1);
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", n.wrapping_mul(2_654_435_761) as u32, n & 0xffff, n & 0xfff, (n >> 12) & 0xfff, n)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        n.wrapping_mul(2_654_435_761) as u32,
+        n & 0xffff,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n
+    )
 }

@@ -12,15 +12,17 @@ pub mod data;
 pub mod faults;
 mod genesys;
 mod http;
-mod pkce;
 pub mod ids;
+mod pkce;
 mod salesforce;
 pub mod scenario;
 mod server;
 mod state;
 mod stats;
 
-pub use config::{Ports, SimConfig, Settings};
+pub use config::{Ports, Settings, SimConfig};
 /// Escaping helpers a careful client uses, for tests that build SOSL and SOQL by hand.
-pub use salesforce::{soql::escape_literal as soql_escape_literal, sosl::escape_term as sosl_escape_term};
+pub use salesforce::{
+    soql::escape_literal as soql_escape_literal, sosl::escape_term as sosl_escape_term,
+};
 pub use server::{SimHandle, SimUrls, StartError};

@@ -1,7 +1,7 @@
 //! The simulator's shared state: one value behind an `Arc`, handed to every handler.
 
 use crate::clock::SimClock;
-use crate::config::{SimConfig, Settings};
+use crate::config::{Settings, SimConfig};
 use crate::data::Population;
 use crate::faults::FaultBook;
 use crate::genesys::GenesysState;
@@ -52,7 +52,10 @@ impl SimState {
     }
 
     pub fn settings(&self) -> Settings {
-        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn rng(&self) -> MutexGuard<'_, ChaCha8Rng> {
@@ -76,6 +79,8 @@ impl SimState {
     }
 
     pub fn urls(&self) -> &SimUrls {
-        self.urls.get().expect("urls are set before the listeners accept")
+        self.urls
+            .get()
+            .expect("urls are set before the listeners accept")
     }
 }

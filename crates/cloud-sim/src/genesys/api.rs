@@ -15,13 +15,22 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn not_found(what: &str) -> Response {
-    genesys_error(StatusCode::NOT_FOUND, "not.found", &format!("The requested {what} was not found."))
+    genesys_error(
+        StatusCode::NOT_FOUND,
+        "not.found",
+        &format!("The requested {what} was not found."),
+    )
 }
 
 /// `GET /api/v2/users/me`.
-pub async fn users_me(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+pub async fn users_me(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let gs = state.genesys();
-    let Some(u) = gs.user(&caller.user_id) else { return not_found("user") };
+    let Some(u) = gs.user(&caller.user_id) else {
+        return not_found("user");
+    };
     Json(json!({
         "id": u.id, "name": u.name, "email": u.email, "username": u.email, "state": "active",
         "division": {"id": gs.org_id, "name": "Home"}, "chat": {"jabberId": format!("{}@example.orgspan.com", u.id)},
@@ -32,9 +41,15 @@ pub async fn users_me(State(state): State<Shared>, Extension(caller): Extension<
 }
 
 /// `GET /api/v2/tokens/me`: what the token is and when it expires.
-pub async fn tokens_me(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+pub async fn tokens_me(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let gs = state.genesys();
-    let expires = Utc.timestamp_millis_opt(caller.expires_ms).single().map(iso);
+    let expires = Utc
+        .timestamp_millis_opt(caller.expires_ms)
+        .single()
+        .map(iso);
     Json(json!({
         "organization": {"id": gs.org_id},
         "homeOrganization": {"id": gs.org_id},
@@ -46,7 +61,10 @@ pub async fn tokens_me(State(state): State<Shared>, Extension(caller): Extension
 }
 
 /// `DELETE /api/v2/tokens/me`: signs the token out; its channels hear `token_revoked`.
-pub async fn delete_tokens_me(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+pub async fn delete_tokens_me(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let mut gs = state.genesys();
     if let Some(t) = gs.tokens.get_mut(&caller.token) {
         t.revoked = true;
@@ -69,7 +87,12 @@ fn page<T: Clone>(items: &[T], p: &Paging, base: &str) -> (Vec<T>, Value) {
     let number = p.page_number.unwrap_or(1).max(1);
     let total = items.len();
     let page_count = total.div_ceil(size).max(1);
-    let slice = items.iter().skip((number - 1) * size).take(size).cloned().collect();
+    let slice = items
+        .iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .cloned()
+        .collect();
     let uri = |n: usize| format!("{base}?pageSize={size}&pageNumber={n}");
     let mut meta = json!({
         "pageSize": size, "pageNumber": number, "total": total, "pageCount": page_count,
@@ -85,7 +108,11 @@ fn page<T: Clone>(items: &[T], p: &Paging, base: &str) -> (Vec<T>, Value) {
 }
 
 /// `GET /api/v2/conversations`: the caller's active conversations.
-pub async fn conversations(State(state): State<Shared>, Extension(caller): Extension<Caller>, Query(p): Query<Paging>) -> Response {
+pub async fn conversations(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Query(p): Query<Paging>,
+) -> Response {
     let gs = state.genesys();
     let active: Vec<Value> = gs
         .conversation_order
@@ -104,9 +131,17 @@ pub async fn conversations(State(state): State<Shared>, Extension(caller): Exten
 }
 
 /// `GET /api/v2/conversations/{id}`.
-pub async fn conversation(State(state): State<Shared>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn conversation(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let gs = state.genesys();
-    match gs.conversations.get(&id).filter(|c| c.involves_user(&caller.user_id)) {
+    match gs
+        .conversations
+        .get(&id)
+        .filter(|c| c.involves_user(&caller.user_id))
+    {
         Some(c) => {
             let mut s = c.snapshot();
             s["selfUri"] = json!(format!("/api/v2/conversations/{}", c.id));
@@ -134,10 +169,18 @@ pub async fn wrapup_codes(State(state): State<Shared>, Query(p): Query<Paging>) 
 
 fn own_participant(state: &Shared, caller: &Caller, cid: &str, pid: &str) -> Result<(), Response> {
     let gs = state.genesys();
-    let c = gs.conversations.get(cid).filter(|c| c.involves_user(&caller.user_id)).ok_or_else(|| not_found("conversation"))?;
+    let c = gs
+        .conversations
+        .get(cid)
+        .filter(|c| c.involves_user(&caller.user_id))
+        .ok_or_else(|| not_found("conversation"))?;
     match c.agent_participant_of(&caller.user_id, pid) {
         Some(true) => Ok(()),
-        Some(false) => Err(genesys_error(StatusCode::FORBIDDEN, "not.authorized", "You are not authorized to access this participant.")),
+        Some(false) => Err(genesys_error(
+            StatusCode::FORBIDDEN,
+            "not.authorized",
+            "You are not authorized to access this participant.",
+        )),
         None => Err(not_found("participant")),
     }
 }
@@ -152,7 +195,13 @@ pub async fn participant_wrapup_codes(
         return r;
     }
     let gs = state.genesys();
-    Json(gs.wrapup_codes.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()).into_response()
+    Json(
+        gs.wrapup_codes
+            .iter()
+            .map(|c| json!({"id": c.id, "name": c.name}))
+            .collect::<Vec<_>>(),
+    )
+    .into_response()
 }
 
 /// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapup`.
@@ -166,7 +215,11 @@ pub async fn participant_wrapup(
     }
     let gs = state.genesys();
     let c = &gs.conversations[&cid];
-    let leg = if c.agent.participant_id == pid { Some(&c.agent) } else { c.earlier_agent.as_ref() };
+    let leg = if c.agent.participant_id == pid {
+        Some(&c.agent)
+    } else {
+        c.earlier_agent.as_ref()
+    };
     match leg.and_then(|l| l.wrapup.as_ref()) {
         Some((w, end)) => Json(json!({
             "code": w.code, "notes": w.notes, "tags": w.tags, "durationSeconds": w.duration_seconds,
@@ -195,17 +248,37 @@ pub async fn patch_participant(
     }
     let patch: ParticipantPatch = match serde_json::from_slice(&body) {
         Ok(p) => p,
-        Err(e) => return genesys_error(StatusCode::BAD_REQUEST, "bad.request", &format!("The request could not be understood: {e}")),
+        Err(e) => {
+            return genesys_error(
+                StatusCode::BAD_REQUEST,
+                "bad.request",
+                &format!("The request could not be understood: {e}"),
+            );
+        }
     };
     let Some(wrapup) = patch.wrapup else {
-        return genesys_error(StatusCode::BAD_REQUEST, "bad.request", "Only the wrapup of a participant can be changed here.");
+        return genesys_error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "Only the wrapup of a participant can be changed here.",
+        );
     };
     let now = state.clock.now_ms();
     let mut gs = state.genesys();
-    if !gs.wrapup_codes.iter().any(|c| c.id == wrapup.code || c.name == wrapup.code) {
-        return genesys_error(StatusCode::BAD_REQUEST, "bad.request", "The wrap-up code is not valid for this participant.");
+    if !gs
+        .wrapup_codes
+        .iter()
+        .any(|c| c.id == wrapup.code || c.name == wrapup.code)
+    {
+        return genesys_error(
+            StatusCode::BAD_REQUEST,
+            "bad.request",
+            "The wrap-up code is not valid for this participant.",
+        );
     }
-    let Some(c) = gs.conversations.get_mut(&cid) else { return not_found("conversation") };
+    let Some(c) = gs.conversations.get_mut(&cid) else {
+        return not_found("conversation");
+    };
     if c.agent.participant_id != pid || c.phase != Phase::AfterCallWork {
         return genesys_error(
             StatusCode::BAD_REQUEST,

@@ -79,7 +79,10 @@ pub struct Conversation {
 }
 
 fn ts(ms: i64) -> String {
-    let t: DateTime<Utc> = Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now);
+    let t: DateTime<Utc> = Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or_else(Utc::now);
     iso(t)
 }
 
@@ -92,7 +95,16 @@ fn displayable(address: &str) -> String {
 }
 
 fn empty_media(p: &mut Map<String, Value>) {
-    for k in ["callbacks", "chats", "cobrowsesessions", "emails", "messages", "screenshares", "socialExpressions", "videos"] {
+    for k in [
+        "callbacks",
+        "chats",
+        "cobrowsesessions",
+        "emails",
+        "messages",
+        "screenshares",
+        "socialExpressions",
+        "videos",
+    ] {
         p.insert(k.into(), json!([]));
     }
 }
@@ -138,7 +150,12 @@ impl Conversation {
                 self.phase = Phase::AfterCallWork;
             }
             Phase::AfterCallWork => {
-                let w = wrapup.unwrap_or(Wrapup { code: String::new(), notes: String::new(), tags: vec![], duration_seconds: None });
+                let w = wrapup.unwrap_or(Wrapup {
+                    code: String::new(),
+                    notes: String::new(),
+                    tags: vec![],
+                    duration_seconds: None,
+                });
                 self.submit_wrapup(now, w);
             }
             Phase::Done => return false,
@@ -152,7 +169,11 @@ impl Conversation {
         if matches!(self.phase, Phase::Alerting | Phase::EarlierAlerting) {
             self.agent.disconnected_ms = Some(now);
             self.agent.disconnect_type = Some("peer");
-            if let Some(e) = self.earlier_agent.as_mut().filter(|e| e.disconnected_ms.is_none()) {
+            if let Some(e) = self
+                .earlier_agent
+                .as_mut()
+                .filter(|e| e.disconnected_ms.is_none())
+            {
                 e.disconnected_ms = Some(now);
                 e.disconnect_type = Some("peer");
             }
@@ -175,7 +196,11 @@ impl Conversation {
 
     fn customer_participant(&self) -> Value {
         let ended = self.customer_end_ms;
-        let state = if ended.is_some() { "disconnected" } else { "connected" };
+        let state = if ended.is_some() {
+            "disconnected"
+        } else {
+            "connected"
+        };
         let mut call = Map::new();
         call.insert("id".into(), json!(self.customer_call_id));
         call.insert("state".into(), json!(state));
@@ -219,8 +244,19 @@ impl Conversation {
         Value::Object(p)
     }
 
-    fn system_participant(&self, id: &str, purpose: &str, name: &str, start: i64, end: Option<i64>) -> Value {
-        let state = if end.is_some() { "disconnected" } else { "connected" };
+    fn system_participant(
+        &self,
+        id: &str,
+        purpose: &str,
+        name: &str,
+        start: i64,
+        end: Option<i64>,
+    ) -> Value {
+        let state = if end.is_some() {
+            "disconnected"
+        } else {
+            "connected"
+        };
         let mut call = json!({
             "id": format!("{id}-call"), "state": state, "direction": "inbound", "recording": false,
             "recordingState": "none", "muted": false, "confined": false, "held": false, "provider": "Edge",
@@ -298,7 +334,10 @@ impl Conversation {
             json!({"name": self.customer_name, "nameRaw": self.customer_name, "addressNormalized": self.ani, "addressRaw": self.ani, "addressDisplayable": displayable(&self.ani)}),
         );
         call.insert("afterCallWork".into(), acw);
-        call.insert("afterCallWorkRequired".into(), json!(is_current && answered));
+        call.insert(
+            "afterCallWorkRequired".into(),
+            json!(is_current && answered),
+        );
         if let Some(w) = &wrapup {
             call.insert("wrapup".into(), w.clone());
         }
@@ -311,7 +350,10 @@ impl Conversation {
         p.insert("queueId".into(), json!(self.queue_id));
         p.insert("purpose".into(), json!("agent"));
         p.insert("name".into(), json!(leg.user_name));
-        p.insert("address".into(), json!(format!("sip:{}@localhost", leg.user_id)));
+        p.insert(
+            "address".into(),
+            json!(format!("sip:{}@localhost", leg.user_id)),
+        );
         p.insert("wrapupRequired".into(), json!(is_current && answered));
         p.insert("wrapupExpected".into(), json!(is_current && answered));
         if is_current && answered {
@@ -336,8 +378,20 @@ impl Conversation {
         let acd_end = self.agent.connected_ms.or(self.customer_end_ms);
         let mut participants = vec![
             self.customer_participant(),
-            self.system_participant(&self.ivr_participant_id, "ivr", "Main IVR", self.start_ms, Some(ivr_end)),
-            self.system_participant(&self.acd_participant_id, "acd", &self.queue_name, ivr_end, acd_end),
+            self.system_participant(
+                &self.ivr_participant_id,
+                "ivr",
+                "Main IVR",
+                self.start_ms,
+                Some(ivr_end),
+            ),
+            self.system_participant(
+                &self.acd_participant_id,
+                "acd",
+                &self.queue_name,
+                ivr_end,
+                acd_end,
+            ),
         ];
         if let Some(e) = &self.earlier_agent {
             participants.push(self.agent_participant(e, false));
@@ -349,7 +403,10 @@ impl Conversation {
         c.insert("id".into(), json!(self.id));
         c.insert("startTime".into(), json!(ts(self.start_ms)));
         if self.phase == Phase::Done {
-            c.insert("endTime".into(), opt_ts(self.agent.acw_end_ms.or(self.customer_end_ms)));
+            c.insert(
+                "endTime".into(),
+                opt_ts(self.agent.acw_end_ms.or(self.customer_end_ms)),
+            );
         }
         c.insert("address".into(), json!(self.dnis));
         c.insert("maxParticipants".into(), json!(participants.len()));

@@ -78,7 +78,8 @@ fn envelope(topic: &str, body: Value) -> String {
 }
 
 fn heartbeat() -> String {
-    json!({"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}}).to_string()
+    json!({"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}})
+        .to_string()
 }
 
 fn pong() -> String {
@@ -86,7 +87,10 @@ fn pong() -> String {
 }
 
 /// `POST /api/v2/notifications/channels`.
-pub async fn create_channel(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+pub async fn create_channel(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let now = state.clock.now_ms();
     let lifetime = state.settings().channel_lifetime_secs as i64 * 1000;
     let mut gs = state.genesys();
@@ -105,7 +109,9 @@ pub async fn create_channel(State(state): State<Shared>, Extension(caller): Exte
             .min_by_key(|&i| (gs.channels[i].socket.is_some(), gs.channels[i].created_ms))
             .expect("at least one channel");
         let old = gs.channels.remove(victim);
-        old.send(Outbound::Close("channel removed: channel limit reached".into()));
+        old.send(Outbound::Close(
+            "channel removed: channel limit reached".into(),
+        ));
     }
     let id = ids::channel_id(&mut *state.rng());
     let ch = Channel {
@@ -125,7 +131,10 @@ pub async fn create_channel(State(state): State<Shared>, Extension(caller): Exte
 }
 
 /// `GET /api/v2/notifications/channels`.
-pub async fn list_channels(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
+pub async fn list_channels(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
     let gs = state.genesys();
     let base = &state.urls().genesys_streaming;
     let entities: Vec<Value> = gs
@@ -141,7 +150,11 @@ pub async fn list_channels(State(state): State<Shared>, Extension(caller): Exten
 pub async fn head_channel(State(state): State<Shared>, Path(id): Path<String>) -> Response {
     reap_expired(&state);
     let gs = state.genesys();
-    if gs.channels.iter().any(|c| c.id == id) { StatusCode::OK.into_response() } else { StatusCode::NOT_FOUND.into_response() }
+    if gs.channels.iter().any(|c| c.id == id) {
+        StatusCode::OK.into_response()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
 }
 
 /// `?ignoreErrors=true`.
@@ -163,16 +176,34 @@ enum TopicCheck {
     Invalid,
 }
 
+/// User topics the simulator knows. The conversation topics are the agent's own; presence and routing
+/// status of other users are allowed, as for a supervisor.
+const USER_TOPICS: [&str; 7] = [
+    "conversations",
+    "conversations.calls",
+    "presence",
+    "routingStatus",
+    "conversationsummary",
+    "activity",
+    "station",
+];
+
 fn check_topic(topic: &str, user_id: &str) -> TopicCheck {
-    let Some(rest) = topic.strip_prefix("v2.users.") else { return TopicCheck::Invalid };
-    let (uid, tail) = match rest.split_once('.') {
-        Some(x) => x,
-        None => return TopicCheck::Invalid,
+    let Some(rest) = topic.strip_prefix("v2.users.") else {
+        return TopicCheck::Invalid;
     };
-    if !matches!(tail, "conversations" | "conversations.calls") {
+    let Some((uid, tail)) = rest.split_once('.') else {
+        return TopicCheck::Invalid;
+    };
+    let uid_ok = uid.len() == 36 && uid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    if !uid_ok || !USER_TOPICS.contains(&tail) {
         return TopicCheck::Invalid;
     }
-    if uid == user_id { TopicCheck::Permitted } else { TopicCheck::Forbidden }
+    if uid == user_id || !tail.starts_with("conversations") {
+        TopicCheck::Permitted
+    } else {
+        TopicCheck::Forbidden
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -181,36 +212,77 @@ enum SubOp {
     Add,
 }
 
-fn owned_channel<'a>(gs: &'a mut GenesysState, id: &str, caller: &Caller) -> Result<&'a mut Channel, Response> {
+fn owned_channel<'a>(
+    gs: &'a mut GenesysState,
+    id: &str,
+    caller: &Caller,
+) -> Result<&'a mut Channel, Response> {
     gs.channels
         .iter_mut()
         .find(|c| c.id == id && c.user_id == caller.user_id)
-        .ok_or_else(|| genesys_error(StatusCode::NOT_FOUND, "not.found", "The channel was not found."))
+        .ok_or_else(|| {
+            genesys_error(
+                StatusCode::NOT_FOUND,
+                "not.found",
+                "The channel was not found.",
+            )
+        })
 }
 
 fn subscriptions_body(ch: &Channel, rejected: &[(String, &str)]) -> Value {
-    let mut entities: Vec<Value> = ch.topics.iter().map(|t| json!({"id": t, "state": "Permitted"})).collect();
-    entities.extend(rejected.iter().map(|(t, why)| json!({"id": t, "state": "Rejected", "rejectionReason": why})));
+    let mut entities: Vec<Value> = ch
+        .topics
+        .iter()
+        .map(|t| json!({"id": t, "state": "Permitted"}))
+        .collect();
+    entities.extend(
+        rejected
+            .iter()
+            .map(|(t, why)| json!({"id": t, "state": "Rejected", "rejectionReason": why})),
+    );
     json!({"entities": entities})
 }
 
-async fn subscribe(state: Shared, caller: Caller, id: String, q: SubscribeQuery, body: axum::body::Bytes, op: SubOp) -> Response {
+async fn subscribe(
+    state: Shared,
+    caller: Caller,
+    id: String,
+    q: SubscribeQuery,
+    body: axum::body::Bytes,
+    op: SubOp,
+) -> Response {
     let topics: Vec<TopicRef> = match serde_json::from_slice(&body) {
         Ok(t) => t,
-        Err(e) => return genesys_error(StatusCode::BAD_REQUEST, "bad.request", &format!("The request could not be understood: {e}")),
+        Err(e) => {
+            return genesys_error(
+                StatusCode::BAD_REQUEST,
+                "bad.request",
+                &format!("The request could not be understood: {e}"),
+            );
+        }
     };
     let mut permitted = Vec::new();
     let mut rejected = Vec::new();
     for t in topics {
         match check_topic(&t.id, &caller.user_id) {
             TopicCheck::Permitted => permitted.push(t.id),
-            TopicCheck::Forbidden if q.ignore_errors => rejected.push((t.id, "Missing permission to subscribe to this topic")),
+            TopicCheck::Forbidden if q.ignore_errors => {
+                rejected.push((t.id, "Missing permission to subscribe to this topic"))
+            }
             TopicCheck::Invalid if q.ignore_errors => rejected.push((t.id, "Invalid topic")),
             TopicCheck::Forbidden => {
-                return genesys_error(StatusCode::FORBIDDEN, "missing.permissions", &format!("Unable to subscribe to topic {}", t.id));
+                return genesys_error(
+                    StatusCode::FORBIDDEN,
+                    "missing.permissions",
+                    &format!("Unable to subscribe to topic {}", t.id),
+                );
             }
             TopicCheck::Invalid => {
-                return genesys_error(StatusCode::BAD_REQUEST, "invalid.value", &format!("Invalid topic {}", t.id));
+                return genesys_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid.value",
+                    &format!("Invalid topic {}", t.id),
+                );
             }
         }
     }
@@ -235,7 +307,10 @@ async fn subscribe(state: Shared, caller: Caller, id: String, q: SubscribeQuery,
         return genesys_error(
             StatusCode::BAD_REQUEST,
             "bad.request",
-            &format!("A channel can hold at most {MAX_TOPICS} topics; this request would make {}.", next.len()),
+            &format!(
+                "A channel can hold at most {MAX_TOPICS} topics; this request would make {}.",
+                next.len()
+            ),
         );
     }
     ch.topics = next;
@@ -266,7 +341,11 @@ pub async fn post_subscriptions(
 }
 
 /// `GET …/subscriptions`.
-pub async fn get_subscriptions(State(state): State<Shared>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn get_subscriptions(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let mut gs = state.genesys();
     match owned_channel(&mut gs, &id, &caller) {
         Ok(ch) => Json(subscriptions_body(ch, &[])).into_response(),
@@ -275,7 +354,11 @@ pub async fn get_subscriptions(State(state): State<Shared>, Extension(caller): E
 }
 
 /// `DELETE …/subscriptions`: clears the topic list.
-pub async fn delete_subscriptions(State(state): State<Shared>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> Response {
+pub async fn delete_subscriptions(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Response {
     let mut gs = state.genesys();
     match owned_channel(&mut gs, &id, &caller) {
         Ok(ch) => {
@@ -287,7 +370,11 @@ pub async fn delete_subscriptions(State(state): State<Shared>, Extension(caller)
 }
 
 /// `GET /channels/{id}` on the streaming host: the WebSocket (no auth header; the channel id is the secret).
-pub async fn socket(State(state): State<Shared>, Path(id): Path<String>, ws: WebSocketUpgrade) -> Response {
+pub async fn socket(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
     reap_expired(&state);
     let (socket_id, rx) = {
         let mut gs = state.genesys();
@@ -299,7 +386,9 @@ pub async fn socket(State(state): State<Shared>, Path(id): Path<String>, ws: Web
         let (tx, rx) = mpsc::unbounded_channel();
         // One socket per channel: a second one kicks the first off.
         if let Some(old) = ch.socket.replace(SocketSlot { id: socket_id, tx }) {
-            let _ = old.tx.send(Outbound::Close("another connection was opened on this channel".into()));
+            let _ = old.tx.send(Outbound::Close(
+                "another connection was opened on this channel".into(),
+            ));
         }
         (socket_id, rx)
     };
@@ -317,7 +406,10 @@ async fn run_socket(
     heartbeat_every: Duration,
 ) {
     let (mut sink, mut stream) = ws.split();
-    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
+    let mut beat = tokio::time::interval_at(
+        tokio::time::Instant::now() + heartbeat_every,
+        heartbeat_every,
+    );
     loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -360,12 +452,18 @@ async fn run_socket(
 fn flush_held(state: &SimState, channel_id: &str, socket_id: u64) -> Option<String> {
     let mut gs = state.genesys();
     let ch = gs.channels.iter_mut().find(|c| c.id == channel_id)?;
-    if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) { ch.held.take() } else { None }
+    if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) {
+        ch.held.take()
+    } else {
+        None
+    }
 }
 
 /// Sends the conversation's snapshot to every connected channel subscribed to it.
 pub(crate) fn publish_conversation(state: &Shared, gs: &mut GenesysState, conv_id: &str) {
-    let Some(conv) = gs.conversations.get(conv_id) else { return };
+    let Some(conv) = gs.conversations.get(conv_id) else {
+        return;
+    };
     let uid = conv.agent.user_id.clone();
     let full = conv.snapshot();
     let flat = conv.calls_snapshot();
@@ -373,17 +471,37 @@ pub(crate) fn publish_conversation(state: &Shared, gs: &mut GenesysState, conv_i
         let p = state.settings().quirks.repeat_rate.clamp(0.0, 1.0);
         state.rng().random_bool(p)
     };
-    publish(state, gs, &format!("v2.users.{uid}.conversations"), full, repeat);
-    publish(state, gs, &format!("v2.users.{uid}.conversations.calls"), flat, repeat);
+    publish(
+        state,
+        gs,
+        &format!("v2.users.{uid}.conversations"),
+        full,
+        repeat,
+    );
+    publish(
+        state,
+        gs,
+        &format!("v2.users.{uid}.conversations.calls"),
+        flat,
+        repeat,
+    );
 }
 
 fn publish(state: &Shared, gs: &mut GenesysState, topic: &str, body: Value, repeat: bool) {
-    if !gs.channels.iter().any(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic)) {
+    if !gs
+        .channels
+        .iter()
+        .any(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic))
+    {
         return;
     }
     let frame = envelope(topic, body);
     let grace = state.settings().socket_closing_grace_ms;
-    for ch in gs.channels.iter_mut().filter(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic)) {
+    for ch in gs
+        .channels
+        .iter_mut()
+        .filter(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic))
+    {
         let fault = {
             let mut rng = state.rng();
             state.faults().on_frame(&mut *rng)
@@ -420,7 +538,11 @@ fn announce_closing(state: &Shared, ch: &Channel, grace_ms: u64) {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(grace_ms)).await;
         let gs = state.genesys();
-        if let Some(ch) = gs.channels.iter().find(|c| c.id == channel_id && c.socket.as_ref().is_some_and(|s| s.id == socket_id)) {
+        if let Some(ch) = gs
+            .channels
+            .iter()
+            .find(|c| c.id == channel_id && c.socket.as_ref().is_some_and(|s| s.id == socket_id))
+        {
             ch.send(Outbound::Close("socket closing for maintenance".into()));
         }
     });
@@ -437,10 +559,18 @@ pub(crate) fn drop_sockets(state: &Shared, user_id: Option<&str>) -> usize {
 }
 
 /// Sends `v2.system.socket_closing` to the connected sockets and closes them after the grace period.
-pub(crate) fn close_sockets_for_maintenance(state: &Shared, user_id: Option<&str>, grace_ms: u64) -> usize {
+pub(crate) fn close_sockets_for_maintenance(
+    state: &Shared,
+    user_id: Option<&str>,
+    grace_ms: u64,
+) -> usize {
     let gs = state.genesys();
     let mut n = 0;
-    for ch in gs.channels.iter().filter(|c| c.socket.is_some() && user_id.is_none_or(|u| c.user_id == u)) {
+    for ch in gs
+        .channels
+        .iter()
+        .filter(|c| c.socket.is_some() && user_id.is_none_or(|u| c.user_id == u))
+    {
         announce_closing(state, ch, grace_ms);
         n += 1;
     }
@@ -456,7 +586,10 @@ pub(crate) fn revoke_channels_of_token(state: &SimState, gs: &mut GenesysState, 
             "organizationId": org, "userId": ch.user_id, "oauthClientId": ch.client_id,
             "reason": "user_tokens_revoked", "message": "The token used to create this channel was revoked.", "data": {},
         });
-        ch.send(Outbound::Frame(envelope(&format!("v2.system.token_revoked.{}", ch.id), body)));
+        ch.send(Outbound::Frame(envelope(
+            &format!("v2.system.token_revoked.{}", ch.id),
+            body,
+        )));
         ch.send(Outbound::Close("token revoked".into()));
     }
     gs.channels.retain(|c| c.token != token);

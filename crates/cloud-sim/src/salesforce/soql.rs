@@ -30,7 +30,10 @@ pub struct QueryError {
 }
 
 fn malformed(m: impl Into<String>) -> QueryError {
-    QueryError { code: "MALFORMED_QUERY", message: m.into() }
+    QueryError {
+        code: "MALFORMED_QUERY",
+        message: m.into(),
+    }
 }
 
 /// Splits SOQL text into tokens.
@@ -46,14 +49,20 @@ pub fn tokenize(s: &str) -> Result<Vec<Token>, QueryError> {
             let mut lit = String::new();
             i += 1;
             loop {
-                let Some(&c) = cs.get(i) else { return Err(malformed("unexpected end of query: unterminated string literal")) };
+                let Some(&c) = cs.get(i) else {
+                    return Err(malformed(
+                        "unexpected end of query: unterminated string literal",
+                    ));
+                };
                 match c {
                     '\'' => {
                         i += 1;
                         break;
                     }
                     '\\' => {
-                        let Some(&e) = cs.get(i + 1) else { return Err(malformed("unterminated escape in string literal")) };
+                        let Some(&e) = cs.get(i + 1) else {
+                            return Err(malformed("unterminated escape in string literal"));
+                        };
                         let unescaped = match e {
                             '\'' => '\'',
                             '"' => '"',
@@ -67,7 +76,11 @@ pub fn tokenize(s: &str) -> Result<Vec<Token>, QueryError> {
                                 lit.push('\\');
                                 e
                             }
-                            other => return Err(malformed(format!("Invalid string literal: illegal escape sequence '\\{other}'"))),
+                            other => {
+                                return Err(malformed(format!(
+                                    "Invalid string literal: illegal escape sequence '\\{other}'"
+                                )));
+                            }
                         };
                         lit.push(unescaped);
                         i += 2;
@@ -86,14 +99,19 @@ pub fn tokenize(s: &str) -> Result<Vec<Token>, QueryError> {
                 i += 1;
             }
             out.push(Token::Ident(cs[start..i].iter().collect()));
-        } else if c.is_ascii_digit() || (c == '-' && cs.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && cs.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = i;
             i += 1;
             while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '.') {
                 i += 1;
             }
             let text: String = cs[start..i].iter().collect();
-            out.push(Token::Num(text.parse().map_err(|_| malformed(format!("bad number {text}")))?));
+            out.push(Token::Num(
+                text.parse()
+                    .map_err(|_| malformed(format!("bad number {text}")))?,
+            ));
         } else {
             let two: String = cs[i..(i + 2).min(cs.len())].iter().collect();
             let sym = match two.as_str() {
@@ -136,9 +154,21 @@ pub enum Literal {
 /// A WHERE condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
-    Cmp { path: FieldPath, op: &'static str, value: Literal },
-    Like { path: FieldPath, pattern: String, negated: bool },
-    In { path: FieldPath, values: Vec<Literal>, negated: bool },
+    Cmp {
+        path: FieldPath,
+        op: &'static str,
+        value: Literal,
+    },
+    Like {
+        path: FieldPath,
+        pattern: String,
+        negated: bool,
+    },
+    In {
+        path: FieldPath,
+        values: Vec<Literal>,
+        negated: bool,
+    },
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
@@ -196,7 +226,10 @@ impl<'a> Parser<'a> {
     pub fn ident(&mut self, what: &str) -> Result<&'a str, QueryError> {
         match self.next() {
             Some(Token::Ident(s)) => Ok(s),
-            other => Err(malformed(format!("expected {what}, found {}", describe(other)))),
+            other => Err(malformed(format!(
+                "expected {what}, found {}",
+                describe(other)
+            ))),
         }
     }
 
@@ -204,7 +237,10 @@ impl<'a> Parser<'a> {
     pub fn integer(&mut self, what: &str) -> Result<usize, QueryError> {
         match self.next() {
             Some(Token::Num(n)) if *n >= 0.0 && n.fract() == 0.0 => Ok(*n as usize),
-            other => Err(malformed(format!("expected {what}, found {}", describe(other)))),
+            other => Err(malformed(format!(
+                "expected {what}, found {}",
+                describe(other)
+            ))),
         }
     }
 
@@ -213,7 +249,10 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         loop {
             let name = self.ident("a field name")?;
-            out.push(resolve_path(obj, name).map_err(|m| QueryError { code: "INVALID_FIELD", message: m })?);
+            out.push(resolve_path(obj, name).map_err(|m| QueryError {
+                code: "INVALID_FIELD",
+                message: m,
+            })?);
             if !self.sym(",") {
                 return Ok(out);
             }
@@ -251,11 +290,18 @@ impl<'a> Parser<'a> {
             return Ok(c);
         }
         let name = self.ident("a field name")?;
-        let path = resolve_path(obj, name).map_err(|m| QueryError { code: "INVALID_FIELD", message: m })?;
+        let path = resolve_path(obj, name).map_err(|m| QueryError {
+            code: "INVALID_FIELD",
+            message: m,
+        })?;
         let negated = self.keyword("NOT");
         if self.keyword("LIKE") {
             return match self.literal()? {
-                Literal::Str(pattern) => Ok(Cond::Like { path, pattern, negated }),
+                Literal::Str(pattern) => Ok(Cond::Like {
+                    path,
+                    pattern,
+                    negated,
+                }),
                 _ => Err(malformed("LIKE needs a string")),
             };
         }
@@ -270,16 +316,29 @@ impl<'a> Parser<'a> {
             if !self.sym(")") {
                 return Err(malformed("expected ')' after IN list"));
             }
-            return Ok(Cond::In { path, values, negated });
+            return Ok(Cond::In {
+                path,
+                values,
+                negated,
+            });
         }
         if negated {
             return Err(malformed("expected LIKE or IN after NOT"));
         }
         let op = match self.next() {
             Some(Token::Sym(s)) if ["=", "!=", "<", ">", "<=", ">="].contains(s) => *s,
-            other => return Err(malformed(format!("expected an operator, found {}", describe(other)))),
+            other => {
+                return Err(malformed(format!(
+                    "expected an operator, found {}",
+                    describe(other)
+                )));
+            }
         };
-        Ok(Cond::Cmp { path, op, value: self.literal()? })
+        Ok(Cond::Cmp {
+            path,
+            op,
+            value: self.literal()?,
+        })
     }
 
     fn literal(&mut self) -> Result<Literal, QueryError> {
@@ -289,7 +348,10 @@ impl<'a> Parser<'a> {
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("null") => Ok(Literal::Null),
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("true") => Ok(Literal::Bool(true)),
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("false") => Ok(Literal::Bool(false)),
-            other => Err(malformed(format!("expected a value, found {}", describe(other)))),
+            other => Err(malformed(format!(
+                "expected a value, found {}",
+                describe(other)
+            ))),
         }
     }
 }
@@ -328,7 +390,9 @@ fn compare(field: Option<&Value>, op: &str, lit: &Literal) -> bool {
         (Some(Value::String(a)), Literal::Str(b)) => Some(a.to_lowercase().cmp(&b.to_lowercase())),
         (Some(Value::Number(a)), Literal::Num(b)) => a.as_f64().and_then(|a| a.partial_cmp(b)),
         (Some(Value::Bool(a)), Literal::Bool(b)) => Some(a.cmp(b)),
-        (Some(Value::String(a)), Literal::Num(b)) => a.parse::<f64>().ok().and_then(|a| a.partial_cmp(b)),
+        (Some(Value::String(a)), Literal::Num(b)) => {
+            a.parse::<f64>().ok().and_then(|a| a.partial_cmp(b))
+        }
         _ => None,
     };
     match op {
@@ -347,11 +411,22 @@ impl Cond {
     pub fn eval(&self, store: &RecordStore, rec: &Record) -> bool {
         match self {
             Cond::Cmp { path, op, value } => compare(store.path_value(rec, path), op, value),
-            Cond::Like { path, pattern, negated } => {
-                let hit = store.path_value(rec, path).and_then(Value::as_str).is_some_and(|v| like(pattern, v));
+            Cond::Like {
+                path,
+                pattern,
+                negated,
+            } => {
+                let hit = store
+                    .path_value(rec, path)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| like(pattern, v));
                 hit != *negated
             }
-            Cond::In { path, values, negated } => {
+            Cond::In {
+                path,
+                values,
+                negated,
+            } => {
                 let v = store.path_value(rec, path);
                 values.iter().any(|l| compare(v, "=", l)) != *negated
             }
@@ -389,23 +464,40 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
         }
     }
     if !p.keyword("FROM") {
-        return Err(malformed(format!("unexpected token: expected FROM, found {}", describe(p.peek()))));
+        return Err(malformed(format!(
+            "unexpected token: expected FROM, found {}",
+            describe(p.peek())
+        )));
     }
     let obj_name = p.ident("an object name")?;
-    let object = schema::object(obj_name)
-        .ok_or_else(|| QueryError { code: "INVALID_TYPE", message: format!("sObject type '{obj_name}' is not supported.") })?;
+    let object = schema::object(obj_name).ok_or_else(|| QueryError {
+        code: "INVALID_TYPE",
+        message: format!("sObject type '{obj_name}' is not supported."),
+    })?;
     let fields = names
         .iter()
-        .map(|n| resolve_path(object, n).map_err(|m| QueryError { code: "INVALID_FIELD", message: m }))
+        .map(|n| {
+            resolve_path(object, n).map_err(|m| QueryError {
+                code: "INVALID_FIELD",
+                message: m,
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    let filter = if p.keyword("WHERE") { Some(p.condition(object)?) } else { None };
+    let filter = if p.keyword("WHERE") {
+        Some(p.condition(object)?)
+    } else {
+        None
+    };
     let mut order_by = None;
     if p.keyword("ORDER") {
         if !p.keyword("BY") {
             return Err(malformed("expected BY after ORDER"));
         }
         let name = p.ident("a field name")?;
-        let path = resolve_path(object, name).map_err(|m| QueryError { code: "INVALID_FIELD", message: m })?;
+        let path = resolve_path(object, name).map_err(|m| QueryError {
+            code: "INVALID_FIELD",
+            message: m,
+        })?;
         let desc = if p.keyword("DESC") {
             true
         } else {
@@ -417,12 +509,30 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
         }
         order_by = Some((path, desc));
     }
-    let limit = if p.keyword("LIMIT") { Some(p.integer("a LIMIT")?) } else { None };
-    let offset = if p.keyword("OFFSET") { p.integer("an OFFSET")? } else { 0 };
+    let limit = if p.keyword("LIMIT") {
+        Some(p.integer("a LIMIT")?)
+    } else {
+        None
+    };
+    let offset = if p.keyword("OFFSET") {
+        p.integer("an OFFSET")?
+    } else {
+        0
+    };
     if !p.done() {
-        return Err(malformed(format!("unexpected token: {}", describe(p.peek()))));
+        return Err(malformed(format!(
+            "unexpected token: {}",
+            describe(p.peek())
+        )));
     }
-    Ok(Query { object, fields, filter, order_by, limit, offset })
+    Ok(Query {
+        object,
+        fields,
+        filter,
+        order_by,
+        limit,
+        offset,
+    })
 }
 
 /// Escapes a value for a SOQL string literal (what a careful client does; used by tests).
@@ -449,16 +559,28 @@ pub const MAX_ROWS: usize = 2000;
 pub fn run(store: &RecordStore, q: &Query, version: &str) -> Value {
     let mut rows: Vec<&Record> = store
         .table(q.object)
-        .map(|t| t.iter().filter(|r| q.filter.as_ref().is_none_or(|c| c.eval(store, r))).collect())
+        .map(|t| {
+            t.iter()
+                .filter(|r| q.filter.as_ref().is_none_or(|c| c.eval(store, r)))
+                .collect()
+        })
         .unwrap_or_default();
     if let Some((path, desc)) = &q.order_by {
         rows.sort_by(|a, b| {
-            let key = |r: &Record| store.path_value(r, path).map(|v| v.to_string()).unwrap_or_default();
+            let key = |r: &Record| {
+                store
+                    .path_value(r, path)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            };
             let o = key(a).cmp(&key(b));
             if *desc { o.reverse() } else { o }
         });
     }
-    let total = rows.len().saturating_sub(q.offset).min(q.limit.unwrap_or(usize::MAX));
+    let total = rows
+        .len()
+        .saturating_sub(q.offset)
+        .min(q.limit.unwrap_or(usize::MAX));
     let records: Vec<Value> = rows
         .into_iter()
         .skip(q.offset)
@@ -491,8 +613,14 @@ mod tests {
 
     #[test]
     fn unknown_field_and_object() {
-        assert_eq!(parse("SELECT Bogus FROM Contact").unwrap_err().code, "INVALID_FIELD");
-        assert_eq!(parse("SELECT Id FROM Bogus").unwrap_err().code, "INVALID_TYPE");
+        assert_eq!(
+            parse("SELECT Bogus FROM Contact").unwrap_err().code,
+            "INVALID_FIELD"
+        );
+        assert_eq!(
+            parse("SELECT Id FROM Bogus").unwrap_err().code,
+            "INVALID_TYPE"
+        );
     }
 
     #[test]
