@@ -55,13 +55,7 @@ pub struct PopulationConfig {
 
 impl Default for PopulationConfig {
     fn default() -> Self {
-        PopulationConfig {
-            accounts: 400,
-            contacts: 4000,
-            leads: 600,
-            shared_numbers: 150,
-            unknown_callers: 1500,
-        }
+        PopulationConfig { accounts: 400, contacts: 4000, leads: 600, shared_numbers: 150, unknown_callers: 1500 }
     }
 }
 
@@ -180,10 +174,7 @@ pub struct Quirks {
 
 impl Default for Quirks {
     fn default() -> Self {
-        Quirks {
-            repeat_rate: 0.2,
-            timed_out_agent_rate: 0.1,
-        }
+        Quirks { repeat_rate: 0.2, timed_out_agent_rate: 0.1 }
     }
 }
 

@@ -21,27 +21,15 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 
 fn bad_request(message: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"error": "bad_request", "message": message.to_string()})),
-    )
-        .into_response()
+    (StatusCode::BAD_REQUEST, Json(json!({"error": "bad_request", "message": message.to_string()}))).into_response()
 }
 
 fn not_found(message: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({"error": "not_found", "message": message})),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, Json(json!({"error": "not_found", "message": message}))).into_response()
 }
 
 fn body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Response> {
-    let raw: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        bytes
-    };
+    let raw: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { bytes };
     serde_json::from_slice(raw).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
 }
 
@@ -59,10 +47,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/scenario", post(start_scenario))
         .route("/_sim/scenario/{id}", get(get_scenario))
         .route("/_sim/tokens", post(mint_token))
-        .route(
-            "/_sim/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
+        .route("/_sim/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/_sim/faults/{id}", delete(remove_fault))
         .route("/_sim/sockets/drop", post(drop_sockets))
         .route("/_sim/sockets/closing", post(closing_sockets))
@@ -88,12 +73,8 @@ struct PopulationQuery {
 
 async fn population(State(state): State<Shared>, Query(q): Query<PopulationQuery>) -> Response {
     let p = &state.population;
-    let callers: Vec<&crate::data::SeedCaller> = p
-        .callers
-        .iter()
-        .filter(|c| q.kind.is_none_or(|k| c.kind == k))
-        .take(q.limit.unwrap_or(usize::MAX))
-        .collect();
+    let callers: Vec<&crate::data::SeedCaller> =
+        p.callers.iter().filter(|c| q.kind.is_none_or(|k| c.kind == k)).take(q.limit.unwrap_or(usize::MAX)).collect();
     Json(json!({
         "seed": p.seed,
         "counts": {"accounts": p.accounts.len(), "contacts": p.contacts.len(), "leads": p.leads.len(), "callers": p.callers.len()},
@@ -116,7 +97,9 @@ async fn genesys_conversations(State(state): State<Shared>) -> Response {
         .conversation_order
         .iter()
         .filter_map(|id| gs.conversations.get(id))
-        .map(|c| json!({"id": c.id, "phase": c.phase, "ani": c.ani, "user_id": c.agent.user_id, "revision": c.revision}))
+        .map(
+            |c| json!({"id": c.id, "phase": c.phase, "ani": c.ani, "user_id": c.agent.user_id, "revision": c.revision}),
+        )
         .collect();
     Json(json!({"conversations": list})).into_response()
 }
@@ -144,10 +127,7 @@ async fn advance_call(State(state): State<Shared>, Path(id): Path<String>) -> Re
         return not_found("no such call");
     }
     if !state.calls.advance(&id) {
-        return (
-            StatusCode::CONFLICT,
-            Json(json!({"error": "finished", "message": "the call is over"})),
-        )
+        return (StatusCode::CONFLICT, Json(json!({"error": "finished", "message": "the call is over"})))
             .into_response();
     }
     // Let the call's task take the step before answering, so the caller sees the new phase.
@@ -202,9 +182,7 @@ async fn mint_token(State(state): State<Shared>, bytes: axum::body::Bytes) -> Re
     let now = state.clock.now_ms();
     match req.cloud.as_str() {
         "genesys" => {
-            let lifetime = req
-                .lifetime_secs
-                .unwrap_or_else(|| state.settings().genesys_token_lifetime_secs);
+            let lifetime = req.lifetime_secs.unwrap_or_else(|| state.settings().genesys_token_lifetime_secs);
             let mut gs = state.genesys();
             let user = match req.user.as_deref() {
                 None => gs.users[0].clone(),
@@ -213,13 +191,7 @@ async fn mint_token(State(state): State<Shared>, bytes: axum::body::Bytes) -> Re
                     None => return bad_request(format!("unknown Genesys user: {u}")),
                 },
             };
-            let token = gs.issue_token(
-                &mut *state.rng(),
-                &user.id,
-                crate::config::DEFAULT_CLIENT_ID,
-                now,
-                lifetime,
-            );
+            let token = gs.issue_token(&mut *state.rng(), &user.id, crate::config::DEFAULT_CLIENT_ID, now, lifetime);
             Json(json!({"access_token": token, "token_type": "bearer", "expires_in": lifetime, "user_id": user.id, "user_email": user.email}))
                 .into_response()
         }
@@ -291,9 +263,7 @@ async fn closing_sockets(State(state): State<Shared>, bytes: axum::body::Bytes) 
         Ok(a) => a,
         Err(r) => return r,
     };
-    let grace = a
-        .grace_ms
-        .unwrap_or_else(|| state.settings().socket_closing_grace_ms);
+    let grace = a.grace_ms.unwrap_or_else(|| state.settings().socket_closing_grace_ms);
     let n = notifications::close_sockets_for_maintenance(&state, a.user.as_deref(), grace);
     Json(json!({"sockets": n})).into_response()
 }
@@ -332,21 +302,19 @@ async fn patch_settings(State(state): State<Shared>, bytes: axum::body::Bytes) -
         Ok(s) => s,
         Err(e) => return bad_request(format!("invalid settings: {e}")),
     };
-    if !(next.heartbeat_secs > 0.0)
+    if next.heartbeat_secs.is_nan()
+        || next.heartbeat_secs <= 0.0
         || next.genesys_token_lifetime_secs == 0
         || next.channel_lifetime_secs == 0
     {
-        return bad_request(
-            "heartbeat_secs, genesys_token_lifetime_secs and channel_lifetime_secs must be above 0",
-        );
+        return bad_request("heartbeat_secs, genesys_token_lifetime_secs and channel_lifetime_secs must be above 0");
     }
     *state.settings.write().unwrap_or_else(|e| e.into_inner()) = next.clone();
     Json(next).into_response()
 }
 
 async fn get_clock(State(state): State<Shared>) -> Response {
-    Json(json!({"now": crate::clock::iso(state.clock.now()), "offset_ms": state.clock.offset_ms()}))
-        .into_response()
+    Json(json!({"now": crate::clock::iso(state.clock.now()), "offset_ms": state.clock.offset_ms()})).into_response()
 }
 
 /// `{"seconds": N}` or `{"ms": N}`.

@@ -151,29 +151,13 @@ const COMPANY_B: &[&str] = &[
     "Health",
     "Foods",
 ];
-const INDUSTRY: &[&str] = &[
-    "Retail",
-    "Healthcare",
-    "Manufacturing",
-    "Finance",
-    "Technology",
-    "Energy",
-    "Hospitality",
-    "Education",
-];
-const TITLES: &[&str] = &[
-    "",
-    "Owner",
-    "Office Manager",
-    "Director of Operations",
-    "Accounts Payable",
-    "IT Manager",
-    "CEO",
-    "Buyer",
-];
+const INDUSTRY: &[&str] =
+    &["Retail", "Healthcare", "Manufacturing", "Finance", "Technology", "Energy", "Hospitality", "Education"];
+const TITLES: &[&str] =
+    &["", "Owner", "Office Manager", "Director of Operations", "Accounts Payable", "IT Manager", "CEO", "Buyer"];
 const US_AREAS: &[&str] = &[
-    "212", "213", "305", "312", "404", "415", "512", "617", "646", "702", "713", "718", "206",
-    "303", "480", "503", "614", "704", "858", "919", "602", "615", "720", "773",
+    "212", "213", "305", "312", "404", "415", "512", "617", "646", "702", "713", "718", "206", "303", "480", "503",
+    "614", "704", "858", "919", "602", "615", "720", "773",
 ];
 
 /// A phone number: country calling code and national significant number.
@@ -212,11 +196,7 @@ impl Number {
             }
             "44" => {
                 let mobile = n.starts_with('7');
-                let (a, b) = if mobile {
-                    (&n[0..4], &n[4..])
-                } else {
-                    (&n[0..2], &n[2..])
-                };
+                let (a, b) = if mobile { (&n[0..4], &n[4..]) } else { (&n[0..2], &n[2..]) };
                 match rng.random_range(0..3) {
                     0 => format!("0{a} {} {}", &b[..b.len() - 4], &b[b.len() - 4..]),
                     1 => format!("+44 {a} {} {}", &b[..b.len() - 4], &b[b.len() - 4..]),
@@ -232,10 +212,7 @@ impl Number {
                 }
             }
             "33" => {
-                let pairs: Vec<&str> = (1..n.len())
-                    .step_by(2)
-                    .map(|i| &n[i..(i + 2).min(n.len())])
-                    .collect();
+                let pairs: Vec<&str> = (1..n.len()).step_by(2).map(|i| &n[i..(i + 2).min(n.len())]).collect();
                 match rng.random_range(0..3) {
                     0 => format!("0{} {}", &n[..1], pairs.join(" ")),
                     1 => format!("+33 {} {}", &n[..1], pairs.join(" ")),
@@ -255,9 +232,7 @@ impl Number {
 }
 
 fn digits(rng: &mut impl Rng, n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
+    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
 }
 
 fn random_number(rng: &mut impl Rng) -> Number {
@@ -270,10 +245,7 @@ fn random_number(rng: &mut impl Rng) -> Number {
                     break e;
                 }
             };
-            Number {
-                cc: "1",
-                nsn: format!("{area}{exch}{}", digits(rng, 4)),
-            }
+            Number { cc: "1", nsn: format!("{area}{exch}{}", digits(rng, 4)) }
         }
         70..80 => {
             let nsn = if rng.random_bool(0.5) {
@@ -285,33 +257,18 @@ fn random_number(rng: &mut impl Rng) -> Number {
         }
         80..87 => {
             let nsn = if rng.random_bool(0.5) {
-                format!(
-                    "{}{}",
-                    ["30", "89", "40"].choose(rng).expect("non-empty"),
-                    digits(rng, 7)
-                )
+                format!("{}{}", ["30", "89", "40"].choose(rng).expect("non-empty"), digits(rng, 7))
             } else {
-                format!(
-                    "{}{}",
-                    ["151", "160", "170", "176"].choose(rng).expect("non-empty"),
-                    digits(rng, 8)
-                )
+                format!("{}{}", ["151", "160", "170", "176"].choose(rng).expect("non-empty"), digits(rng, 8))
             };
             Number { cc: "49", nsn }
         }
-        87..94 => Number {
-            cc: "33",
-            nsn: format!("{}{}", rng.random_range(1..8), digits(rng, 8)),
-        },
+        87..94 => Number { cc: "33", nsn: format!("{}{}", rng.random_range(1..8), digits(rng, 8)) },
         _ => {
             let nsn = if rng.random_bool(0.5) {
                 format!("4{}", digits(rng, 8))
             } else {
-                format!(
-                    "{}{}",
-                    ["2", "3", "7", "8"].choose(rng).expect("non-empty"),
-                    digits(rng, 8)
-                )
+                format!("{}{}", ["2", "3", "7", "8"].choose(rng).expect("non-empty"), digits(rng, 8))
             };
             Number { cc: "61", nsn }
         }
@@ -368,10 +325,7 @@ impl SeedContact {
         }
         m.insert("LastActivityDate".into(), json!(self.last_activity));
         m.insert("CreatedDate".into(), json!("2024-03-01T09:00:00.000+0000"));
-        m.insert(
-            "LastModifiedDate".into(),
-            json!("2025-06-01T09:00:00.000+0000"),
-        );
+        m.insert("LastModifiedDate".into(), json!("2025-06-01T09:00:00.000+0000"));
         m
     }
 }
@@ -486,12 +440,7 @@ impl Population {
             (first, last)
         };
         let email_of = |first: &str, last: &str, i: usize| {
-            let clean = |s: &str| {
-                s.to_lowercase()
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-            };
+            let clean = |s: &str| s.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect::<String>();
             format!("{}.{}{}@example.com", clean(first), clean(last), i)
         };
         for i in 0..cfg.contacts {
@@ -535,17 +484,12 @@ impl Population {
         for s in 0..cfg.shared_numbers {
             let n = fresh(&mut rng);
             let size = rng.random_range(2..=8);
-            let account_id = (!accounts.is_empty())
-                .then(|| accounts[rng.random_range(0..accounts.len())].id.clone());
+            let account_id = (!accounts.is_empty()).then(|| accounts[rng.random_range(0..accounts.len())].id.clone());
             let mut expected = Vec::new();
             for j in 0..size {
                 let (first, last) = person(&mut rng);
                 let id = next_id("003");
-                let field = if rng.random_bool(0.7) {
-                    "Phone"
-                } else {
-                    "OtherPhone"
-                };
+                let field = if rng.random_bool(0.7) { "Phone" } else { "OtherPhone" };
                 let typed = n.formatted(&mut rng, field == "Phone");
                 let month = rng.random_range(1..=12);
                 contacts.push(SeedContact {
@@ -626,33 +570,19 @@ impl Population {
         }
         // IVR-identified callers: every fifth single-number contact verified in the IVR, some of them
         // calling from a number Salesforce does not have; a few IVR flows set a value that is no id.
-        let singles: Vec<usize> = callers
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.kind == CallerKind::Single)
-            .map(|(i, _)| i)
-            .collect();
+        let singles: Vec<usize> =
+            callers.iter().enumerate().filter(|(_, c)| c.kind == CallerKind::Single).map(|(i, _)| i).collect();
         for (k, &i) in singles.iter().enumerate().filter(|(k, _)| k % 5 == 0) {
             let base = callers[i].clone();
             let contact = base.expected[0].clone();
             if k % 50 == 0 {
                 let mut attributes = BTreeMap::new();
-                attributes.insert(
-                    "contact_id".to_string(),
-                    ["N/A", "", "0030000000BAD", "unknown"][k / 50 % 4].to_string(),
-                );
-                callers.push(SeedCaller {
-                    kind: CallerKind::IvrBadId,
-                    attributes,
-                    ..base
-                });
+                attributes
+                    .insert("contact_id".to_string(), ["N/A", "", "0030000000BAD", "unknown"][k / 50 % 4].to_string());
+                callers.push(SeedCaller { kind: CallerKind::IvrBadId, attributes, ..base });
                 continue;
             }
-            let id = if k % 3 == 0 {
-                contact[..15].to_string()
-            } else {
-                contact.clone()
-            };
+            let id = if k % 3 == 0 { contact[..15].to_string() } else { contact.clone() };
             let mut attributes = BTreeMap::new();
             attributes.insert("contact_id".to_string(), id);
             attributes.insert("account_verified".to_string(), "true".to_string());
@@ -672,13 +602,7 @@ impl Population {
                 expected: vec![contact],
             });
         }
-        Population {
-            seed,
-            accounts,
-            contacts,
-            leads,
-            callers,
-        }
+        Population { seed, accounts, contacts, leads, callers }
     }
 
     /// The id sequence value above every seeded record.
@@ -698,24 +622,12 @@ mod tests {
 
     #[test]
     fn same_seed_same_data() {
-        let cfg = PopulationConfig {
-            accounts: 20,
-            contacts: 100,
-            leads: 10,
-            shared_numbers: 5,
-            unknown_callers: 10,
-        };
+        let cfg = PopulationConfig { accounts: 20, contacts: 100, leads: 10, shared_numbers: 5, unknown_callers: 10 };
         let a = Population::generate(7, &cfg);
         let b = Population::generate(7, &cfg);
-        assert_eq!(
-            serde_json::to_string(&a).unwrap(),
-            serde_json::to_string(&b).unwrap()
-        );
+        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
         let c = Population::generate(8, &cfg);
-        assert_ne!(
-            serde_json::to_string(&a).unwrap(),
-            serde_json::to_string(&c).unwrap()
-        );
+        assert_ne!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&c).unwrap());
     }
 
     #[test]

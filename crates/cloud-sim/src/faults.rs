@@ -43,10 +43,7 @@ impl FaultKind {
     pub fn is_frame_fault(self) -> bool {
         matches!(
             self,
-            FaultKind::DropSocket
-                | FaultKind::SocketClosing
-                | FaultKind::DuplicateFrame
-                | FaultKind::ReorderFrame
+            FaultKind::DropSocket | FaultKind::SocketClosing | FaultKind::DuplicateFrame | FaultKind::ReorderFrame
         )
     }
 }
@@ -160,11 +157,7 @@ impl FaultBook {
     pub fn add(&mut self, spec: FaultSpec) -> Result<u64, FaultSpecError> {
         spec.validate()?;
         self.next_id += 1;
-        self.rules.push(FaultRule {
-            id: self.next_id,
-            spec,
-            fired: 0,
-        });
+        self.rules.push(FaultRule { id: self.next_id, spec, fired: 0 });
         Ok(self.next_id)
     }
 
@@ -203,31 +196,17 @@ impl FaultBook {
     }
 
     /// Evaluates the HTTP rules for one request.
-    pub fn on_request(
-        &mut self,
-        service: Service,
-        method: &str,
-        path: &str,
-        rng: &mut impl Rng,
-    ) -> RequestFaults {
+    pub fn on_request(&mut self, service: Service, method: &str, path: &str, rng: &mut impl Rng) -> RequestFaults {
         let mut out = RequestFaults::default();
-        for rule in self
-            .rules
-            .iter_mut()
-            .filter(|r| !r.spec.kind.is_frame_fault())
-        {
+        for rule in self.rules.iter_mut().filter(|r| !r.spec.kind.is_frame_fault()) {
             let s = &rule.spec;
             let service_ok = match s.service {
                 Some(want) => want == service,
                 None => service != Service::Control,
             };
             if !service_ok
-                || s.method
-                    .as_deref()
-                    .is_some_and(|m| !m.eq_ignore_ascii_case(method))
-                || s.path_contains
-                    .as_deref()
-                    .is_some_and(|p| !path.contains(p))
+                || s.method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case(method))
+                || s.path_contains.as_deref().is_some_and(|p| !path.contains(p))
             {
                 continue;
             }
@@ -253,11 +232,7 @@ impl FaultBook {
         if !self.rules.iter().any(|r| r.spec.kind.is_frame_fault()) {
             return out;
         }
-        for rule in self
-            .rules
-            .iter_mut()
-            .filter(|r| r.spec.kind.is_frame_fault())
-        {
+        for rule in self.rules.iter_mut().filter(|r| r.spec.kind.is_frame_fault()) {
             if Self::fire(rule, rng) {
                 match rule.spec.kind {
                     FaultKind::DropSocket => out.drop_socket = true,
@@ -297,13 +272,8 @@ mod tests {
         let mut book = FaultBook::default();
         book.add(spec(FaultKind::ServerError)).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let fired: Vec<bool> = (0..4)
-            .map(|_| {
-                book.on_request(Service::Salesforce, "GET", "/x", &mut rng)
-                    .action
-                    .is_some()
-            })
-            .collect();
+        let fired: Vec<bool> =
+            (0..4).map(|_| book.on_request(Service::Salesforce, "GET", "/x", &mut rng).action.is_some()).collect();
         assert_eq!(fired, [true, true, false, false]);
         assert!(book.list().is_empty());
     }
@@ -315,26 +285,9 @@ mod tests {
         s.path_contains = Some("/composite".into());
         book.add(s).unwrap();
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        assert!(
-            book.on_request(Service::Control, "GET", "/composite", &mut rng)
-                .action
-                .is_none()
-        );
-        assert!(
-            book.on_request(Service::Salesforce, "GET", "/search", &mut rng)
-                .action
-                .is_none()
-        );
-        assert!(
-            book.on_request(
-                Service::Salesforce,
-                "PATCH",
-                "/composite/sobjects",
-                &mut rng
-            )
-            .action
-            .is_some()
-        );
+        assert!(book.on_request(Service::Control, "GET", "/composite", &mut rng).action.is_none());
+        assert!(book.on_request(Service::Salesforce, "GET", "/search", &mut rng).action.is_none());
+        assert!(book.on_request(Service::Salesforce, "PATCH", "/composite/sobjects", &mut rng).action.is_some());
     }
 
     #[test]

@@ -50,10 +50,7 @@ impl Service {
 
     /// True for the Genesys side.
     pub fn is_genesys(self) -> bool {
-        matches!(
-            self,
-            Service::GenesysApi | Service::GenesysLogin | Service::GenesysStreaming
-        )
+        matches!(self, Service::GenesysApi | Service::GenesysLogin | Service::GenesysStreaming)
     }
 }
 
@@ -80,45 +77,25 @@ pub fn genesys_rate_limited(retry_after_secs: u64) -> Response {
     let mut r = genesys_error(
         StatusCode::TOO_MANY_REQUESTS,
         "too.many.requests.retry.after",
-        &format!(
-            "Rate limit exceeded the maximum. Retry the request in [{retry_after_secs}] seconds"
-        ),
+        &format!("Rate limit exceeded the maximum. Retry the request in [{retry_after_secs}] seconds"),
     );
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
     r
 }
 
 /// A Salesforce REST error: an array of `{message, errorCode}`.
 pub fn sf_error(status: StatusCode, error_code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!([{ "message": message, "errorCode": error_code }])),
-    )
-        .into_response()
+    (status, axum::Json(json!([{ "message": message, "errorCode": error_code }]))).into_response()
 }
 
 /// A Salesforce REST error naming fields.
-pub fn sf_error_fields(
-    status: StatusCode,
-    error_code: &str,
-    message: &str,
-    fields: &[&str],
-) -> Response {
-    (
-        status,
-        axum::Json(json!([{ "message": message, "errorCode": error_code, "fields": fields }])),
-    )
-        .into_response()
+pub fn sf_error_fields(status: StatusCode, error_code: &str, message: &str, fields: &[&str]) -> Response {
+    (status, axum::Json(json!([{ "message": message, "errorCode": error_code, "fields": fields }]))).into_response()
 }
 
 /// An OAuth 2.0 error body, as both clouds' token endpoints answer.
 pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": error, "error_description": description })),
-    )
-        .into_response()
+    (status, axum::Json(json!({ "error": error, "error_description": description }))).into_response()
 }
 
 /// A small HTML page (authorize errors are shown to a person in a browser, never redirected).
@@ -128,12 +105,7 @@ pub fn html_page(status: StatusCode, title: &str, text: &str) -> Response {
         t = html_escape(title),
         x = html_escape(text)
     );
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }
 
 /// Escapes text for HTML.
@@ -156,10 +128,7 @@ pub fn html_escape(s: &str) -> String {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
 /// A fresh correlation id (not seeded: it only labels traffic).

@@ -66,30 +66,19 @@ pub fn uuid(rng: &mut impl Rng) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
 /// A notification channel id such as `streaming-0-k2j4…`: not a UUID.
 pub fn channel_id(rng: &mut impl Rng) -> String {
     const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let tail: String = (0..26)
-        .map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char)
-        .collect();
+    let tail: String = (0..26).map(|_| ALNUM[rng.random_range(0..ALNUM.len())] as char).collect();
     format!("streaming-{}-{tail}", rng.random_range(0..4))
 }
 
 /// An opaque bearer token.
 pub fn token(rng: &mut impl Rng, len: usize) -> String {
-    (0..len)
-        .map(|_| BASE62[rng.random_range(0..62)] as char)
-        .collect()
+    (0..len).map(|_| BASE62[rng.random_range(0..62)] as char).collect()
 }
 
 #[cfg(test)]
@@ -111,14 +100,7 @@ mod tests {
 
     #[test]
     fn rejects_bad_ids() {
-        for s in [
-            "",
-            "003",
-            "javascript:alert",
-            "003000000000000XYZ",
-            "003 00000000000",
-            "0038c0000003D7yAAE ",
-        ] {
+        for s in ["", "003", "javascript:alert", "003000000000000XYZ", "003 00000000000", "0038c0000003D7yAAE "] {
             assert!(!is_salesforce_id(s), "{s}");
         }
     }

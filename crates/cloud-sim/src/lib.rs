@@ -5,6 +5,9 @@
 //! a scenario driver that places calls, fault injection, and a control API under `/_sim/`. A client written
 //! against the real clouds works against it with only its base URLs changed.
 
+// Handlers return `Result<_, Response>` so that an early exit is already the cloud's error response.
+#![allow(clippy::result_large_err)]
+
 pub mod clock;
 pub mod config;
 mod control;
@@ -22,7 +25,5 @@ mod stats;
 
 pub use config::{Ports, Settings, SimConfig};
 /// Escaping helpers a careful client uses, for tests that build SOSL and SOQL by hand.
-pub use salesforce::{
-    soql::escape_literal as soql_escape_literal, sosl::escape_term as sosl_escape_term,
-};
+pub use salesforce::{soql::escape_literal as soql_escape_literal, sosl::escape_term as sosl_escape_term};
 pub use server::{SimHandle, SimUrls, StartError};

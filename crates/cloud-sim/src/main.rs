@@ -68,9 +68,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -88,12 +86,7 @@ async fn main() -> ExitCode {
             *slot = p;
         }
     }
-    let mut config = SimConfig {
-        seed: args.seed,
-        bind: args.bind,
-        ports,
-        ..SimConfig::default()
-    };
+    let mut config = SimConfig { seed: args.seed, bind: args.bind, ports, ..SimConfig::default() };
     config.population.contacts = args.contacts;
     config.settings.heartbeat_secs = args.heartbeat_secs;
     let sim = match SimHandle::start(config).await {
@@ -103,10 +96,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!(
-        "{}",
-        serde_json::to_string(sim.urls()).expect("urls serialize")
-    );
+    println!("{}", serde_json::to_string(sim.urls()).expect("urls serialize"));
     let _ = std::io::stdout().flush();
 
     let watcher = if args.watch {
@@ -126,12 +116,7 @@ async fn main() -> ExitCode {
     };
     let mut scenario_id = None;
     if let Some(calls) = args.scenario_calls {
-        let spec = ScenarioSpec {
-            calls,
-            rate_per_min: args.rate,
-            speed: args.speed,
-            ..ScenarioSpec::default()
-        };
+        let spec = ScenarioSpec { calls, rate_per_min: args.rate, speed: args.speed, ..ScenarioSpec::default() };
         match sim.start_scenario(spec) {
             Ok(id) => scenario_id = Some(id),
             Err(e) => {
@@ -151,12 +136,7 @@ async fn main() -> ExitCode {
     outcome
 }
 
-async fn wait_for_scenario(
-    sim: &SimHandle,
-    id: Option<&str>,
-    exit: bool,
-    json_out: bool,
-) -> ExitCode {
+async fn wait_for_scenario(sim: &SimHandle, id: Option<&str>, exit: bool, json_out: bool) -> ExitCode {
     if let Some(id) = id {
         loop {
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -186,15 +166,9 @@ fn print_summary(sim: &SimHandle, id: &str, json_out: bool) {
         );
     } else {
         println!();
-        println!(
-            "Scenario over: {} calls placed, {} finished.",
-            p.placed, p.finished
-        );
+        println!("Scenario over: {} calls placed, {} finished.", p.placed, p.finished);
         println!("Requests served by service: {by_service}");
-        println!(
-            "Notification frames sent: {}",
-            stats["sockets"]["frames_sent"]
-        );
+        println!("Notification frames sent: {}", stats["sockets"]["frames_sent"]);
     }
 }
 
@@ -214,11 +188,7 @@ async fn watch(
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), BoxError> {
     let http = reqwest::Client::new();
-    let mint = |cloud: &str| {
-        http.post(format!("{}/_sim/tokens", urls.control))
-            .json(&json!({"cloud": cloud}))
-            .send()
-    };
+    let mint = |cloud: &str| http.post(format!("{}/_sim/tokens", urls.control)).json(&json!({"cloud": cloud})).send();
     let g: Value = mint("genesys").await?.error_for_status()?.json().await?;
     let s: Value = mint("salesforce").await?.error_for_status()?.json().await?;
     let (gtoken, uid) = (
@@ -227,10 +197,7 @@ async fn watch(
     );
     let stoken = s["access_token"].as_str().unwrap_or_default().to_string();
     let codes: Value = http
-        .get(format!(
-            "{}/api/v2/routing/wrapupcodes?pageSize=100",
-            urls.genesys_api
-        ))
+        .get(format!("{}/api/v2/routing/wrapupcodes?pageSize=100", urls.genesys_api))
         .bearer_auth(&gtoken)
         .send()
         .await?
@@ -241,18 +208,10 @@ async fn watch(
         .as_array()
         .into_iter()
         .flatten()
-        .map(|c| {
-            (
-                c["id"].as_str().unwrap_or_default().to_string(),
-                c["name"].as_str().unwrap_or_default().to_string(),
-            )
-        })
+        .map(|c| (c["id"].as_str().unwrap_or_default().to_string(), c["name"].as_str().unwrap_or_default().to_string()))
         .collect();
     let channel: Value = http
-        .post(format!(
-            "{}/api/v2/notifications/channels",
-            urls.genesys_api
-        ))
+        .post(format!("{}/api/v2/notifications/channels", urls.genesys_api))
         .bearer_auth(&gtoken)
         .send()
         .await?
@@ -260,18 +219,13 @@ async fn watch(
         .json()
         .await?;
     let channel_id = channel["id"].as_str().ok_or("no channel id")?;
-    http.put(format!(
-        "{}/api/v2/notifications/channels/{channel_id}/subscriptions",
-        urls.genesys_api
-    ))
-    .bearer_auth(&gtoken)
-    .json(&json!([{"id": format!("v2.users.{uid}.conversations")}]))
-    .send()
-    .await?
-    .error_for_status()?;
-    let (mut ws, _) =
-        tokio_tungstenite::connect_async(channel["connectUri"].as_str().ok_or("no connectUri")?)
-            .await?;
+    http.put(format!("{}/api/v2/notifications/channels/{channel_id}/subscriptions", urls.genesys_api))
+        .bearer_auth(&gtoken)
+        .json(&json!([{"id": format!("v2.users.{uid}.conversations")}]))
+        .send()
+        .await?
+        .error_for_status()?;
+    let (mut ws, _) = tokio_tungstenite::connect_async(channel["connectUri"].as_str().ok_or("no connectUri")?).await?;
     if !json_out {
         println!("Watching agent {uid} on channel {channel_id}.");
     }
@@ -287,15 +241,8 @@ async fn watch(
         let body = &frame["eventBody"];
         let cid = body["id"].as_str().unwrap_or_default().to_string();
         let parts = body["participants"].as_array().cloned().unwrap_or_default();
-        let customer = parts
-            .iter()
-            .find(|p| p["purpose"] == "customer")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let Some(agent) = parts
-            .iter()
-            .filter(|p| p["purpose"] == "agent" && p["userId"] == uid.as_str())
-            .last()
+        let customer = parts.iter().find(|p| p["purpose"] == "customer").cloned().unwrap_or(Value::Null);
+        let Some(agent) = parts.iter().filter(|p| p["purpose"] == "agent" && p["userId"] == uid.as_str()).next_back()
         else {
             continue;
         };
@@ -317,34 +264,19 @@ async fn watch(
         entry.last = label.clone();
         let ani = customer["address"].as_str().unwrap_or("");
         let mut line = json!({"conversation": cid, "event": label, "ani": ani});
-        let mut text_line = format!(
-            "{} {:<16} {}",
-            &cid[..8.min(cid.len())],
-            label,
-            if ani.is_empty() { "(no number)" } else { ani }
-        );
+        let mut text_line =
+            format!("{} {:<16} {}", &cid[..8.min(cid.len())], label, if ani.is_empty() { "(no number)" } else { ani });
         if label == "alerting" {
             if let Some(id) = customer["attributes"]["contact_id"].as_str() {
                 text_line.push_str(&format!("  IVR contact_id={id:?}"));
                 line["contact_id"] = json!(id);
             }
-            let digits: String = ani
-                .strip_prefix("tel:")
-                .unwrap_or("")
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect();
+            let digits: String = ani.strip_prefix("tel:").unwrap_or("").chars().filter(char::is_ascii_digit).collect();
             if digits.len() >= 7 {
-                let found = lookup(&http, &urls.salesforce, &stoken, &digits)
-                    .await
-                    .unwrap_or_default();
+                let found = lookup(&http, &urls.salesforce, &stoken, &digits).await.unwrap_or_default();
                 text_line.push_str(&format!(
                     "  Salesforce: {}",
-                    if found.is_empty() {
-                        "no match".to_string()
-                    } else {
-                        found.join("; ")
-                    }
+                    if found.is_empty() { "no match".to_string() } else { found.join("; ") }
                 ));
                 line["salesforce"] = json!(found);
             }
@@ -352,10 +284,7 @@ async fn watch(
         if label == "wrapped up" {
             let code = agent["wrapup"]["code"].as_str().unwrap_or("");
             let name = code_names.get(code).map(String::as_str).unwrap_or(code);
-            text_line.push_str(&format!(
-                "  code={name:?} notes={:?}",
-                agent["wrapup"]["notes"].as_str().unwrap_or("")
-            ));
+            text_line.push_str(&format!("  code={name:?} notes={:?}", agent["wrapup"]["notes"].as_str().unwrap_or("")));
             line["wrapup_code"] = json!(name);
         }
         if json_out {
@@ -368,12 +297,7 @@ async fn watch(
     Ok(())
 }
 
-async fn lookup(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-    digits: &str,
-) -> Result<Vec<String>, BoxError> {
+async fn lookup(http: &reqwest::Client, base: &str, token: &str, digits: &str) -> Result<Vec<String>, BoxError> {
     let sosl = format!(
         "FIND {{{}}} IN PHONE FIELDS RETURNING Contact(Id, Name, Account.Name), Lead(Id, Name, Company)",
         cloud_sim::sosl_escape_term(digits)
@@ -392,15 +316,8 @@ async fn lookup(
         .into_iter()
         .flatten()
         .map(|r| {
-            let org = r["Account"]["Name"]
-                .as_str()
-                .or(r["Company"].as_str())
-                .unwrap_or("no account");
-            format!(
-                "{} {} ({org})",
-                r["attributes"]["type"].as_str().unwrap_or(""),
-                r["Name"].as_str().unwrap_or("")
-            )
+            let org = r["Account"]["Name"].as_str().or(r["Company"].as_str()).unwrap_or("no account");
+            format!("{} {} ({org})", r["attributes"]["type"].as_str().unwrap_or(""), r["Name"].as_str().unwrap_or(""))
         })
         .collect())
 }

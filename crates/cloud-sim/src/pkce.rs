@@ -13,16 +13,12 @@ pub fn s256_challenge(verifier: &str) -> String {
 
 /// A verifier is 43–128 characters of `[A-Za-z0-9-._~]`.
 pub fn is_valid_verifier(v: &str) -> bool {
-    (43..=128).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+    (43..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
 /// A challenge is the 43-character base64url of a SHA-256.
 pub fn is_valid_challenge(c: &str) -> bool {
-    c.len() == 43
-        && c.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    c.len() == 43 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Why a code exchange was refused.
@@ -38,14 +34,8 @@ pub enum PkceError {
 
 /// Checks a verifier against the stored challenge.
 pub fn verify(challenge: &str, verifier: Option<&str>) -> Result<(), PkceError> {
-    let v = verifier
-        .filter(|v| is_valid_verifier(v))
-        .ok_or(PkceError::Malformed)?;
-    if s256_challenge(v) == challenge {
-        Ok(())
-    } else {
-        Err(PkceError::Mismatch)
-    }
+    let v = verifier.filter(|v| is_valid_verifier(v)).ok_or(PkceError::Malformed)?;
+    if s256_challenge(v) == challenge { Ok(()) } else { Err(PkceError::Mismatch) }
 }
 
 /// A 302 to `redirect_uri` with the given query pairs appended.
@@ -84,9 +74,6 @@ mod tests {
         assert_eq!(verify("x", Some("short")), Err(PkceError::Malformed));
         let v = "a".repeat(43);
         assert_eq!(verify(&s256_challenge(&v), Some(&v)), Ok(()));
-        assert_eq!(
-            verify(&s256_challenge(&v), Some(&"b".repeat(43))),
-            Err(PkceError::Mismatch)
-        );
+        assert_eq!(verify(&s256_challenge(&v), Some(&"b".repeat(43))), Err(PkceError::Mismatch));
     }
 }

@@ -132,38 +132,21 @@ pub struct CallRegistry {
 impl CallRegistry {
     /// A placed call.
     pub fn get(&self, id: &str) -> Option<PlacedCall> {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .map(|(c, _)| c.clone())
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(id).map(|(c, _)| c.clone())
     }
 
     /// Steps a call; false when it is unknown or finished.
     pub fn advance(&self, id: &str) -> bool {
-        self.calls
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .is_some_and(|(_, tx)| tx.send(()).is_ok())
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).get(id).is_some_and(|(_, tx)| tx.send(()).is_ok())
     }
 
     /// A scenario's progress.
     pub fn scenario(&self, id: &str) -> Option<ScenarioProgress> {
-        self.scenarios
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
+        self.scenarios.lock().unwrap_or_else(|e| e.into_inner()).get(id).cloned()
     }
 
     fn update_scenario(&self, id: &str, f: impl FnOnce(&mut ScenarioProgress)) {
-        if let Some(p) = self
-            .scenarios
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(id)
-        {
+        if let Some(p) = self.scenarios.lock().unwrap_or_else(|e| e.into_inner()).get_mut(id) {
             f(p);
         }
     }
@@ -193,27 +176,13 @@ fn random_wrapup(state: &Shared, spec: Option<&WrapupSpec>) -> Wrapup {
     let gs = state.genesys();
     let mut rng = state.rng();
     let code = match spec.and_then(|s| s.code.clone()) {
-        Some(c) => gs
-            .wrapup_codes
-            .iter()
-            .find(|w| w.id == c || w.name == c)
-            .map(|w| w.id.clone())
-            .unwrap_or(c),
-        None => gs
-            .wrapup_codes
-            .choose(&mut *rng)
-            .map(|w| w.id.clone())
-            .unwrap_or_default(),
+        Some(c) => gs.wrapup_codes.iter().find(|w| w.id == c || w.name == c).map(|w| w.id.clone()).unwrap_or(c),
+        None => gs.wrapup_codes.choose(&mut *rng).map(|w| w.id.clone()).unwrap_or_default(),
     };
     let notes = spec
         .and_then(|s| s.notes.clone())
         .unwrap_or_else(|| NOTES.choose(&mut *rng).copied().unwrap_or("").to_string());
-    Wrapup {
-        code,
-        notes,
-        tags: vec![],
-        duration_seconds: None,
-    }
+    Wrapup { code, notes, tags: vec![], duration_seconds: None }
 }
 
 /// Places a call to an agent and drives it through its life on its own task.
@@ -242,9 +211,7 @@ pub(crate) fn place_call(
     let queue = gs.queues[0].clone();
     let (placed, conv) = {
         let mut rng = state.rng();
-        let earlier = spec
-            .timed_out_agent
-            .unwrap_or_else(|| rng.random_bool(quirk_rate));
+        let earlier = spec.timed_out_agent.unwrap_or_else(|| rng.random_bool(quirk_rate));
         let leg = |rng: &mut ChaCha8Rng| AgentLeg {
             participant_id: ids::uuid(rng),
             call_id: ids::uuid(rng),
@@ -265,10 +232,7 @@ pub(crate) fn place_call(
             start_ms: now,
             ani: spec.ani.clone(),
             dnis: "tel:+18005550100".into(),
-            customer_name: spec
-                .customer_name
-                .clone()
-                .unwrap_or_else(|| "Unknown".into()),
+            customer_name: spec.customer_name.clone().unwrap_or_else(|| "Unknown".into()),
             customer_participant_id: ids::uuid(&mut *rng),
             customer_call_id: ids::uuid(&mut *rng),
             ivr_participant_id: ids::uuid(&mut *rng),
@@ -278,11 +242,7 @@ pub(crate) fn place_call(
             attributes: spec.attributes.clone(),
             earlier_agent,
             agent,
-            phase: if earlier {
-                Phase::EarlierAlerting
-            } else {
-                Phase::Alerting
-            },
+            phase: if earlier { Phase::EarlierAlerting } else { Phase::Alerting },
             customer_end_ms: None,
             revision: 1,
         };
@@ -302,12 +262,7 @@ pub(crate) fn place_call(
     publish_conversation(state, &mut gs, &id);
     drop(gs);
     let (tx, rx) = mpsc::unbounded_channel();
-    state
-        .calls
-        .calls
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id.clone(), (placed.clone(), tx));
+    state.calls.calls.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), (placed.clone(), tx));
     tokio::spawn(drive(state.clone(), id, spec, wrapup, rx));
     Ok(placed)
 }
@@ -346,11 +301,8 @@ async fn drive(
             }
         }
         // A manual step out of after-call work with no wrap-up given picks one, as an agent would.
-        let chosen = (phase == Phase::AfterCallWork).then(|| {
-            wrapup
-                .clone()
-                .unwrap_or_else(|| random_wrapup(&state, None))
-        });
+        let chosen =
+            (phase == Phase::AfterCallWork).then(|| wrapup.clone().unwrap_or_else(|| random_wrapup(&state, None)));
         let now = state.clock.now_ms();
         let mut gs = state.genesys();
         let Some(c) = gs.conversations.get_mut(&id) else {
@@ -449,10 +401,8 @@ pub fn choose_caller<'a>(
 ) -> (usize, &'a SeedCaller) {
     if !history.is_empty() && rng.random_bool(repeat_share.clamp(0.0, 1.0)) {
         let recent = &history[history.len().saturating_sub(50)..];
-        let i = recent[recent.len()
-            - 1
-            - (rng.random_range(0.0f64..1.0).powi(2) * recent.len() as f64) as usize
-                % recent.len()];
+        let i = recent
+            [recent.len() - 1 - (rng.random_range(0.0f64..1.0).powi(2) * recent.len() as f64) as usize % recent.len()];
         return (i, &callers[i]);
     }
     let total: u32 = KIND_WEIGHTS.iter().map(|(_, w)| w).sum();
@@ -469,12 +419,7 @@ pub fn choose_caller<'a>(
         })
         .map(|(k, _)| *k)
         .unwrap_or(CallerKind::Single);
-    let of_kind: Vec<usize> = callers
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.kind == kind)
-        .map(|(i, _)| i)
-        .collect();
+    let of_kind: Vec<usize> = callers.iter().enumerate().filter(|(_, c)| c.kind == kind).map(|(i, _)| i).collect();
     let i = of_kind.choose(rng).copied().unwrap_or(0);
     (i, &callers[i])
 }
@@ -488,24 +433,15 @@ pub(crate) fn start_scenario(state: &Shared, spec: ScenarioSpec) -> Result<Strin
         return Err(ScenarioError::Invalid("rate_per_min must be above 0"));
     }
     if !(spec.speed > 0.0 && spec.speed <= 10_000.0) {
-        return Err(ScenarioError::Invalid(
-            "speed must be above 0 and at most 10000",
-        ));
+        return Err(ScenarioError::Invalid("speed must be above 0 and at most 10000"));
     }
     if !(0.0..=1.0).contains(&spec.repeat_share) || !(0.0..=1.0).contains(&spec.abandon_rate) {
-        return Err(ScenarioError::Invalid(
-            "repeat_share and abandon_rate are shares between 0 and 1",
-        ));
+        return Err(ScenarioError::Invalid("repeat_share and abandon_rate are shares between 0 and 1"));
     }
-    if let Some(u) = &spec.user {
-        if !state
-            .genesys()
-            .users
-            .iter()
-            .any(|x| &x.id == u || &x.email == u)
-        {
-            return Err(ScenarioError::UnknownUser(u.clone()));
-        }
+    if let Some(u) = &spec.user
+        && !state.genesys().users.iter().any(|x| &x.id == u || &x.email == u)
+    {
+        return Err(ScenarioError::UnknownUser(u.clone()));
     }
     let id = ids::uuid(&mut *state.rng());
     state
@@ -513,21 +449,13 @@ pub(crate) fn start_scenario(state: &Shared, spec: ScenarioSpec) -> Result<Strin
         .scenarios
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            id.clone(),
-            ScenarioProgress {
-                id: id.clone(),
-                calls: spec.calls,
-                ..Default::default()
-            },
-        );
+        .insert(id.clone(), ScenarioProgress { id: id.clone(), calls: spec.calls, ..Default::default() });
     tokio::spawn(run_scenario(state.clone(), id.clone(), spec));
     Ok(id)
 }
 
 async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
-    let mut rng =
-        ChaCha8Rng::seed_from_u64(spec.seed.unwrap_or(state.config.seed).wrapping_add(0x5ce0));
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed.unwrap_or(state.config.seed).wrapping_add(0x5ce0));
     let callers = &state.population.callers;
     let mut history: Vec<usize> = Vec::new();
     let scale = |ms: u64, rng: &mut ChaCha8Rng| -> u64 {
@@ -569,10 +497,7 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
     loop {
         let finished = {
             let gs = state.genesys();
-            placed_ids
-                .iter()
-                .filter(|c| gs.conversations.get(*c).is_none_or(|c| !c.is_active()))
-                .count() as u32
+            placed_ids.iter().filter(|c| gs.conversations.get(*c).is_none_or(|c| !c.is_active())).count() as u32
         };
         state.calls.update_scenario(&id, |s| s.finished = finished);
         if finished as usize == placed_ids.len() {

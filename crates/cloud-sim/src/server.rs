@@ -5,13 +5,9 @@ use crate::config::SimConfig;
 use crate::data::Population;
 use crate::faults::{FaultKind, FaultRule};
 use crate::genesys::{self, api as gapi, notifications as gnote, oauth as goauth};
-use crate::http::{
-    ConnAbort, Service, bearer, genesys_error, genesys_rate_limited, html_page, sf_error,
-};
+use crate::http::{ConnAbort, Service, bearer, genesys_error, genesys_rate_limited, html_page, sf_error};
 use crate::salesforce::{self, api as sapi, oauth as soauth};
-use crate::scenario::{
-    self, CallSpec, PlaceError, PlacedCall, ScenarioError, ScenarioProgress, ScenarioSpec,
-};
+use crate::scenario::{self, CallSpec, PlaceError, PlacedCall, ScenarioError, ScenarioProgress, ScenarioSpec};
 use crate::state::{Shared, SimState};
 use axum::Router;
 use axum::body::Body;
@@ -72,9 +68,7 @@ pub struct SimHandle {
 
 impl std::fmt::Debug for SimHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimHandle")
-            .field("urls", self.urls())
-            .finish()
+        f.debug_struct("SimHandle").field("urls", self.urls()).finish()
     }
 }
 
@@ -98,13 +92,11 @@ impl SimHandle {
         let mut listeners = Vec::new();
         for (service, port) in Service::ALL.into_iter().zip(wanted) {
             let addr = SocketAddr::new(bind, port);
-            let l = TcpListener::bind(addr)
-                .await
-                .map_err(|source| StartError::Bind {
-                    service: service.key(),
-                    addr,
-                    source,
-                })?;
+            let l = TcpListener::bind(addr).await.map_err(|source| StartError::Bind {
+                service: service.key(),
+                addr,
+                source,
+            })?;
             listeners.push((service, l));
         }
         let url = |i: usize, scheme: &str| {
@@ -127,11 +119,7 @@ impl SimHandle {
             tasks.push(tokio::spawn(serve(listener, router, rx.clone())));
         }
         tasks.push(tokio::spawn(reaper(state.clone(), rx)));
-        Ok(SimHandle {
-            state,
-            shutdown,
-            tasks,
-        })
+        Ok(SimHandle { state, shutdown, tasks })
     }
 
     /// The base URLs.
@@ -227,17 +215,14 @@ async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<
         tokio::spawn(async move {
             let abort = Arc::new(Notify::new());
             let conn_abort = ConnAbort(abort.clone());
-            let svc = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(conn_abort.clone());
-                    let mut req = req.map(Body::new);
-                    trim_trailing_slash(&mut req);
-                    router.clone().oneshot(req)
-                },
-            );
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades();
+            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(conn_abort.clone());
+                let mut req = req.map(Body::new);
+                trim_trailing_slash(&mut req);
+                router.clone().oneshot(req)
+            });
+            let conn =
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
             tokio::select! {
                 _ = conn => {}
                 _ = abort.notified() => {}
@@ -251,33 +236,15 @@ fn router_for(service: Service, state: Shared) -> Router {
     let r = match service {
         Service::GenesysApi => Router::new()
             .route("/api/v2/users/me", get(gapi::users_me))
-            .route(
-                "/api/v2/tokens/me",
-                get(gapi::tokens_me).delete(gapi::delete_tokens_me),
-            )
+            .route("/api/v2/tokens/me", get(gapi::tokens_me).delete(gapi::delete_tokens_me))
             .route("/api/v2/conversations", get(gapi::conversations))
             .route("/api/v2/conversations/{id}", get(gapi::conversation))
-            .route(
-                "/api/v2/conversations/{cid}/participants/{pid}",
-                patch(gapi::patch_participant),
-            )
-            .route(
-                "/api/v2/conversations/{cid}/participants/{pid}/wrapup",
-                get(gapi::participant_wrapup),
-            )
-            .route(
-                "/api/v2/conversations/{cid}/participants/{pid}/wrapupcodes",
-                get(gapi::participant_wrapup_codes),
-            )
+            .route("/api/v2/conversations/{cid}/participants/{pid}", patch(gapi::patch_participant))
+            .route("/api/v2/conversations/{cid}/participants/{pid}/wrapup", get(gapi::participant_wrapup))
+            .route("/api/v2/conversations/{cid}/participants/{pid}/wrapupcodes", get(gapi::participant_wrapup_codes))
             .route("/api/v2/routing/wrapupcodes", get(gapi::wrapup_codes))
-            .route(
-                "/api/v2/notifications/channels",
-                get(gnote::list_channels).post(gnote::create_channel),
-            )
-            .route(
-                "/api/v2/notifications/channels/{id}",
-                head(gnote::head_channel),
-            )
+            .route("/api/v2/notifications/channels", get(gnote::list_channels).post(gnote::create_channel))
+            .route("/api/v2/notifications/channels/{id}", head(gnote::head_channel))
             .route(
                 "/api/v2/notifications/channels/{id}/subscriptions",
                 get(gnote::get_subscriptions)
@@ -285,23 +252,14 @@ fn router_for(service: Service, state: Shared) -> Router {
                     .post(gnote::post_subscriptions)
                     .delete(gnote::delete_subscriptions),
             )
-            .route_layer(middleware::from_fn_with_state(
-                state.clone(),
-                genesys::api_gate,
-            ))
+            .route_layer(middleware::from_fn_with_state(state.clone(), genesys::api_gate))
             .fallback(|| async {
-                genesys_error(
-                    StatusCode::NOT_FOUND,
-                    "not.found",
-                    "The requested resource was not found.",
-                )
+                genesys_error(StatusCode::NOT_FOUND, "not.found", "The requested resource was not found.")
             }),
         Service::GenesysLogin => Router::new()
             .route("/oauth/authorize", get(goauth::authorize))
             .route("/oauth/token", post(goauth::token))
-            .fallback(|| async {
-                html_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
-            }),
+            .fallback(|| async { html_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.") }),
         Service::GenesysStreaming => Router::new()
             .route("/channels/{id}", get(gnote::socket))
             .fallback(|| async { (StatusCode::NOT_FOUND, "not found").into_response() }),
@@ -316,69 +274,35 @@ fn router_for(service: Service, state: Shared) -> Router {
                 )
                 .route("/services/data/{v}/limits", get(sapi::limits))
                 .route("/services/data/{v}/sobjects/{object}", post(sapi::create))
-                .route(
-                    "/services/data/{v}/sobjects/{object}/{id}",
-                    get(sapi::retrieve),
-                )
-                .route(
-                    "/services/data/{v}/sobjects/{object}/{field}/{value}",
-                    patch(sapi::upsert),
-                )
-                .route(
-                    "/services/data/{v}/composite/sobjects/{object}/{field}",
-                    patch(sapi::upsert_collection),
-                )
+                .route("/services/data/{v}/sobjects/{object}/{id}", get(sapi::retrieve))
+                .route("/services/data/{v}/sobjects/{object}/{field}/{value}", patch(sapi::upsert))
+                .route("/services/data/{v}/composite/sobjects/{object}/{field}", patch(sapi::upsert_collection))
                 .fallback(|| async {
-                    sf_error(
-                        StatusCode::NOT_FOUND,
-                        "NOT_FOUND",
-                        "The requested resource does not exist",
-                    )
+                    sf_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
                 })
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    salesforce::data_gate,
-                ));
-            Router::new()
-                .route("/services/data", get(sapi::versions))
-                .merge(data)
+                .layer(middleware::from_fn_with_state(state.clone(), salesforce::data_gate));
+            Router::new().route("/services/data", get(sapi::versions)).merge(data)
         }
         Service::SalesforceLogin => Router::new()
             .route("/services/oauth2/authorize", get(soauth::authorize))
             .route("/services/oauth2/token", post(soauth::token))
             .route("/services/oauth2/revoke", post(soauth::revoke))
             .route("/id/{org}/{user}", get(soauth::identity))
-            .fallback(|| async {
-                html_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.")
-            }),
+            .fallback(|| async { html_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.") }),
         Service::Control => crate::control::router(),
     };
-    r.layer(middleware::from_fn_with_state(
-        (state.clone(), service),
-        observe,
-    ))
-    .with_state(state)
+    r.layer(middleware::from_fn_with_state((state.clone(), service), observe)).with_state(state)
 }
 
 /// Counts every request and applies the faults that match it.
-async fn observe(
-    State((state, service)): State<(Shared, Service)>,
-    req: Request,
-    next: Next,
-) -> Response {
+async fn observe(State((state, service)): State<(Shared, Service)>, req: Request, next: Next) -> Response {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| path.clone());
+    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| path.clone());
     let endpoint = format!("{} {method} {route}", service.key());
     let faults = {
         let mut rng = state.rng();
-        state
-            .faults()
-            .on_request(service, &method, &path, &mut *rng)
+        state.faults().on_request(service, &method, &path, &mut *rng)
     };
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
@@ -399,68 +323,43 @@ async fn observe(
 }
 
 /// Answers for a fault; `None` means the connection was told to drop.
-async fn apply_fault(
-    state: &Shared,
-    service: Service,
-    rule: &FaultRule,
-    req: Request,
-    next: Next,
-) -> Option<Response> {
+async fn apply_fault(state: &Shared, service: Service, rule: &FaultRule, req: Request, next: Next) -> Option<Response> {
     let spec = &rule.spec;
     let genesys = service.is_genesys();
     let abort = req.extensions().get::<ConnAbort>().cloned();
-    let status =
-        StatusCode::from_u16(spec.status.unwrap_or(503)).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    let status = StatusCode::from_u16(spec.status.unwrap_or(503)).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let r = match spec.kind {
-        FaultKind::ServerError if genesys => genesys_error(
-            status,
-            "service.unavailable",
-            "The service is currently unavailable.",
-        ),
+        FaultKind::ServerError if genesys => {
+            genesys_error(status, "service.unavailable", "The service is currently unavailable.")
+        }
         FaultKind::ServerError => sf_error(status, "SERVER_UNAVAILABLE", "Server is unavailable"),
         FaultKind::HtmlServerError => html_page(
             status,
-            &format!(
-                "{} {}",
-                status.as_u16(),
-                status.canonical_reason().unwrap_or("Error")
-            ),
+            &format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("Error")),
             "The server is temporarily unable to service your request. Please try again later.",
         ),
         FaultKind::RateLimit if genesys => genesys_rate_limited(spec.retry_after_secs.unwrap_or(2)),
         FaultKind::RateLimit => {
-            let mut r = sf_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "REQUEST_LIMIT_EXCEEDED",
-                "Too many requests. Retry later.",
-            );
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(spec.retry_after_secs.unwrap_or(2)),
-            );
+            let mut r =
+                sf_error(StatusCode::TOO_MANY_REQUESTS, "REQUEST_LIMIT_EXCEEDED", "Too many requests. Retry later.");
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(spec.retry_after_secs.unwrap_or(2)));
             r
         }
         FaultKind::LimitExceeded | FaultKind::ConcurrentLimit if genesys => {
             genesys_rate_limited(spec.retry_after_secs.unwrap_or(60))
         }
-        FaultKind::LimitExceeded => sf_error(
-            StatusCode::FORBIDDEN,
-            "REQUEST_LIMIT_EXCEEDED",
-            "TotalRequests Limit exceeded.",
-        ),
+        FaultKind::LimitExceeded => {
+            sf_error(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        }
         FaultKind::ConcurrentLimit => sf_error(
             StatusCode::FORBIDDEN,
             "REQUEST_LIMIT_EXCEEDED",
             "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
         ),
-        FaultKind::ApiDisabled if genesys => genesys_error(
-            StatusCode::UNAUTHORIZED,
-            "bad.credentials",
-            "Invalid login credentials.",
-        ),
-        FaultKind::ApiDisabled => {
-            salesforce::invalid_session("This session is not valid for use with the REST API")
+        FaultKind::ApiDisabled if genesys => {
+            genesys_error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.")
         }
+        FaultKind::ApiDisabled => salesforce::invalid_session("This session is not valid for use with the REST API"),
         FaultKind::TokenExpired => {
             if let Some(t) = bearer(req.headers()).map(str::to_owned) {
                 if genesys {
@@ -473,11 +372,15 @@ async fn apply_fault(
         }
         FaultKind::ResetAfterWrite => {
             let _ = next.run(req).await;
-            abort.map(|a| a.0.notify_one());
+            if let Some(a) = abort {
+                a.0.notify_one()
+            }
             return None;
         }
         FaultKind::ResetBeforeWrite => {
-            abort.map(|a| a.0.notify_one());
+            if let Some(a) = abort {
+                a.0.notify_one()
+            }
             return None;
         }
         FaultKind::Latency

@@ -52,10 +52,7 @@ impl SimState {
     }
 
     pub fn settings(&self) -> Settings {
-        self.settings
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.settings.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn rng(&self) -> MutexGuard<'_, ChaCha8Rng> {
@@ -79,8 +76,6 @@ impl SimState {
     }
 
     pub fn urls(&self) -> &SimUrls {
-        self.urls
-            .get()
-            .expect("urls are set before the listeners accept")
+        self.urls.get().expect("urls are set before the listeners accept")
     }
 }

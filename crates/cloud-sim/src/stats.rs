@@ -44,13 +44,9 @@ impl Stats {
 
     /// Clears the request counters (socket gauges stay).
     pub fn reset(&self) {
-        self.endpoints
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.endpoints.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.frames_sent.store(0, Ordering::Relaxed);
-        self.sockets_opened
-            .store(self.sockets_open.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.sockets_opened.store(self.sockets_open.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// The JSON of `GET /_sim/stats`.
@@ -59,11 +55,7 @@ impl Stats {
         let mut endpoints = Map::new();
         let mut by_service: BTreeMap<&str, u64> = BTreeMap::new();
         for (k, v) in m.iter() {
-            let statuses: Map<String, Value> = v
-                .by_status
-                .iter()
-                .map(|(s, n)| (s.to_string(), json!(n)))
-                .collect();
+            let statuses: Map<String, Value> = v.by_status.iter().map(|(s, n)| (s.to_string(), json!(n))).collect();
             endpoints.insert(k.clone(), json!({"count": v.count, "by_status": statuses}));
             let service = k.split(' ').next().unwrap_or("");
             *by_service.entry(service).or_default() += v.count;

@@ -15,18 +15,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 fn not_found(what: &str) -> Response {
-    genesys_error(
-        StatusCode::NOT_FOUND,
-        "not.found",
-        &format!("The requested {what} was not found."),
-    )
+    genesys_error(StatusCode::NOT_FOUND, "not.found", &format!("The requested {what} was not found."))
 }
 
 /// `GET /api/v2/users/me`.
-pub async fn users_me(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-) -> Response {
+pub async fn users_me(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let gs = state.genesys();
     let Some(u) = gs.user(&caller.user_id) else {
         return not_found("user");
@@ -41,15 +34,9 @@ pub async fn users_me(
 }
 
 /// `GET /api/v2/tokens/me`: what the token is and when it expires.
-pub async fn tokens_me(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-) -> Response {
+pub async fn tokens_me(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let gs = state.genesys();
-    let expires = Utc
-        .timestamp_millis_opt(caller.expires_ms)
-        .single()
-        .map(iso);
+    let expires = Utc.timestamp_millis_opt(caller.expires_ms).single().map(iso);
     Json(json!({
         "organization": {"id": gs.org_id},
         "homeOrganization": {"id": gs.org_id},
@@ -61,10 +48,7 @@ pub async fn tokens_me(
 }
 
 /// `DELETE /api/v2/tokens/me`: signs the token out; its channels hear `token_revoked`.
-pub async fn delete_tokens_me(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-) -> Response {
+pub async fn delete_tokens_me(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let mut gs = state.genesys();
     if let Some(t) = gs.tokens.get_mut(&caller.token) {
         t.revoked = true;
@@ -87,12 +71,7 @@ fn page<T: Clone>(items: &[T], p: &Paging, base: &str) -> (Vec<T>, Value) {
     let number = p.page_number.unwrap_or(1).max(1);
     let total = items.len();
     let page_count = total.div_ceil(size).max(1);
-    let slice = items
-        .iter()
-        .skip((number - 1) * size)
-        .take(size)
-        .cloned()
-        .collect();
+    let slice = items.iter().skip((number - 1) * size).take(size).cloned().collect();
     let uri = |n: usize| format!("{base}?pageSize={size}&pageNumber={n}");
     let mut meta = json!({
         "pageSize": size, "pageNumber": number, "total": total, "pageCount": page_count,
@@ -137,11 +116,7 @@ pub async fn conversation(
     Path(id): Path<String>,
 ) -> Response {
     let gs = state.genesys();
-    match gs
-        .conversations
-        .get(&id)
-        .filter(|c| c.involves_user(&caller.user_id))
-    {
+    match gs.conversations.get(&id).filter(|c| c.involves_user(&caller.user_id)) {
         Some(c) => {
             let mut s = c.snapshot();
             s["selfUri"] = json!(format!("/api/v2/conversations/{}", c.id));
@@ -195,13 +170,7 @@ pub async fn participant_wrapup_codes(
         return r;
     }
     let gs = state.genesys();
-    Json(
-        gs.wrapup_codes
-            .iter()
-            .map(|c| json!({"id": c.id, "name": c.name}))
-            .collect::<Vec<_>>(),
-    )
-    .into_response()
+    Json(gs.wrapup_codes.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()).into_response()
 }
 
 /// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapup`.
@@ -215,11 +184,7 @@ pub async fn participant_wrapup(
     }
     let gs = state.genesys();
     let c = &gs.conversations[&cid];
-    let leg = if c.agent.participant_id == pid {
-        Some(&c.agent)
-    } else {
-        c.earlier_agent.as_ref()
-    };
+    let leg = if c.agent.participant_id == pid { Some(&c.agent) } else { c.earlier_agent.as_ref() };
     match leg.and_then(|l| l.wrapup.as_ref()) {
         Some((w, end)) => Json(json!({
             "code": w.code, "notes": w.notes, "tags": w.tags, "durationSeconds": w.duration_seconds,
@@ -265,11 +230,7 @@ pub async fn patch_participant(
     };
     let now = state.clock.now_ms();
     let mut gs = state.genesys();
-    if !gs
-        .wrapup_codes
-        .iter()
-        .any(|c| c.id == wrapup.code || c.name == wrapup.code)
-    {
+    if !gs.wrapup_codes.iter().any(|c| c.id == wrapup.code || c.name == wrapup.code) {
         return genesys_error(
             StatusCode::BAD_REQUEST,
             "bad.request",

@@ -79,10 +79,7 @@ pub struct Conversation {
 }
 
 fn ts(ms: i64) -> String {
-    let t: DateTime<Utc> = Utc
-        .timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_else(Utc::now);
+    let t: DateTime<Utc> = Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now);
     iso(t)
 }
 
@@ -95,16 +92,9 @@ fn displayable(address: &str) -> String {
 }
 
 fn empty_media(p: &mut Map<String, Value>) {
-    for k in [
-        "callbacks",
-        "chats",
-        "cobrowsesessions",
-        "emails",
-        "messages",
-        "screenshares",
-        "socialExpressions",
-        "videos",
-    ] {
+    for k in
+        ["callbacks", "chats", "cobrowsesessions", "emails", "messages", "screenshares", "socialExpressions", "videos"]
+    {
         p.insert(k.into(), json!([]));
     }
 }
@@ -169,11 +159,7 @@ impl Conversation {
         if matches!(self.phase, Phase::Alerting | Phase::EarlierAlerting) {
             self.agent.disconnected_ms = Some(now);
             self.agent.disconnect_type = Some("peer");
-            if let Some(e) = self
-                .earlier_agent
-                .as_mut()
-                .filter(|e| e.disconnected_ms.is_none())
-            {
+            if let Some(e) = self.earlier_agent.as_mut().filter(|e| e.disconnected_ms.is_none()) {
                 e.disconnected_ms = Some(now);
                 e.disconnect_type = Some("peer");
             }
@@ -196,11 +182,7 @@ impl Conversation {
 
     fn customer_participant(&self) -> Value {
         let ended = self.customer_end_ms;
-        let state = if ended.is_some() {
-            "disconnected"
-        } else {
-            "connected"
-        };
+        let state = if ended.is_some() { "disconnected" } else { "connected" };
         let mut call = Map::new();
         call.insert("id".into(), json!(self.customer_call_id));
         call.insert("state".into(), json!(state));
@@ -244,19 +226,8 @@ impl Conversation {
         Value::Object(p)
     }
 
-    fn system_participant(
-        &self,
-        id: &str,
-        purpose: &str,
-        name: &str,
-        start: i64,
-        end: Option<i64>,
-    ) -> Value {
-        let state = if end.is_some() {
-            "disconnected"
-        } else {
-            "connected"
-        };
+    fn system_participant(&self, id: &str, purpose: &str, name: &str, start: i64, end: Option<i64>) -> Value {
+        let state = if end.is_some() { "disconnected" } else { "connected" };
         let mut call = json!({
             "id": format!("{id}-call"), "state": state, "direction": "inbound", "recording": false,
             "recordingState": "none", "muted": false, "confined": false, "held": false, "provider": "Edge",
@@ -334,10 +305,7 @@ impl Conversation {
             json!({"name": self.customer_name, "nameRaw": self.customer_name, "addressNormalized": self.ani, "addressRaw": self.ani, "addressDisplayable": displayable(&self.ani)}),
         );
         call.insert("afterCallWork".into(), acw);
-        call.insert(
-            "afterCallWorkRequired".into(),
-            json!(is_current && answered),
-        );
+        call.insert("afterCallWorkRequired".into(), json!(is_current && answered));
         if let Some(w) = &wrapup {
             call.insert("wrapup".into(), w.clone());
         }
@@ -350,10 +318,7 @@ impl Conversation {
         p.insert("queueId".into(), json!(self.queue_id));
         p.insert("purpose".into(), json!("agent"));
         p.insert("name".into(), json!(leg.user_name));
-        p.insert(
-            "address".into(),
-            json!(format!("sip:{}@localhost", leg.user_id)),
-        );
+        p.insert("address".into(), json!(format!("sip:{}@localhost", leg.user_id)));
         p.insert("wrapupRequired".into(), json!(is_current && answered));
         p.insert("wrapupExpected".into(), json!(is_current && answered));
         if is_current && answered {
@@ -378,20 +343,8 @@ impl Conversation {
         let acd_end = self.agent.connected_ms.or(self.customer_end_ms);
         let mut participants = vec![
             self.customer_participant(),
-            self.system_participant(
-                &self.ivr_participant_id,
-                "ivr",
-                "Main IVR",
-                self.start_ms,
-                Some(ivr_end),
-            ),
-            self.system_participant(
-                &self.acd_participant_id,
-                "acd",
-                &self.queue_name,
-                ivr_end,
-                acd_end,
-            ),
+            self.system_participant(&self.ivr_participant_id, "ivr", "Main IVR", self.start_ms, Some(ivr_end)),
+            self.system_participant(&self.acd_participant_id, "acd", &self.queue_name, ivr_end, acd_end),
         ];
         if let Some(e) = &self.earlier_agent {
             participants.push(self.agent_participant(e, false));
@@ -403,10 +356,7 @@ impl Conversation {
         c.insert("id".into(), json!(self.id));
         c.insert("startTime".into(), json!(ts(self.start_ms)));
         if self.phase == Phase::Done {
-            c.insert(
-                "endTime".into(),
-                opt_ts(self.agent.acw_end_ms.or(self.customer_end_ms)),
-            );
+            c.insert("endTime".into(), opt_ts(self.agent.acw_end_ms.or(self.customer_end_ms)));
         }
         c.insert("address".into(), json!(self.dnis));
         c.insert("maxParticipants".into(), json!(participants.len()));
@@ -448,10 +398,10 @@ impl Conversation {
         if self.agent.participant_id == participant_id {
             return Some(self.agent.user_id == user_id);
         }
-        if let Some(e) = &self.earlier_agent {
-            if e.participant_id == participant_id {
-                return Some(e.user_id == user_id);
-            }
+        if let Some(e) = &self.earlier_agent
+            && e.participant_id == participant_id
+        {
+            return Some(e.user_id == user_id);
         }
         None
     }

@@ -130,19 +130,11 @@ impl GenesysState {
                 extension: format!("{}", 4101 + i),
             })
             .collect();
-        let wrapup_codes = WRAPUP_CODE_NAMES
-            .iter()
-            .map(|n| WrapupCode {
-                id: ids::uuid(rng),
-                name: (*n).into(),
-            })
-            .collect();
+        let wrapup_codes =
+            WRAPUP_CODE_NAMES.iter().map(|n| WrapupCode { id: ids::uuid(rng), name: (*n).into() }).collect();
         let queues = ["Customer Service", "Billing", "Sales"]
             .iter()
-            .map(|n| Queue {
-                id: ids::uuid(rng),
-                name: (*n).into(),
-            })
+            .map(|n| Queue { id: ids::uuid(rng), name: (*n).into() })
             .collect();
         GenesysState {
             org_id,
@@ -198,11 +190,7 @@ pub struct Caller {
 
 /// Middleware for the API host: correlation and rate-limit headers, bearer check, the per-token
 /// 300-per-minute budget. The authenticated caller goes into the request extensions.
-pub(crate) async fn api_gate(
-    State(state): State<Shared>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn api_gate(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let now = state.clock.now_ms();
     let allowed = state.settings().genesys_rate_limit_per_minute;
     let token = bearer(req.headers()).map(str::to_owned);
@@ -221,23 +209,13 @@ pub(crate) async fn api_gate(
                     client_id: at.client_id.clone(),
                     expires_ms: at.expires_ms,
                 }),
-                _ => Err(genesys_error(
-                    StatusCode::UNAUTHORIZED,
-                    "bad.credentials",
-                    "Invalid login credentials.",
-                )),
+                _ => Err(genesys_error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.")),
             },
         };
         let key = token.clone().unwrap_or_default();
-        let w = gs.rate.entry(key).or_insert(RateWindow {
-            start_ms: now,
-            count: 0,
-        });
+        let w = gs.rate.entry(key).or_insert(RateWindow { start_ms: now, count: 0 });
         if now - w.start_ms >= 60_000 {
-            *w = RateWindow {
-                start_ms: now,
-                count: 0,
-            };
+            *w = RateWindow { start_ms: now, count: 0 };
         }
         w.count += 1;
         let reset = ((w.start_ms + 60_000 - now).max(0) + 999) / 1000;

@@ -78,8 +78,7 @@ fn envelope(topic: &str, body: Value) -> String {
 }
 
 fn heartbeat() -> String {
-    json!({"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}})
-        .to_string()
+    json!({"topicName": "channel.metadata", "eventBody": {"message": "WebSocket Heartbeat"}}).to_string()
 }
 
 fn pong() -> String {
@@ -87,10 +86,7 @@ fn pong() -> String {
 }
 
 /// `POST /api/v2/notifications/channels`.
-pub async fn create_channel(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-) -> Response {
+pub async fn create_channel(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let now = state.clock.now_ms();
     let lifetime = state.settings().channel_lifetime_secs as i64 * 1000;
     let mut gs = state.genesys();
@@ -109,9 +105,7 @@ pub async fn create_channel(
             .min_by_key(|&i| (gs.channels[i].socket.is_some(), gs.channels[i].created_ms))
             .expect("at least one channel");
         let old = gs.channels.remove(victim);
-        old.send(Outbound::Close(
-            "channel removed: channel limit reached".into(),
-        ));
+        old.send(Outbound::Close("channel removed: channel limit reached".into()));
     }
     let id = ids::channel_id(&mut *state.rng());
     let ch = Channel {
@@ -131,10 +125,7 @@ pub async fn create_channel(
 }
 
 /// `GET /api/v2/notifications/channels`.
-pub async fn list_channels(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-) -> Response {
+pub async fn list_channels(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Response {
     let gs = state.genesys();
     let base = &state.urls().genesys_streaming;
     let entities: Vec<Value> = gs
@@ -178,15 +169,8 @@ enum TopicCheck {
 
 /// User topics the simulator knows. The conversation topics are the agent's own; presence and routing
 /// status of other users are allowed, as for a supervisor.
-const USER_TOPICS: [&str; 7] = [
-    "conversations",
-    "conversations.calls",
-    "presence",
-    "routingStatus",
-    "conversationsummary",
-    "activity",
-    "station",
-];
+const USER_TOPICS: [&str; 7] =
+    ["conversations", "conversations.calls", "presence", "routingStatus", "conversationsummary", "activity", "station"];
 
 fn check_topic(topic: &str, user_id: &str) -> TopicCheck {
     let Some(rest) = topic.strip_prefix("v2.users.") else {
@@ -199,11 +183,7 @@ fn check_topic(topic: &str, user_id: &str) -> TopicCheck {
     if !uid_ok || !USER_TOPICS.contains(&tail) {
         return TopicCheck::Invalid;
     }
-    if uid == user_id || !tail.starts_with("conversations") {
-        TopicCheck::Permitted
-    } else {
-        TopicCheck::Forbidden
-    }
+    if uid == user_id || !tail.starts_with("conversations") { TopicCheck::Permitted } else { TopicCheck::Forbidden }
 }
 
 #[derive(Clone, Copy)]
@@ -212,34 +192,16 @@ enum SubOp {
     Add,
 }
 
-fn owned_channel<'a>(
-    gs: &'a mut GenesysState,
-    id: &str,
-    caller: &Caller,
-) -> Result<&'a mut Channel, Response> {
+fn owned_channel<'a>(gs: &'a mut GenesysState, id: &str, caller: &Caller) -> Result<&'a mut Channel, Response> {
     gs.channels
         .iter_mut()
         .find(|c| c.id == id && c.user_id == caller.user_id)
-        .ok_or_else(|| {
-            genesys_error(
-                StatusCode::NOT_FOUND,
-                "not.found",
-                "The channel was not found.",
-            )
-        })
+        .ok_or_else(|| genesys_error(StatusCode::NOT_FOUND, "not.found", "The channel was not found."))
 }
 
 fn subscriptions_body(ch: &Channel, rejected: &[(String, &str)]) -> Value {
-    let mut entities: Vec<Value> = ch
-        .topics
-        .iter()
-        .map(|t| json!({"id": t, "state": "Permitted"}))
-        .collect();
-    entities.extend(
-        rejected
-            .iter()
-            .map(|(t, why)| json!({"id": t, "state": "Rejected", "rejectionReason": why})),
-    );
+    let mut entities: Vec<Value> = ch.topics.iter().map(|t| json!({"id": t, "state": "Permitted"})).collect();
+    entities.extend(rejected.iter().map(|(t, why)| json!({"id": t, "state": "Rejected", "rejectionReason": why})));
     json!({"entities": entities})
 }
 
@@ -278,11 +240,7 @@ async fn subscribe(
                 );
             }
             TopicCheck::Invalid => {
-                return genesys_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid.value",
-                    &format!("Invalid topic {}", t.id),
-                );
+                return genesys_error(StatusCode::BAD_REQUEST, "invalid.value", &format!("Invalid topic {}", t.id));
             }
         }
     }
@@ -307,10 +265,7 @@ async fn subscribe(
         return genesys_error(
             StatusCode::BAD_REQUEST,
             "bad.request",
-            &format!(
-                "A channel can hold at most {MAX_TOPICS} topics; this request would make {}.",
-                next.len()
-            ),
+            &format!("A channel can hold at most {MAX_TOPICS} topics; this request would make {}.", next.len()),
         );
     }
     ch.topics = next;
@@ -370,11 +325,7 @@ pub async fn delete_subscriptions(
 }
 
 /// `GET /channels/{id}` on the streaming host: the WebSocket (no auth header; the channel id is the secret).
-pub async fn socket(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-    ws: WebSocketUpgrade,
-) -> Response {
+pub async fn socket(State(state): State<Shared>, Path(id): Path<String>, ws: WebSocketUpgrade) -> Response {
     reap_expired(&state);
     let (socket_id, rx) = {
         let mut gs = state.genesys();
@@ -386,9 +337,7 @@ pub async fn socket(
         let (tx, rx) = mpsc::unbounded_channel();
         // One socket per channel: a second one kicks the first off.
         if let Some(old) = ch.socket.replace(SocketSlot { id: socket_id, tx }) {
-            let _ = old.tx.send(Outbound::Close(
-                "another connection was opened on this channel".into(),
-            ));
+            let _ = old.tx.send(Outbound::Close("another connection was opened on this channel".into()));
         }
         (socket_id, rx)
     };
@@ -406,10 +355,7 @@ async fn run_socket(
     heartbeat_every: Duration,
 ) {
     let (mut sink, mut stream) = ws.split();
-    let mut beat = tokio::time::interval_at(
-        tokio::time::Instant::now() + heartbeat_every,
-        heartbeat_every,
-    );
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + heartbeat_every, heartbeat_every);
     loop {
         tokio::select! {
             out = rx.recv() => match out {
@@ -425,9 +371,8 @@ async fn run_socket(
             },
             _ = beat.tick() => {
                 let held = flush_held(&state, &channel_id, socket_id);
-                if let Some(h) = held {
-                    if sink.send(Message::Text(h.into())).await.is_err() { break; }
-                }
+                if let Some(h) = held
+                    && sink.send(Message::Text(h.into())).await.is_err() { break; }
                 if sink.send(Message::Text(heartbeat().into())).await.is_err() { break; }
             }
             incoming = stream.next() => match incoming {
@@ -441,10 +386,10 @@ async fn run_socket(
         }
     }
     let mut gs = state.genesys();
-    if let Some(ch) = gs.channels.iter_mut().find(|c| c.id == channel_id) {
-        if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) {
-            ch.socket = None;
-        }
+    if let Some(ch) = gs.channels.iter_mut().find(|c| c.id == channel_id)
+        && ch.socket.as_ref().is_some_and(|s| s.id == socket_id)
+    {
+        ch.socket = None;
     }
     state.stats.socket_closed();
 }
@@ -452,11 +397,7 @@ async fn run_socket(
 fn flush_held(state: &SimState, channel_id: &str, socket_id: u64) -> Option<String> {
     let mut gs = state.genesys();
     let ch = gs.channels.iter_mut().find(|c| c.id == channel_id)?;
-    if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) {
-        ch.held.take()
-    } else {
-        None
-    }
+    if ch.socket.as_ref().is_some_and(|s| s.id == socket_id) { ch.held.take() } else { None }
 }
 
 /// Sends the conversation's snapshot to every connected channel subscribed to it.
@@ -471,37 +412,17 @@ pub(crate) fn publish_conversation(state: &Shared, gs: &mut GenesysState, conv_i
         let p = state.settings().quirks.repeat_rate.clamp(0.0, 1.0);
         state.rng().random_bool(p)
     };
-    publish(
-        state,
-        gs,
-        &format!("v2.users.{uid}.conversations"),
-        full,
-        repeat,
-    );
-    publish(
-        state,
-        gs,
-        &format!("v2.users.{uid}.conversations.calls"),
-        flat,
-        repeat,
-    );
+    publish(state, gs, &format!("v2.users.{uid}.conversations"), full, repeat);
+    publish(state, gs, &format!("v2.users.{uid}.conversations.calls"), flat, repeat);
 }
 
 fn publish(state: &Shared, gs: &mut GenesysState, topic: &str, body: Value, repeat: bool) {
-    if !gs
-        .channels
-        .iter()
-        .any(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic))
-    {
+    if !gs.channels.iter().any(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic)) {
         return;
     }
     let frame = envelope(topic, body);
     let grace = state.settings().socket_closing_grace_ms;
-    for ch in gs
-        .channels
-        .iter_mut()
-        .filter(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic))
-    {
+    for ch in gs.channels.iter_mut().filter(|c| c.socket.is_some() && c.topics.iter().any(|t| t == topic)) {
         let fault = {
             let mut rng = state.rng();
             state.faults().on_frame(&mut *rng)
@@ -538,10 +459,8 @@ fn announce_closing(state: &Shared, ch: &Channel, grace_ms: u64) {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(grace_ms)).await;
         let gs = state.genesys();
-        if let Some(ch) = gs
-            .channels
-            .iter()
-            .find(|c| c.id == channel_id && c.socket.as_ref().is_some_and(|s| s.id == socket_id))
+        if let Some(ch) =
+            gs.channels.iter().find(|c| c.id == channel_id && c.socket.as_ref().is_some_and(|s| s.id == socket_id))
         {
             ch.send(Outbound::Close("socket closing for maintenance".into()));
         }
@@ -551,26 +470,14 @@ fn announce_closing(state: &Shared, ch: &Channel, grace_ms: u64) {
 /// Drops the connected sockets (of one user, or all) without a close frame. Returns how many.
 pub(crate) fn drop_sockets(state: &Shared, user_id: Option<&str>) -> usize {
     let gs = state.genesys();
-    gs.channels
-        .iter()
-        .filter(|c| user_id.is_none_or(|u| c.user_id == u))
-        .filter(|c| c.send(Outbound::Drop))
-        .count()
+    gs.channels.iter().filter(|c| user_id.is_none_or(|u| c.user_id == u)).filter(|c| c.send(Outbound::Drop)).count()
 }
 
 /// Sends `v2.system.socket_closing` to the connected sockets and closes them after the grace period.
-pub(crate) fn close_sockets_for_maintenance(
-    state: &Shared,
-    user_id: Option<&str>,
-    grace_ms: u64,
-) -> usize {
+pub(crate) fn close_sockets_for_maintenance(state: &Shared, user_id: Option<&str>, grace_ms: u64) -> usize {
     let gs = state.genesys();
     let mut n = 0;
-    for ch in gs
-        .channels
-        .iter()
-        .filter(|c| c.socket.is_some() && user_id.is_none_or(|u| c.user_id == u))
-    {
+    for ch in gs.channels.iter().filter(|c| c.socket.is_some() && user_id.is_none_or(|u| c.user_id == u)) {
         announce_closing(state, ch, grace_ms);
         n += 1;
     }
@@ -586,10 +493,7 @@ pub(crate) fn revoke_channels_of_token(state: &SimState, gs: &mut GenesysState, 
             "organizationId": org, "userId": ch.user_id, "oauthClientId": ch.client_id,
             "reason": "user_tokens_revoked", "message": "The token used to create this channel was revoked.", "data": {},
         });
-        ch.send(Outbound::Frame(envelope(
-            &format!("v2.system.token_revoked.{}", ch.id),
-            body,
-        )));
+        ch.send(Outbound::Frame(envelope(&format!("v2.system.token_revoked.{}", ch.id), body)));
         ch.send(Outbound::Close("token revoked".into()));
     }
     gs.channels.retain(|c| c.token != token);

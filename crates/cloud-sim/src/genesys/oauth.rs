@@ -31,30 +31,13 @@ pub struct AuthorizeQuery {
 /// Approves at once as the seeded agent (no login page) and redirects back with `code` and `state`.
 pub async fn authorize(State(state): State<Shared>, Query(q): Query<AuthorizeQuery>) -> Response {
     let Some(client_id) = q.client_id.as_deref() else {
-        return html_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "client_id is required.",
-        );
+        return html_page(StatusCode::BAD_REQUEST, "Invalid request", "client_id is required.");
     };
-    let Some(client) = state
-        .config
-        .genesys_clients
-        .iter()
-        .find(|c| c.client_id == client_id)
-    else {
-        return html_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid client",
-            "Unknown client_id.",
-        );
+    let Some(client) = state.config.genesys_clients.iter().find(|c| c.client_id == client_id) else {
+        return html_page(StatusCode::BAD_REQUEST, "Invalid client", "Unknown client_id.");
     };
     let Some(redirect_uri) = q.redirect_uri.as_deref() else {
-        return html_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid request",
-            "redirect_uri is required.",
-        );
+        return html_page(StatusCode::BAD_REQUEST, "Invalid request", "redirect_uri is required.");
     };
     if !client.redirect_uris.iter().any(|u| u == redirect_uri) {
         return html_page(
@@ -112,10 +95,7 @@ pub async fn authorize(State(state): State<Shared>, Query(q): Query<AuthorizeQue
 }
 
 /// `POST /oauth/token`, form-encoded.
-pub async fn token(
-    State(state): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
+pub async fn token(State(state): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
     let get = |k: &str| f.get(k).map(String::as_str);
     match get("grant_type") {
         Some("authorization_code") => {}
@@ -127,36 +107,20 @@ pub async fn token(
             );
         }
         Some(_) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                "Unsupported grant type",
-            );
+            return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "Unsupported grant type");
         }
         None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required",
-            );
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required");
         }
     }
     let now = state.clock.now_ms();
     let lifetime = state.settings().genesys_token_lifetime_secs;
     let mut gs = state.genesys();
     let Some(code) = get("code").and_then(|c| gs.codes.remove(c)) else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "Invalid or already used authorization code",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid or already used authorization code");
     };
     if code.expires_ms <= now {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            "Authorization code expired",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Authorization code expired");
     }
     if get("client_id") != Some(code.client_id.as_str()) {
         return oauth_error(
@@ -175,13 +139,6 @@ pub async fn token(
     if let Err(e) = pkce::verify(&code.challenge, get("code_verifier")) {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e.to_string());
     }
-    let token = gs.issue_token(
-        &mut *state.rng(),
-        &code.user_id,
-        &code.client_id,
-        now,
-        lifetime,
-    );
-    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": lifetime}))
-        .into_response()
+    let token = gs.issue_token(&mut *state.rng(), &code.user_id, &code.client_id, now, lifetime);
+    Json(json!({"access_token": token, "token_type": "bearer", "expires_in": lifetime})).into_response()
 }

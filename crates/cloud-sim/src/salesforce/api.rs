@@ -46,11 +46,7 @@ pub struct Q {
 }
 
 /// `GET …/search/?q=<SOSL>`.
-pub async fn search(
-    State(state): State<Shared>,
-    Extension(c): Extension<SfCaller>,
-    Query(q): Query<Q>,
-) -> Response {
+pub async fn search(State(state): State<Shared>, Extension(c): Extension<SfCaller>, Query(q): Query<Q>) -> Response {
     let Some(text) = q.q.filter(|s| !s.trim().is_empty()) else {
         return sf_error(
             StatusCode::BAD_REQUEST,
@@ -68,17 +64,9 @@ pub async fn search(
 }
 
 /// `GET …/query/?q=<SOQL>`.
-pub async fn query(
-    State(state): State<Shared>,
-    Extension(c): Extension<SfCaller>,
-    Query(q): Query<Q>,
-) -> Response {
+pub async fn query(State(state): State<Shared>, Extension(c): Extension<SfCaller>, Query(q): Query<Q>) -> Response {
     let Some(text) = q.q.filter(|s| !s.trim().is_empty()) else {
-        return sf_error(
-            StatusCode::BAD_REQUEST,
-            "MALFORMED_QUERY",
-            "A query string is required: ?q=SELECT …",
-        );
+        return sf_error(StatusCode::BAD_REQUEST, "MALFORMED_QUERY", "A query string is required: ?q=SELECT …");
     };
     let parsed = match soql::parse(&text) {
         Ok(p) => p,
@@ -94,25 +82,15 @@ fn scope_of(s: Option<&str>) -> Result<Scope, Response> {
         Some("NAME") => Ok(Scope::Name),
         Some("EMAIL") => Ok(Scope::Email),
         Some("PHONE") => Ok(Scope::Phone),
-        Some(other) => Err(sf_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_SEARCH_SCOPE",
-            &format!("Invalid search scope: {other}"),
-        )),
+        Some(other) => {
+            Err(sf_error(StatusCode::BAD_REQUEST, "INVALID_SEARCH_SCOPE", &format!("Invalid search scope: {other}")))
+        }
     }
 }
 
-fn returning_spec(
-    name: &str,
-    fields: Option<&str>,
-    limit: Option<usize>,
-) -> Result<Returning, Response> {
+fn returning_spec(name: &str, fields: Option<&str>, limit: Option<usize>) -> Result<Returning, Response> {
     let object = schema::object(name).ok_or_else(|| {
-        sf_error(
-            StatusCode::BAD_REQUEST,
-            "INVALID_TYPE",
-            &format!("sObject type '{name}' is not supported."),
-        )
+        sf_error(StatusCode::BAD_REQUEST, "INVALID_TYPE", &format!("sObject type '{name}' is not supported."))
     })?;
     let fields = match fields {
         None => vec![FieldPath::Field("Id")],
@@ -120,18 +98,10 @@ fn returning_spec(
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|f| {
-                resolve_path(object, f)
-                    .map_err(|m| sf_error(StatusCode::BAD_REQUEST, "INVALID_FIELD", &m))
-            })
+            .map(|f| resolve_path(object, f).map_err(|m| sf_error(StatusCode::BAD_REQUEST, "INVALID_FIELD", &m)))
             .collect::<Result<Vec<_>, _>>()?,
     };
-    Ok(Returning {
-        object,
-        fields,
-        filter: None,
-        limit,
-    })
+    Ok(Returning { object, fields, filter: None, limit })
 }
 
 /// Body of `POST …/parameterizedSearch`.
@@ -158,11 +128,7 @@ pub struct ParameterizedObject {
 
 fn run_parameterized(state: &Shared, c: &SfCaller, b: ParameterizedBody) -> Response {
     if b.q.trim().chars().count() < 2 {
-        return sf_error(
-            StatusCode::BAD_REQUEST,
-            "MALFORMED_SEARCH",
-            "search term must be longer than one character",
-        );
+        return sf_error(StatusCode::BAD_REQUEST, "MALFORMED_SEARCH", "search term must be longer than one character");
     }
     let scope = match scope_of(b.scope.as_deref()) {
         Ok(s) => s,
@@ -172,19 +138,12 @@ fn run_parameterized(state: &Shared, c: &SfCaller, b: ParameterizedBody) -> Resp
     let objects = b.sobjects.unwrap_or_else(|| {
         ["Account", "Contact", "Lead"]
             .iter()
-            .map(|n| ParameterizedObject {
-                name: (*n).into(),
-                fields: None,
-                limit: None,
-            })
+            .map(|n| ParameterizedObject { name: (*n).into(), fields: None, limit: None })
             .collect()
     });
     let mut returning = Vec::new();
     for o in objects {
-        let fields = o
-            .fields
-            .map(|f| f.join(","))
-            .or_else(|| default_fields.clone());
+        let fields = o.fields.map(|f| f.join(",")).or_else(|| default_fields.clone());
         match returning_spec(&o.name, fields.as_deref(), o.limit.or(b.default_limit)) {
             Ok(r) => returning.push(r),
             Err(resp) => return resp,
@@ -204,19 +163,14 @@ pub async fn parameterized_get(
 ) -> Response {
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let Some(q) = get("q") else {
-        return sf_error(
-            StatusCode::BAD_REQUEST,
-            "MISSING_ARGUMENT",
-            "The q parameter is required.",
-        );
+        return sf_error(StatusCode::BAD_REQUEST, "MISSING_ARGUMENT", "The q parameter is required.");
     };
     let sobjects: Vec<ParameterizedObject> = params
         .iter()
         .filter(|(k, _)| k == "sobject")
         .map(|(_, name)| ParameterizedObject {
             name: name.clone(),
-            fields: get(&format!("{name}.fields"))
-                .map(|f| f.split(',').map(|s| s.trim().to_string()).collect()),
+            fields: get(&format!("{name}.fields")).map(|f| f.split(',').map(|s| s.trim().to_string()).collect()),
             limit: get(&format!("{name}.limit")).and_then(|l| l.parse().ok()),
         })
         .collect();
@@ -257,11 +211,7 @@ pub async fn limits(State(state): State<Shared>) -> Response {
 }
 
 fn not_found() -> Response {
-    sf_error(
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-        "The requested resource does not exist",
-    )
+    sf_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist")
 }
 
 fn object_or_404(name: &str) -> Result<&'static ObjectDef, Response> {
@@ -307,16 +257,8 @@ pub async fn retrieve(
 fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(sf_error(
-            StatusCode::BAD_REQUEST,
-            "JSON_PARSER_ERROR",
-            "The request body must be a JSON object.",
-        )),
-        Err(e) => Err(sf_error(
-            StatusCode::BAD_REQUEST,
-            "JSON_PARSER_ERROR",
-            &format!("Unexpected character: {e}"),
-        )),
+        Ok(_) => Err(sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "The request body must be a JSON object.")),
+        Err(e) => Err(sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", &format!("Unexpected character: {e}"))),
     }
 }
 
@@ -341,22 +283,10 @@ pub async fn create(
     let settings = state.settings();
     let now = state.clock.now_ms();
     let mut sf = state.sf_write();
-    match sf
-        .store
-        .prepare(obj, WriteTarget::Create, values, &settings.validation_rules)
-    {
+    match sf.store.prepare(obj, WriteTarget::Create, values, &settings.validation_rules) {
         Ok(p) => {
-            let (id, _) = sf.store.apply(
-                obj,
-                p,
-                now,
-                settings.salesforce_index_delay_secs as i64 * 1000,
-            );
-            (
-                StatusCode::CREATED,
-                Json(json!({"id": id, "success": true, "errors": []})),
-            )
-                .into_response()
+            let (id, _) = sf.store.apply(obj, p, now, settings.salesforce_index_delay_secs as i64 * 1000);
+            (StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": []}))).into_response()
         }
         Err(e) => record_error_response(&e),
     }
@@ -409,32 +339,18 @@ pub async fn upsert(
         }
         [one] => WriteTarget::Update(one.clone()),
         many => {
-            let urls: Vec<String> = many
-                .iter()
-                .map(|id| format!("/services/data/{}/sobjects/{}/{id}", c.version, obj.name))
-                .collect();
+            let urls: Vec<String> =
+                many.iter().map(|id| format!("/services/data/{}/sobjects/{}/{id}", c.version, obj.name)).collect();
             return (StatusCode::MULTIPLE_CHOICES, Json(urls)).into_response();
         }
     };
-    let prepared: Prepared = match sf
-        .store
-        .prepare(obj, target, values, &settings.validation_rules)
-    {
+    let prepared: Prepared = match sf.store.prepare(obj, target, values, &settings.validation_rules) {
         Ok(p) => p,
         Err(e) => return record_error_response(&e),
     };
-    let (id, created) = sf.store.apply(
-        obj,
-        prepared,
-        now,
-        settings.salesforce_index_delay_secs as i64 * 1000,
-    );
+    let (id, created) = sf.store.apply(obj, prepared, now, settings.salesforce_index_delay_secs as i64 * 1000);
     if created {
-        (
-            StatusCode::CREATED,
-            Json(json!({"id": id, "success": true, "errors": [], "created": true})),
-        )
-            .into_response()
+        (StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": [], "created": true}))).into_response()
     } else if version_number(&c.version) < 46.0 {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -467,59 +383,34 @@ pub async fn upsert_collection(
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return sf_error(
-                StatusCode::BAD_REQUEST,
-                "JSON_PARSER_ERROR",
-                "allOrNone must be a boolean.",
-            );
+            return sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "allOrNone must be a boolean.");
         }
     };
     let Some(Value::Array(records)) = map.get("records") else {
-        return sf_error(
-            StatusCode::BAD_REQUEST,
-            "JSON_PARSER_ERROR",
-            "The request must carry a records array.",
-        );
+        return sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "The request must carry a records array.");
     };
     if records.len() > MAX_COLLECTION {
         return sf_error(
             StatusCode::BAD_REQUEST,
             "EXCEEDED_ID_LIMIT",
-            &format!(
-                "record limit reached. cannot submit more than {MAX_COLLECTION} records into this call"
-            ),
+            &format!("record limit reached. cannot submit more than {MAX_COLLECTION} records into this call"),
         );
     }
     // Deserialize every record first: a body error fails the whole request.
     let mut items: Vec<(Option<String>, Map<String, Value>)> = Vec::with_capacity(records.len());
     for r in records {
         let Value::Object(rm) = r else {
-            return sf_error(
-                StatusCode::BAD_REQUEST,
-                "JSON_PARSER_ERROR",
-                "Each record must be a JSON object.",
-            );
+            return sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "Each record must be a JSON object.");
         };
-        let ty = rm
-            .get("attributes")
-            .and_then(|a| a.get("type"))
-            .and_then(Value::as_str);
+        let ty = rm.get("attributes").and_then(|a| a.get("type")).and_then(Value::as_str);
         if !ty.is_some_and(|t| t.eq_ignore_ascii_case(obj.name)) {
-            return sf_error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_TYPE",
-                "Must send a concrete entity type.",
-            );
+            return sf_error(StatusCode::BAD_REQUEST, "INVALID_TYPE", "Must send a concrete entity type.");
         }
         let values = match coerce(obj, rm) {
             Ok(v) => v,
             Err(e) => return sf_error(StatusCode::BAD_REQUEST, e.error_code, &e.message),
         };
-        let ext = values
-            .get(field)
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
-            .map(str::to_owned);
+        let ext = values.get(field).and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(str::to_owned);
         items.push((ext, values));
     }
     let settings = state.settings();
@@ -531,11 +422,7 @@ pub async fn upsert_collection(
             *seen.entry(e.as_str()).or_default() += 1;
         }
     }
-    let dups: HashSet<String> = seen
-        .into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(k, _)| k.to_string())
-        .collect();
+    let dups: HashSet<String> = seen.into_iter().filter(|(_, n)| *n > 1).map(|(k, _)| k.to_string()).collect();
     let outcomes: Vec<Result<Prepared, RecordError>> = items
         .into_iter()
         .map(|(ext, values)| {
@@ -559,15 +446,12 @@ pub async fn upsert_collection(
                 many => {
                     return Err(RecordError {
                         status_code: "DUPLICATE_EXTERNAL_ID",
-                        message: format!(
-                            "{field}: more than one record found for external id field: {many:?}"
-                        ),
+                        message: format!("{field}: more than one record found for external id field: {many:?}"),
                         fields: vec![field.into()],
                     });
                 }
             };
-            sf.store
-                .prepare(obj, target, values, &settings.validation_rules)
+            sf.store.prepare(obj, target, values, &settings.validation_rules)
         })
         .collect();
     let any_failed = outcomes.iter().any(Result::is_err);

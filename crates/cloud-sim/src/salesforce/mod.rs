@@ -92,23 +92,11 @@ impl SalesforceState {
     }
 
     /// A new session token in the real shape (`<org id>!<opaque>`).
-    pub fn issue_session(
-        &mut self,
-        token_suffix: String,
-        user_id: &str,
-        now: i64,
-        refresh: Option<String>,
-    ) -> String {
+    pub fn issue_session(&mut self, token_suffix: String, user_id: &str, now: i64, refresh: Option<String>) -> String {
         let token = format!("{}!{token_suffix}", &self.org_id[..15]);
         self.sessions.insert(
             token.clone(),
-            Session {
-                user_id: user_id.into(),
-                issued_ms: now,
-                revoked: false,
-                forced_expired: false,
-                refresh,
-            },
+            Session { user_id: user_id.into(), issued_ms: now, revoked: false, forced_expired: false, refresh },
         );
         token
     }
@@ -122,42 +110,28 @@ pub struct SfCaller {
 
 /// True for `vNN.N`.
 pub fn valid_version(v: &str) -> bool {
-    v.strip_prefix('v')
-        .and_then(|r| r.split_once('.'))
-        .is_some_and(|(a, b)| {
-            !a.is_empty()
-                && !b.is_empty()
-                && a.bytes().all(|c| c.is_ascii_digit())
-                && b.bytes().all(|c| c.is_ascii_digit())
-        })
+    v.strip_prefix('v').and_then(|r| r.split_once('.')).is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit())
+    })
 }
 
 /// The `INVALID_SESSION_ID` 401 with `WWW-Authenticate: Token`.
 pub fn invalid_session(message: &str) -> Response {
     let mut r = sf_error(StatusCode::UNAUTHORIZED, "INVALID_SESSION_ID", message);
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
     r
 }
 
 /// Middleware for `/services/data/vNN.N/…`: version check, session check, the daily budget, and
 /// `Sforce-Limit-Info` on every authenticated response.
-pub(crate) async fn data_gate(
-    State(state): State<Shared>,
-    mut req: Request,
-    next: Next,
-) -> Response {
+pub(crate) async fn data_gate(State(state): State<Shared>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let Some(rest) = path.strip_prefix("/services/data/") else {
         return next.run(req).await;
     };
     let version = rest.split('/').next().unwrap_or("").to_string();
     if !valid_version(&version) {
-        return sf_error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested resource does not exist",
-        );
+        return sf_error(StatusCode::NOT_FOUND, "NOT_FOUND", "The requested resource does not exist");
     }
     let now = state.clock.now_ms();
     let settings = state.settings();
@@ -173,9 +147,7 @@ pub(crate) async fn data_gate(
                     && !s.forced_expired
                     && now < s.issued_ms + settings.salesforce_session_secs as i64 * 1000 =>
             {
-                SfCaller {
-                    version: version.clone(),
-                }
+                SfCaller { version: version.clone() }
             }
             _ => return invalid_session("Session expired or invalid"),
         }
@@ -184,11 +156,7 @@ pub(crate) async fn data_gate(
         let sf = state.sf_read();
         let prev = sf.api_used.load(Ordering::Relaxed);
         if prev >= max {
-            let mut r = sf_error(
-                StatusCode::FORBIDDEN,
-                "REQUEST_LIMIT_EXCEEDED",
-                "TotalRequests Limit exceeded.",
-            );
+            let mut r = sf_error(StatusCode::FORBIDDEN, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.");
             add_limit_info(&mut r, prev, max);
             return r;
         }
@@ -214,11 +182,7 @@ pub(crate) fn expire_session(state: &Shared, token: &str) {
 }
 
 /// The records of an object as the control API shows them.
-pub(crate) fn dump(
-    state: &Shared,
-    object: &str,
-    filters: &HashMap<String, String>,
-) -> Option<Value> {
+pub(crate) fn dump(state: &Shared, object: &str, filters: &HashMap<String, String>) -> Option<Value> {
     let obj = schema::object(object)?;
     let sf = state.sf_read();
     let records: Vec<Value> = sf
@@ -228,8 +192,9 @@ pub(crate) fn dump(
             t.iter()
                 .filter(|r| {
                     filters.iter().all(|(k, v)| {
-                        r.fields.get(k).is_some_and(|x| {
-                            x.as_str().map_or_else(|| x.to_string() == *v, |s| s == v)
+                        r.fields.get(k).is_some_and(|x| match x {
+                            Value::String(s) => s == v,
+                            other => serde_json::from_str::<Value>(v).is_ok_and(|p| &p == other),
                         })
                     })
                 })

@@ -30,29 +30,12 @@ pub struct AuthorizeQuery {
 /// `GET /services/oauth2/authorize`: approves at once as the org's agent user and redirects back.
 pub async fn authorize(State(state): State<Shared>, Query(q): Query<AuthorizeQuery>) -> Response {
     let Some(client_id) = q.client_id.as_deref() else {
-        return html_page(
-            StatusCode::BAD_REQUEST,
-            "error=invalid_client_id",
-            "client_id is required.",
-        );
+        return html_page(StatusCode::BAD_REQUEST, "error=invalid_client_id", "client_id is required.");
     };
-    let Some(client) = state
-        .config
-        .salesforce_clients
-        .iter()
-        .find(|c| c.client_id == client_id)
-    else {
-        return html_page(
-            StatusCode::BAD_REQUEST,
-            "error=invalid_client_id",
-            "client identifier invalid",
-        );
+    let Some(client) = state.config.salesforce_clients.iter().find(|c| c.client_id == client_id) else {
+        return html_page(StatusCode::BAD_REQUEST, "error=invalid_client_id", "client identifier invalid");
     };
-    let Some(redirect_uri) = q
-        .redirect_uri
-        .as_deref()
-        .filter(|r| client.redirect_uris.iter().any(|u| u == r))
-    else {
+    let Some(redirect_uri) = q.redirect_uri.as_deref().filter(|r| client.redirect_uris.iter().any(|u| u == r)) else {
         return html_page(
             StatusCode::BAD_REQUEST,
             "error=redirect_uri_mismatch",
@@ -70,17 +53,10 @@ pub async fn authorize(State(state): State<Shared>, Query(q): Query<AuthorizeQue
     if q.response_type.as_deref() != Some("code") {
         return err("unsupported_response_type", "response type not supported");
     }
-    let Some(challenge) = q
-        .code_challenge
-        .as_deref()
-        .filter(|c| pkce::is_valid_challenge(c))
-    else {
+    let Some(challenge) = q.code_challenge.as_deref().filter(|c| pkce::is_valid_challenge(c)) else {
         return err("invalid_request", "missing required code challenge");
     };
-    if q.code_challenge_method
-        .as_deref()
-        .is_some_and(|m| m != "S256")
-    {
+    if q.code_challenge_method.as_deref().is_some_and(|m| m != "S256") {
         return err("invalid_request", "unsupported code challenge method");
     }
     let now = state.clock.now_ms();
@@ -106,17 +82,10 @@ pub async fn authorize(State(state): State<Shared>, Query(q): Query<AuthorizeQue
     redirect_with(redirect_uri, &pairs)
 }
 
-fn token_response(
-    state: &Shared,
-    access: &str,
-    refresh: Option<&str>,
-    user_id: &str,
-    now: i64,
-) -> Value {
+fn token_response(state: &Shared, access: &str, refresh: Option<&str>, user_id: &str, now: i64) -> Value {
     let urls = state.urls();
     let org = state.sf_read().org_id.clone();
-    let sig =
-        base64::engine::general_purpose::STANDARD.encode(format!("{access}:{now}").as_bytes());
+    let sig = base64::engine::general_purpose::STANDARD.encode(format!("{access}:{now}").as_bytes());
     let mut body = json!({
         "access_token": access,
         "signature": sig,
@@ -133,10 +102,7 @@ fn token_response(
 }
 
 /// `POST /services/oauth2/token`.
-pub async fn token(
-    State(state): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
+pub async fn token(State(state): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
     let get = |k: &str| f.get(k).map(String::as_str);
     let now = state.clock.now_ms();
     let rotation = state.settings().salesforce_refresh_rotation;
@@ -144,25 +110,13 @@ pub async fn token(
         Some("authorization_code") => {
             let mut sf = state.sf_write();
             let Some(code) = get("code").and_then(|c| sf.codes.remove(c)) else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "invalid authorization code",
-                );
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "invalid authorization code");
             };
             if code.expires_ms <= now {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "expired authorization code",
-                );
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired authorization code");
             }
             if get("client_id") != Some(code.client_id.as_str()) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_client_id",
-                    "client identifier invalid",
-                );
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid");
             }
             if get("redirect_uri") != Some(code.redirect_uri.as_str()) {
                 return oauth_error(
@@ -176,74 +130,39 @@ pub async fn token(
             }
             let (access_suffix, refresh) = {
                 let mut rng = state.rng();
-                (
-                    ids::token(&mut *rng, 96),
-                    format!("5Aep{}", ids::token(&mut *rng, 83)),
-                )
+                (ids::token(&mut *rng, 96), format!("5Aep{}", ids::token(&mut *rng, 83)))
             };
             sf.refresh_tokens.insert(
                 refresh.clone(),
-                RefreshToken {
-                    user_id: code.user_id.clone(),
-                    client_id: code.client_id.clone(),
-                    revoked: false,
-                },
+                RefreshToken { user_id: code.user_id.clone(), client_id: code.client_id.clone(), revoked: false },
             );
             let access = sf.issue_session(access_suffix, &code.user_id, now, Some(refresh.clone()));
             drop(sf);
-            Json(token_response(
-                &state,
-                &access,
-                Some(&refresh),
-                &code.user_id,
-                now,
-            ))
-            .into_response()
+            Json(token_response(&state, &access, Some(&refresh), &code.user_id, now)).into_response()
         }
         Some("refresh_token") => {
             let mut sf = state.sf_write();
             let Some(presented) = get("refresh_token") else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "refresh_token is required",
-                );
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required");
             };
             let rt = match sf.refresh_tokens.get(presented) {
                 Some(rt) if !rt.revoked => rt.clone(),
                 _ => {
-                    return oauth_error(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_grant",
-                        "expired access/refresh token",
-                    );
+                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token");
                 }
             };
             if get("client_id") != Some(rt.client_id.as_str()) {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_client_id",
-                    "client identifier invalid",
-                );
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_client_id", "client identifier invalid");
             }
             let (access_suffix, next) = {
                 let mut rng = state.rng();
-                (
-                    ids::token(&mut *rng, 96),
-                    format!("5Aep{}", ids::token(&mut *rng, 83)),
-                )
+                (ids::token(&mut *rng, 96), format!("5Aep{}", ids::token(&mut *rng, 83)))
             };
             let new_refresh = if rotation {
                 if let Some(old) = sf.refresh_tokens.get_mut(presented) {
                     old.revoked = true;
                 }
-                sf.refresh_tokens.insert(
-                    next.clone(),
-                    RefreshToken {
-                        revoked: false,
-                        ..rt.clone()
-                    },
-                );
+                sf.refresh_tokens.insert(next.clone(), RefreshToken { revoked: false, ..rt.clone() });
                 Some(next)
             } else {
                 None
@@ -251,40 +170,18 @@ pub async fn token(
             let family = new_refresh.clone().unwrap_or_else(|| presented.to_string());
             let access = sf.issue_session(access_suffix, &rt.user_id, now, Some(family));
             drop(sf);
-            Json(token_response(
-                &state,
-                &access,
-                new_refresh.as_deref(),
-                &rt.user_id,
-                now,
-            ))
-            .into_response()
+            Json(token_response(&state, &access, new_refresh.as_deref(), &rt.user_id, now)).into_response()
         }
-        Some(_) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            "grant type not supported",
-        ),
-        None => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "grant_type is required",
-        ),
+        Some(_) => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "grant type not supported"),
+        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required"),
     }
 }
 
 /// `POST /services/oauth2/revoke` with `token=…` (an access or a refresh token; revoking a refresh
 /// token revokes the sessions it issued).
-pub async fn revoke(
-    State(state): State<Shared>,
-    Form(f): Form<HashMap<String, String>>,
-) -> Response {
+pub async fn revoke(State(state): State<Shared>, Form(f): Form<HashMap<String, String>>) -> Response {
     let Some(token) = f.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is required",
-        );
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "token is required");
     };
     let mut sf = state.sf_write();
     if let Some(s) = sf.sessions.get_mut(token).filter(|s| !s.revoked) {
@@ -293,11 +190,7 @@ pub async fn revoke(
     }
     if let Some(rt) = sf.refresh_tokens.get_mut(token).filter(|r| !r.revoked) {
         rt.revoked = true;
-        for s in sf
-            .sessions
-            .values_mut()
-            .filter(|s| s.refresh.as_deref() == Some(token.as_str()))
-        {
+        for s in sf.sessions.values_mut().filter(|s| s.refresh.as_deref() == Some(token.as_str())) {
             s.revoked = true;
         }
         return StatusCode::OK.into_response();

@@ -15,10 +15,7 @@ pub enum FieldType {
     /// E-mail.
     Email,
     /// Picklist; restricted ones reject values outside the list.
-    Picklist {
-        values: &'static [&'static str],
-        restricted: bool,
-    },
+    Picklist { values: &'static [&'static str], restricted: bool },
     /// Date and time.
     DateTime,
     /// Date.
@@ -28,10 +25,7 @@ pub enum FieldType {
     /// Number.
     Number,
     /// Lookup to records of these objects; `relationship` is the name used in paths (`Account.Name`).
-    Reference {
-        to: &'static [&'static str],
-        relationship: &'static str,
-    },
+    Reference { to: &'static [&'static str], relationship: &'static str },
 }
 
 /// One field.
@@ -54,37 +48,13 @@ pub struct FieldDef {
 }
 
 const fn f(name: &'static str, ty: FieldType) -> FieldDef {
-    FieldDef {
-        name,
-        ty,
-        createable: true,
-        updateable: true,
-        required: false,
-        external_id: false,
-        unique: false,
-    }
+    FieldDef { name, ty, createable: true, updateable: true, required: false, external_id: false, unique: false }
 }
 const fn ro(name: &'static str, ty: FieldType) -> FieldDef {
-    FieldDef {
-        name,
-        ty,
-        createable: false,
-        updateable: false,
-        required: false,
-        external_id: false,
-        unique: false,
-    }
+    FieldDef { name, ty, createable: false, updateable: false, required: false, external_id: false, unique: false }
 }
 const fn req(name: &'static str, ty: FieldType) -> FieldDef {
-    FieldDef {
-        name,
-        ty,
-        createable: true,
-        updateable: true,
-        required: true,
-        external_id: false,
-        unique: false,
-    }
+    FieldDef { name, ty, createable: true, updateable: true, required: true, external_id: false, unique: false }
 }
 
 /// One sObject type.
@@ -109,45 +79,30 @@ pub struct ObjectDef {
 impl ObjectDef {
     /// A field by name, case-insensitively as Salesforce matches API names.
     pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
-        self.fields
-            .iter()
-            .find(|f| f.name.eq_ignore_ascii_case(name))
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
 
     /// The reference field whose relationship name is `rel`.
     pub fn relationship(&self, rel: &str) -> Option<&'static FieldDef> {
-        self.fields
-            .iter()
-            .find(|f| matches!(f.ty, FieldType::Reference { relationship, .. } if relationship.eq_ignore_ascii_case(rel)))
+        self.fields.iter().find(
+            |f| matches!(f.ty, FieldType::Reference { relationship, .. } if relationship.eq_ignore_ascii_case(rel)),
+        )
     }
 }
 
-const SYS: [FieldDef; 3] = [
-    ro("Id", FieldType::Id),
-    ro("CreatedDate", FieldType::DateTime),
-    ro("LastModifiedDate", FieldType::DateTime),
-];
+const SYS: [FieldDef; 3] =
+    [ro("Id", FieldType::Id), ro("CreatedDate", FieldType::DateTime), ro("LastModifiedDate", FieldType::DateTime)];
 
 /// Values of `Disposition_Code__c` in the seed design.
 pub const DISPOSITION_CODES: &[&str] = &["Completed", "Pending Transfer", "Abandoned", "Failed"];
 /// `Task.CallType`, restricted.
 pub const CALL_TYPES: &[&str] = &["Inbound", "Internal", "Outbound"];
-const TASK_STATUS: &[&str] = &[
-    "Not Started",
-    "In Progress",
-    "Completed",
-    "Waiting on someone else",
-    "Deferred",
-];
+const TASK_STATUS: &[&str] = &["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"];
 const PRIORITY: &[&str] = &["High", "Normal", "Low"];
 const TASK_SUBTYPE: &[&str] = &["Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"];
 const TASK_TYPE: &[&str] = &["Call", "Email", "Meeting", "Other"];
-const LEAD_STATUS: &[&str] = &[
-    "Open - Not Contacted",
-    "Working - Contacted",
-    "Closed - Converted",
-    "Closed - Not Converted",
-];
+const LEAD_STATUS: &[&str] =
+    &["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"];
 
 static ACCOUNT: ObjectDef = ObjectDef {
     name: "Account",
@@ -185,22 +140,10 @@ static CONTACT: ObjectDef = ObjectDef {
         f("AssistantPhone", FieldType::Phone),
         f("Email", FieldType::Email),
         f("Title", FieldType::Text(128)),
-        f(
-            "AccountId",
-            FieldType::Reference {
-                to: &["Account"],
-                relationship: "Account",
-            },
-        ),
+        f("AccountId", FieldType::Reference { to: &["Account"], relationship: "Account" }),
         f("LastActivityDate", FieldType::Date),
     ],
-    phone_fields: &[
-        "Phone",
-        "MobilePhone",
-        "HomePhone",
-        "OtherPhone",
-        "AssistantPhone",
-    ],
+    phone_fields: &["Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"],
     name_fields: &["Name", "FirstName", "LastName"],
     email_fields: &["Email"],
     text_fields: &["Title"],
@@ -220,13 +163,7 @@ static LEAD: ObjectDef = ObjectDef {
         f("Phone", FieldType::Phone),
         f("MobilePhone", FieldType::Phone),
         f("Email", FieldType::Email),
-        f(
-            "Status",
-            FieldType::Picklist {
-                values: LEAD_STATUS,
-                restricted: true,
-            },
-        ),
+        f("Status", FieldType::Picklist { values: LEAD_STATUS, restricted: true }),
         f("LastActivityDate", FieldType::Date),
     ],
     phone_fields: &["Phone", "MobilePhone"],
@@ -243,63 +180,24 @@ static TASK: ObjectDef = ObjectDef {
         SYS[1],
         SYS[2],
         f("Subject", FieldType::Text(255)),
-        req(
-            "Status",
-            FieldType::Picklist {
-                values: TASK_STATUS,
-                restricted: false,
-            },
-        ),
-        req(
-            "Priority",
-            FieldType::Picklist {
-                values: PRIORITY,
-                restricted: false,
-            },
-        ),
+        req("Status", FieldType::Picklist { values: TASK_STATUS, restricted: false }),
+        req("Priority", FieldType::Picklist { values: PRIORITY, restricted: false }),
         FieldDef {
             name: "TaskSubtype",
-            ty: FieldType::Picklist {
-                values: TASK_SUBTYPE,
-                restricted: true,
-            },
+            ty: FieldType::Picklist { values: TASK_SUBTYPE, restricted: true },
             createable: true,
             updateable: false,
             required: false,
             external_id: false,
             unique: false,
         },
-        f(
-            "Type",
-            FieldType::Picklist {
-                values: TASK_TYPE,
-                restricted: false,
-            },
-        ),
-        f(
-            "CallType",
-            FieldType::Picklist {
-                values: CALL_TYPES,
-                restricted: true,
-            },
-        ),
+        f("Type", FieldType::Picklist { values: TASK_TYPE, restricted: false }),
+        f("CallType", FieldType::Picklist { values: CALL_TYPES, restricted: true }),
         f("CallDurationInSeconds", FieldType::Number),
         f("CallDisposition", FieldType::Text(255)),
         f("CallObject", FieldType::Text(255)),
-        f(
-            "WhoId",
-            FieldType::Reference {
-                to: &["Contact", "Lead"],
-                relationship: "Who",
-            },
-        ),
-        f(
-            "WhatId",
-            FieldType::Reference {
-                to: &["Account"],
-                relationship: "What",
-            },
-        ),
+        f("WhoId", FieldType::Reference { to: &["Contact", "Lead"], relationship: "Who" }),
+        f("WhatId", FieldType::Reference { to: &["Account"], relationship: "What" }),
         f("ActivityDate", FieldType::Date),
         f("Description", FieldType::LongText(32_000)),
         FieldDef {
@@ -335,24 +233,12 @@ static DISPOSITION_LOG: ObjectDef = ObjectDef {
             external_id: true,
             unique: true,
         },
-        f(
-            "Disposition_Code__c",
-            FieldType::Picklist {
-                values: DISPOSITION_CODES,
-                restricted: true,
-            },
-        ),
+        f("Disposition_Code__c", FieldType::Picklist { values: DISPOSITION_CODES, restricted: true }),
         f("Disposition_Reason__c", FieldType::LongText(131_072)),
         f("Timestamp__c", FieldType::DateTime),
         f("Processed_Flag__c", FieldType::Checkbox),
         f("Agent_Extension__c", FieldType::Text(40)),
-        f(
-            "Contact__c",
-            FieldType::Reference {
-                to: &["Contact"],
-                relationship: "Contact__r",
-            },
-        ),
+        f("Contact__c", FieldType::Reference { to: &["Contact"], relationship: "Contact__r" }),
     ],
     phone_fields: &[],
     name_fields: &["Name"],
@@ -365,10 +251,7 @@ pub static OBJECTS: [&ObjectDef; 5] = [&ACCOUNT, &CONTACT, &LEAD, &TASK, &DISPOS
 
 /// An object by API name (case-insensitive).
 pub fn object(name: &str) -> Option<&'static ObjectDef> {
-    OBJECTS
-        .iter()
-        .copied()
-        .find(|o| o.name.eq_ignore_ascii_case(name))
+    OBJECTS.iter().copied().find(|o| o.name.eq_ignore_ascii_case(name))
 }
 
 /// The object an id belongs to, by key prefix.

@@ -30,10 +30,7 @@ pub struct QueryError {
 }
 
 fn malformed(m: impl Into<String>) -> QueryError {
-    QueryError {
-        code: "MALFORMED_QUERY",
-        message: m.into(),
-    }
+    QueryError { code: "MALFORMED_QUERY", message: m.into() }
 }
 
 /// Splits SOQL text into tokens.
@@ -50,9 +47,7 @@ pub fn tokenize(s: &str) -> Result<Vec<Token>, QueryError> {
             i += 1;
             loop {
                 let Some(&c) = cs.get(i) else {
-                    return Err(malformed(
-                        "unexpected end of query: unterminated string literal",
-                    ));
+                    return Err(malformed("unexpected end of query: unterminated string literal"));
                 };
                 match c {
                     '\'' => {
@@ -99,19 +94,14 @@ pub fn tokenize(s: &str) -> Result<Vec<Token>, QueryError> {
                 i += 1;
             }
             out.push(Token::Ident(cs[start..i].iter().collect()));
-        } else if c.is_ascii_digit()
-            || (c == '-' && cs.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
+        } else if c.is_ascii_digit() || (c == '-' && cs.get(i + 1).is_some_and(char::is_ascii_digit)) {
             let start = i;
             i += 1;
             while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '.') {
                 i += 1;
             }
             let text: String = cs[start..i].iter().collect();
-            out.push(Token::Num(
-                text.parse()
-                    .map_err(|_| malformed(format!("bad number {text}")))?,
-            ));
+            out.push(Token::Num(text.parse().map_err(|_| malformed(format!("bad number {text}")))?));
         } else {
             let two: String = cs[i..(i + 2).min(cs.len())].iter().collect();
             let sym = match two.as_str() {
@@ -154,21 +144,9 @@ pub enum Literal {
 /// A WHERE condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
-    Cmp {
-        path: FieldPath,
-        op: &'static str,
-        value: Literal,
-    },
-    Like {
-        path: FieldPath,
-        pattern: String,
-        negated: bool,
-    },
-    In {
-        path: FieldPath,
-        values: Vec<Literal>,
-        negated: bool,
-    },
+    Cmp { path: FieldPath, op: &'static str, value: Literal },
+    Like { path: FieldPath, pattern: String, negated: bool },
+    In { path: FieldPath, values: Vec<Literal>, negated: bool },
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
@@ -226,10 +204,7 @@ impl<'a> Parser<'a> {
     pub fn ident(&mut self, what: &str) -> Result<&'a str, QueryError> {
         match self.next() {
             Some(Token::Ident(s)) => Ok(s),
-            other => Err(malformed(format!(
-                "expected {what}, found {}",
-                describe(other)
-            ))),
+            other => Err(malformed(format!("expected {what}, found {}", describe(other)))),
         }
     }
 
@@ -237,10 +212,7 @@ impl<'a> Parser<'a> {
     pub fn integer(&mut self, what: &str) -> Result<usize, QueryError> {
         match self.next() {
             Some(Token::Num(n)) if *n >= 0.0 && n.fract() == 0.0 => Ok(*n as usize),
-            other => Err(malformed(format!(
-                "expected {what}, found {}",
-                describe(other)
-            ))),
+            other => Err(malformed(format!("expected {what}, found {}", describe(other)))),
         }
     }
 
@@ -249,10 +221,7 @@ impl<'a> Parser<'a> {
         let mut out = Vec::new();
         loop {
             let name = self.ident("a field name")?;
-            out.push(resolve_path(obj, name).map_err(|m| QueryError {
-                code: "INVALID_FIELD",
-                message: m,
-            })?);
+            out.push(resolve_path(obj, name).map_err(|m| QueryError { code: "INVALID_FIELD", message: m })?);
             if !self.sym(",") {
                 return Ok(out);
             }
@@ -290,18 +259,11 @@ impl<'a> Parser<'a> {
             return Ok(c);
         }
         let name = self.ident("a field name")?;
-        let path = resolve_path(obj, name).map_err(|m| QueryError {
-            code: "INVALID_FIELD",
-            message: m,
-        })?;
+        let path = resolve_path(obj, name).map_err(|m| QueryError { code: "INVALID_FIELD", message: m })?;
         let negated = self.keyword("NOT");
         if self.keyword("LIKE") {
             return match self.literal()? {
-                Literal::Str(pattern) => Ok(Cond::Like {
-                    path,
-                    pattern,
-                    negated,
-                }),
+                Literal::Str(pattern) => Ok(Cond::Like { path, pattern, negated }),
                 _ => Err(malformed("LIKE needs a string")),
             };
         }
@@ -316,11 +278,7 @@ impl<'a> Parser<'a> {
             if !self.sym(")") {
                 return Err(malformed("expected ')' after IN list"));
             }
-            return Ok(Cond::In {
-                path,
-                values,
-                negated,
-            });
+            return Ok(Cond::In { path, values, negated });
         }
         if negated {
             return Err(malformed("expected LIKE or IN after NOT"));
@@ -328,17 +286,10 @@ impl<'a> Parser<'a> {
         let op = match self.next() {
             Some(Token::Sym(s)) if ["=", "!=", "<", ">", "<=", ">="].contains(s) => *s,
             other => {
-                return Err(malformed(format!(
-                    "expected an operator, found {}",
-                    describe(other)
-                )));
+                return Err(malformed(format!("expected an operator, found {}", describe(other))));
             }
         };
-        Ok(Cond::Cmp {
-            path,
-            op,
-            value: self.literal()?,
-        })
+        Ok(Cond::Cmp { path, op, value: self.literal()? })
     }
 
     fn literal(&mut self) -> Result<Literal, QueryError> {
@@ -348,10 +299,7 @@ impl<'a> Parser<'a> {
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("null") => Ok(Literal::Null),
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("true") => Ok(Literal::Bool(true)),
             Some(Token::Ident(s)) if s.eq_ignore_ascii_case("false") => Ok(Literal::Bool(false)),
-            other => Err(malformed(format!(
-                "expected a value, found {}",
-                describe(other)
-            ))),
+            other => Err(malformed(format!("expected a value, found {}", describe(other)))),
         }
     }
 }
@@ -390,9 +338,7 @@ fn compare(field: Option<&Value>, op: &str, lit: &Literal) -> bool {
         (Some(Value::String(a)), Literal::Str(b)) => Some(a.to_lowercase().cmp(&b.to_lowercase())),
         (Some(Value::Number(a)), Literal::Num(b)) => a.as_f64().and_then(|a| a.partial_cmp(b)),
         (Some(Value::Bool(a)), Literal::Bool(b)) => Some(a.cmp(b)),
-        (Some(Value::String(a)), Literal::Num(b)) => {
-            a.parse::<f64>().ok().and_then(|a| a.partial_cmp(b))
-        }
+        (Some(Value::String(a)), Literal::Num(b)) => a.parse::<f64>().ok().and_then(|a| a.partial_cmp(b)),
         _ => None,
     };
     match op {
@@ -411,22 +357,11 @@ impl Cond {
     pub fn eval(&self, store: &RecordStore, rec: &Record) -> bool {
         match self {
             Cond::Cmp { path, op, value } => compare(store.path_value(rec, path), op, value),
-            Cond::Like {
-                path,
-                pattern,
-                negated,
-            } => {
-                let hit = store
-                    .path_value(rec, path)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| like(pattern, v));
+            Cond::Like { path, pattern, negated } => {
+                let hit = store.path_value(rec, path).and_then(Value::as_str).is_some_and(|v| like(pattern, v));
                 hit != *negated
             }
-            Cond::In {
-                path,
-                values,
-                negated,
-            } => {
+            Cond::In { path, values, negated } => {
                 let v = store.path_value(rec, path);
                 values.iter().any(|l| compare(v, "=", l)) != *negated
             }
@@ -464,10 +399,7 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
         }
     }
     if !p.keyword("FROM") {
-        return Err(malformed(format!(
-            "unexpected token: expected FROM, found {}",
-            describe(p.peek())
-        )));
+        return Err(malformed(format!("unexpected token: expected FROM, found {}", describe(p.peek()))));
     }
     let obj_name = p.ident("an object name")?;
     let object = schema::object(obj_name).ok_or_else(|| QueryError {
@@ -476,28 +408,16 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
     })?;
     let fields = names
         .iter()
-        .map(|n| {
-            resolve_path(object, n).map_err(|m| QueryError {
-                code: "INVALID_FIELD",
-                message: m,
-            })
-        })
+        .map(|n| resolve_path(object, n).map_err(|m| QueryError { code: "INVALID_FIELD", message: m }))
         .collect::<Result<Vec<_>, _>>()?;
-    let filter = if p.keyword("WHERE") {
-        Some(p.condition(object)?)
-    } else {
-        None
-    };
+    let filter = if p.keyword("WHERE") { Some(p.condition(object)?) } else { None };
     let mut order_by = None;
     if p.keyword("ORDER") {
         if !p.keyword("BY") {
             return Err(malformed("expected BY after ORDER"));
         }
         let name = p.ident("a field name")?;
-        let path = resolve_path(object, name).map_err(|m| QueryError {
-            code: "INVALID_FIELD",
-            message: m,
-        })?;
+        let path = resolve_path(object, name).map_err(|m| QueryError { code: "INVALID_FIELD", message: m })?;
         let desc = if p.keyword("DESC") {
             true
         } else {
@@ -509,30 +429,12 @@ pub fn parse(q: &str) -> Result<Query, QueryError> {
         }
         order_by = Some((path, desc));
     }
-    let limit = if p.keyword("LIMIT") {
-        Some(p.integer("a LIMIT")?)
-    } else {
-        None
-    };
-    let offset = if p.keyword("OFFSET") {
-        p.integer("an OFFSET")?
-    } else {
-        0
-    };
+    let limit = if p.keyword("LIMIT") { Some(p.integer("a LIMIT")?) } else { None };
+    let offset = if p.keyword("OFFSET") { p.integer("an OFFSET")? } else { 0 };
     if !p.done() {
-        return Err(malformed(format!(
-            "unexpected token: {}",
-            describe(p.peek())
-        )));
+        return Err(malformed(format!("unexpected token: {}", describe(p.peek()))));
     }
-    Ok(Query {
-        object,
-        fields,
-        filter,
-        order_by,
-        limit,
-        offset,
-    })
+    Ok(Query { object, fields, filter, order_by, limit, offset })
 }
 
 /// Escapes a value for a SOQL string literal (what a careful client does; used by tests).
@@ -559,28 +461,16 @@ pub const MAX_ROWS: usize = 2000;
 pub fn run(store: &RecordStore, q: &Query, version: &str) -> Value {
     let mut rows: Vec<&Record> = store
         .table(q.object)
-        .map(|t| {
-            t.iter()
-                .filter(|r| q.filter.as_ref().is_none_or(|c| c.eval(store, r)))
-                .collect()
-        })
+        .map(|t| t.iter().filter(|r| q.filter.as_ref().is_none_or(|c| c.eval(store, r))).collect())
         .unwrap_or_default();
     if let Some((path, desc)) = &q.order_by {
         rows.sort_by(|a, b| {
-            let key = |r: &Record| {
-                store
-                    .path_value(r, path)
-                    .map(|v| v.to_string())
-                    .unwrap_or_default()
-            };
+            let key = |r: &Record| store.path_value(r, path).map(|v| v.to_string()).unwrap_or_default();
             let o = key(a).cmp(&key(b));
             if *desc { o.reverse() } else { o }
         });
     }
-    let total = rows
-        .len()
-        .saturating_sub(q.offset)
-        .min(q.limit.unwrap_or(usize::MAX));
+    let total = rows.len().saturating_sub(q.offset).min(q.limit.unwrap_or(usize::MAX));
     let records: Vec<Value> = rows
         .into_iter()
         .skip(q.offset)
@@ -613,14 +503,8 @@ mod tests {
 
     #[test]
     fn unknown_field_and_object() {
-        assert_eq!(
-            parse("SELECT Bogus FROM Contact").unwrap_err().code,
-            "INVALID_FIELD"
-        );
-        assert_eq!(
-            parse("SELECT Id FROM Bogus").unwrap_err().code,
-            "INVALID_TYPE"
-        );
+        assert_eq!(parse("SELECT Bogus FROM Contact").unwrap_err().code, "INVALID_FIELD");
+        assert_eq!(parse("SELECT Id FROM Bogus").unwrap_err().code, "INVALID_TYPE");
     }
 
     #[test]

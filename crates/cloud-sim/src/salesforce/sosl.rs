@@ -11,9 +11,8 @@ use super::store::{FieldPath, Record, RecordStore, phone_digits, phone_matches};
 use serde_json::{Value, json};
 
 /// Characters that must be escaped inside `FIND {…}`.
-pub const RESERVED: &[char] = &[
-    '?', '&', '|', '!', '{', '}', '[', ']', '(', ')', '^', '~', '*', ':', '\\', '"', '\'', '+', '-',
-];
+pub const RESERVED: &[char] =
+    &['?', '&', '|', '!', '{', '}', '[', ']', '(', ')', '^', '~', '*', ':', '\\', '"', '\'', '+', '-'];
 
 /// The most rows a search returns.
 pub const MAX_ROWS: usize = 2000;
@@ -67,23 +66,13 @@ pub struct SearchError {
 }
 
 fn malformed(m: impl Into<String>) -> SearchError {
-    SearchError {
-        code: "MALFORMED_SEARCH",
-        message: m.into(),
-    }
+    SearchError { code: "MALFORMED_SEARCH", message: m.into() }
 }
 
 impl From<soql::QueryError> for SearchError {
     fn from(e: soql::QueryError) -> Self {
-        let code = if e.code == "MALFORMED_QUERY" {
-            "MALFORMED_SEARCH"
-        } else {
-            e.code
-        };
-        SearchError {
-            code,
-            message: e.message,
-        }
+        let code = if e.code == "MALFORMED_QUERY" { "MALFORMED_SEARCH" } else { e.code };
+        SearchError { code, message: e.message }
     }
 }
 
@@ -107,10 +96,7 @@ fn read_term(q: &str, open: usize) -> Result<(String, Vec<Word>, usize), SearchE
     let mut prefix = false;
     let flush = |current: &mut String, prefix: &mut bool, words: &mut Vec<Word>| {
         if !current.is_empty() || *prefix {
-            words.push(Word {
-                text: current.to_lowercase(),
-                prefix: *prefix,
-            });
+            words.push(Word { text: current.to_lowercase(), prefix: *prefix });
         }
         current.clear();
         *prefix = false;
@@ -129,9 +115,7 @@ fn read_term(q: &str, open: usize) -> Result<(String, Vec<Word>, usize), SearchE
                     current.push(e);
                 }
                 Some((_, e)) => {
-                    return Err(malformed(format!(
-                        "Invalid escape sequence '\\{e}' in search term"
-                    )));
+                    return Err(malformed(format!("Invalid escape sequence '\\{e}' in search term")));
                 }
                 None => return Err(malformed("unterminated escape in search term")),
             },
@@ -140,9 +124,7 @@ fn read_term(q: &str, open: usize) -> Result<(String, Vec<Word>, usize), SearchE
                 prefix = true;
             }
             c if RESERVED.contains(&c) => {
-                return Err(malformed(format!(
-                    "line 1:{at} no viable alternative at character '{c}'"
-                )));
+                return Err(malformed(format!("line 1:{at} no viable alternative at character '{c}'")));
             }
             c if c.is_whitespace() => {
                 term.push(c);
@@ -158,29 +140,20 @@ fn read_term(q: &str, open: usize) -> Result<(String, Vec<Word>, usize), SearchE
             }
         }
     }
-    Err(malformed(
-        "No search term found. The search term must be enclosed in braces.",
-    ))
+    Err(malformed("No search term found. The search term must be enclosed in braces."))
 }
 
 /// Parses a SOSL search.
 pub fn parse(q: &str) -> Result<Search, SearchError> {
     let trimmed = q.trim_start();
     let lead = q.len() - trimmed.len();
-    if !trimmed
-        .get(..4)
-        .is_some_and(|w| w.eq_ignore_ascii_case("FIND"))
-    {
+    if !trimmed.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("FIND")) {
         return Err(malformed("unexpected token: expected FIND"));
     }
     let after_find = &trimmed[4..];
-    let open_rel = after_find
-        .find(|c: char| !c.is_whitespace())
-        .filter(|&i| after_find[i..].starts_with('{'));
+    let open_rel = after_find.find(|c: char| !c.is_whitespace()).filter(|&i| after_find[i..].starts_with('{'));
     let Some(open_rel) = open_rel else {
-        return Err(malformed(
-            "No search term found. The search term must be enclosed in braces.",
-        ));
+        return Err(malformed("No search term found. The search term must be enclosed in braces."));
     };
     let open = lead + 4 + open_rel;
     let (term, words, after) = read_term(q, open)?;
@@ -212,12 +185,7 @@ pub fn parse(q: &str) -> Result<Search, SearchError> {
                 code: "INVALID_TYPE",
                 message: format!("sObject type '{name}' is not supported."),
             })?;
-            let mut r = Returning {
-                object,
-                fields: vec![FieldPath::Field("Id")],
-                filter: None,
-                limit: None,
-            };
+            let mut r = Returning { object, fields: vec![FieldPath::Field("Id")], filter: None, limit: None };
             if p.sym("(") {
                 r.fields = p.field_list(object)?;
                 if p.keyword("WHERE") {
@@ -227,10 +195,7 @@ pub fn parse(q: &str) -> Result<Search, SearchError> {
                     r.limit = Some(p.integer("a LIMIT")?);
                 }
                 if !p.sym(")") {
-                    return Err(malformed(format!(
-                        "expected ')' after the fields of {}",
-                        object.name
-                    )));
+                    return Err(malformed(format!("expected ')' after the fields of {}", object.name)));
                 }
             }
             returning.push(r);
@@ -241,19 +206,10 @@ pub fn parse(q: &str) -> Result<Search, SearchError> {
     } else {
         for name in ["Account", "Contact", "Lead"] {
             let object = schema::object(name).expect("known object");
-            returning.push(Returning {
-                object,
-                fields: vec![FieldPath::Field("Id")],
-                filter: None,
-                limit: None,
-            });
+            returning.push(Returning { object, fields: vec![FieldPath::Field("Id")], filter: None, limit: None });
         }
     }
-    let limit = if p.keyword("LIMIT") {
-        Some(p.integer("a LIMIT")?)
-    } else {
-        None
-    };
+    let limit = if p.keyword("LIMIT") { Some(p.integer("a LIMIT")?) } else { None };
     if !p.done() {
         let what = match p.peek() {
             Some(Token::Ident(s)) => s.clone(),
@@ -262,13 +218,7 @@ pub fn parse(q: &str) -> Result<Search, SearchError> {
         };
         return Err(malformed(format!("unexpected token: '{what}'")));
     }
-    Ok(Search {
-        term,
-        words,
-        scope,
-        returning,
-        limit,
-    })
+    Ok(Search { term, words, scope, returning, limit })
 }
 
 /// Builds a search from plain text (`parameterizedSearch`: no SOSL syntax, nothing to escape).
@@ -277,19 +227,10 @@ pub fn plain(text: &str, scope: Scope, returning: Vec<Returning>, limit: Option<
         .split_whitespace()
         .map(|w| {
             let prefix = w.ends_with('*');
-            Word {
-                text: w.trim_end_matches('*').to_lowercase(),
-                prefix,
-            }
+            Word { text: w.trim_end_matches('*').to_lowercase(), prefix }
         })
         .collect();
-    Search {
-        term: text.to_string(),
-        words,
-        scope,
-        returning,
-        limit,
-    }
+    Search { term: text.to_string(), words, scope, returning, limit }
 }
 
 fn word_matches(w: &Word, value: &str) -> bool {
@@ -298,18 +239,8 @@ fn word_matches(w: &Word, value: &str) -> bool {
         return true;
     }
     v.split(|c: char| !(c.is_alphanumeric() || c == '@' || c == '.' || c == '_'))
-        .flat_map(|tok| {
-            std::iter::once(tok)
-                .chain(tok.split('@'))
-                .chain(tok.split(['.', '@']))
-        })
-        .any(|tok| {
-            if w.prefix {
-                tok.starts_with(&w.text)
-            } else {
-                tok == w.text
-            }
-        })
+        .flat_map(|tok| std::iter::once(tok).chain(tok.split('@')).chain(tok.split(['.', '@'])))
+        .any(|tok| if w.prefix { tok.starts_with(&w.text) } else { tok == w.text })
 }
 
 fn text_match(s: &Search, obj: &ObjectDef, rec: &Record) -> bool {
@@ -325,21 +256,14 @@ fn text_match(s: &Search, obj: &ObjectDef, rec: &Record) -> bool {
         Scope::Phone => {}
     }
     let words_hit = !s.words.is_empty()
-        && s.words.iter().all(|w| {
-            fields
-                .iter()
-                .any(|f| rec.text(f).is_some_and(|v| word_matches(w, v)))
-        });
+        && s.words.iter().all(|w| fields.iter().any(|f| rec.text(f).is_some_and(|v| word_matches(w, v))));
     if words_hit {
         return true;
     }
     if matches!(s.scope, Scope::All) {
         let digits = phone_digits(&s.term);
         return digits.len() >= 2
-            && obj.phone_fields.iter().any(|f| {
-                rec.text(f)
-                    .is_some_and(|v| phone_matches(&digits, &phone_digits(v)))
-            });
+            && obj.phone_fields.iter().any(|f| rec.text(f).is_some_and(|v| phone_matches(&digits, &phone_digits(v))));
     }
     false
 }
@@ -348,47 +272,28 @@ fn text_match(s: &Search, obj: &ObjectDef, rec: &Record) -> bool {
 pub fn run(store: &RecordStore, s: &Search, now_ms: i64, version: &str) -> Value {
     let overall = s.limit.unwrap_or(MAX_ROWS).min(MAX_ROWS);
     let mut out = Vec::new();
-    let phone_hits = if s.scope == Scope::Phone {
-        Some(store.phone_candidates(&phone_digits(&s.term)))
-    } else {
-        None
-    };
+    let phone_hits = if s.scope == Scope::Phone { Some(store.phone_candidates(&phone_digits(&s.term))) } else { None };
     for r in &s.returning {
         if out.len() >= overall {
             break;
         }
         let per = r.limit.unwrap_or(usize::MAX);
-        let visible = |rec: &&Record| {
-            rec.searchable_at_ms <= now_ms && r.filter.as_ref().is_none_or(|c| c.eval(store, rec))
-        };
+        let visible =
+            |rec: &&Record| rec.searchable_at_ms <= now_ms && r.filter.as_ref().is_none_or(|c| c.eval(store, rec));
         let matched: Vec<&Record> = match &phone_hits {
             Some(hits) => {
-                let mut v: Vec<&Record> = hits
-                    .iter()
-                    .filter(|(o, _)| *o == r.object.name)
-                    .map(|(_, rec)| *rec)
-                    .filter(visible)
-                    .collect();
+                let mut v: Vec<&Record> =
+                    hits.iter().filter(|(o, _)| *o == r.object.name).map(|(_, rec)| *rec).filter(visible).collect();
                 // Creation order, as a scan would find them.
                 if let Some(t) = store.table(r.object) {
-                    let pos = |rec: &Record| {
-                        t.order
-                            .iter()
-                            .position(|id| id == rec.id())
-                            .unwrap_or(usize::MAX)
-                    };
+                    let pos = |rec: &Record| t.order.iter().position(|id| id == rec.id()).unwrap_or(usize::MAX);
                     v.sort_by_key(|rec| pos(rec));
                 }
                 v
             }
             None => store
                 .table(r.object)
-                .map(|t| {
-                    t.iter()
-                        .filter(visible)
-                        .filter(|rec| text_match(s, r.object, rec))
-                        .collect()
-                })
+                .map(|t| t.iter().filter(visible).filter(|rec| text_match(s, r.object, rec)).collect())
                 .unwrap_or_default(),
         };
         for rec in matched.into_iter().take(per) {
@@ -431,27 +336,17 @@ mod tests {
 
     #[test]
     fn escaped_reserved_characters_are_accepted() {
-        let s =
-            parse(r"FIND {\+1 \(415\) 555\-1212} IN PHONE FIELDS RETURNING Contact(Id)").unwrap();
+        let s = parse(r"FIND {\+1 \(415\) 555\-1212} IN PHONE FIELDS RETURNING Contact(Id)").unwrap();
         assert_eq!(s.term, "+1 (415) 555-1212");
     }
 
     #[test]
     fn missing_braces_and_short_terms() {
-        assert_eq!(
-            parse("FIND 4155551212").unwrap_err().code,
-            "MALFORMED_SEARCH"
-        );
+        assert_eq!(parse("FIND 4155551212").unwrap_err().code, "MALFORMED_SEARCH");
         assert_eq!(parse("FIND {a}").unwrap_err().code, "MALFORMED_SEARCH");
         assert_eq!(parse("FIND {ab").unwrap_err().code, "MALFORMED_SEARCH");
-        assert_eq!(
-            parse("FIND {ab} RETURNING Nope(Id)").unwrap_err().code,
-            "INVALID_TYPE"
-        );
-        assert_eq!(
-            parse("FIND {ab} RETURNING Contact(Nope)").unwrap_err().code,
-            "INVALID_FIELD"
-        );
+        assert_eq!(parse("FIND {ab} RETURNING Nope(Id)").unwrap_err().code, "INVALID_TYPE");
+        assert_eq!(parse("FIND {ab} RETURNING Contact(Nope)").unwrap_err().code, "INVALID_FIELD");
     }
 
     proptest! {

@@ -49,11 +49,7 @@ impl Table {
 /// The digits a phone value is searched by: extension cut off, formatting and trunk zeros removed.
 pub fn phone_digits(raw: &str) -> String {
     let lower = raw.to_ascii_lowercase();
-    let cut = ["ext", "x", "#", ";", ","]
-        .iter()
-        .filter_map(|m| lower.find(m))
-        .min()
-        .unwrap_or(lower.len());
+    let cut = ["ext", "x", "#", ";", ","].iter().filter_map(|m| lower.find(m)).min().unwrap_or(lower.len());
     let digits: String = lower[..cut].chars().filter(char::is_ascii_digit).collect();
     digits.trim_start_matches('0').to_string()
 }
@@ -65,16 +61,8 @@ pub fn phone_matches(term: &str, stored: &str) -> bool {
     if term.is_empty() || stored.is_empty() {
         return false;
     }
-    let (short, long) = if term.len() <= stored.len() {
-        (term, stored)
-    } else {
-        (stored, term)
-    };
-    if short.len() < 7 {
-        short == long
-    } else {
-        long.ends_with(short)
-    }
+    let (short, long) = if term.len() <= stored.len() { (term, stored) } else { (stored, term) };
+    if short.len() < 7 { short == long } else { long.ends_with(short) }
 }
 
 fn index_key(digits: &str) -> Option<&str> {
@@ -129,10 +117,7 @@ pub struct Prepared {
 
 /// Turns a JSON body into typed field values, or fails the whole request as Salesforce's
 /// deserializer does.
-pub fn coerce(
-    obj: &ObjectDef,
-    body: &Map<String, Value>,
-) -> Result<Map<String, Value>, RequestError> {
+pub fn coerce(obj: &ObjectDef, body: &Map<String, Value>) -> Result<Map<String, Value>, RequestError> {
     let mut out = Map::new();
     for (k, v) in body {
         if k == "attributes" {
@@ -157,15 +142,11 @@ pub fn coerce(
             (FieldType::Checkbox, Value::Bool(_)) => v.clone(),
             (FieldType::Checkbox, _) => return Err(bad("boolean")),
             (FieldType::Number, Value::Number(_)) => v.clone(),
-            (FieldType::Number, Value::String(s)) => s
-                .trim()
-                .parse::<f64>()
-                .map(|n| json!(n))
-                .map_err(|_| bad("double"))?,
-            (FieldType::Number, _) => return Err(bad("double")),
-            (FieldType::DateTime, Value::String(s)) => {
-                Value::String(parse_datetime(s).ok_or_else(|| bad("datetime"))?)
+            (FieldType::Number, Value::String(s)) => {
+                s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| bad("double"))?
             }
+            (FieldType::Number, _) => return Err(bad("double")),
+            (FieldType::DateTime, Value::String(s)) => Value::String(parse_datetime(s).ok_or_else(|| bad("datetime"))?),
             (FieldType::DateTime, _) => return Err(bad("datetime")),
             (FieldType::Date, Value::String(s)) => {
                 NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("date"))?;
@@ -195,9 +176,8 @@ fn json_kind(v: &Value) -> &'static str {
 
 /// Accepts ISO-8601 with `Z` or an offset, and Salesforce's `+0000` form; stores Salesforce's form.
 pub fn parse_datetime(s: &str) -> Option<String> {
-    let parsed = DateTime::parse_from_rfc3339(s)
-        .ok()
-        .or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())?;
+    let parsed =
+        DateTime::parse_from_rfc3339(s).ok().or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())?;
     Some(sf_datetime(parsed.with_timezone(&Utc)))
 }
 
@@ -228,20 +208,11 @@ impl RecordStore {
     pub fn get(&self, id: &str) -> Option<(&'static ObjectDef, &Record)> {
         let id18 = ids::to_id18(id)?;
         let obj = schema::object_of_id(&id18)?;
-        self.tables
-            .get(obj.name)?
-            .records
-            .get(&id18)
-            .map(|r| (obj, r))
+        self.tables.get(obj.name)?.records.get(&id18).map(|r| (obj, r))
     }
 
     /// Ids whose external-id field holds this value.
-    pub fn find_by_external(
-        &self,
-        obj: &ObjectDef,
-        field: &'static str,
-        value: &str,
-    ) -> Vec<String> {
+    pub fn find_by_external(&self, obj: &ObjectDef, field: &'static str, value: &str) -> Vec<String> {
         self.tables
             .get(obj.name)
             .and_then(|t| t.ext_index.get(&(field, value.to_string())))
@@ -253,13 +224,10 @@ impl RecordStore {
     pub fn phone_candidates(&self, digits: &str) -> Vec<(&'static str, &Record)> {
         let mut out = Vec::new();
         let mut push = |obj: &'static str, id: &String| {
-            if let Some(r) = self.tables.get(obj).and_then(|t| t.records.get(id)) {
-                if !out
-                    .iter()
-                    .any(|(o, x): &(&str, &Record)| *o == obj && x.id() == r.id())
-                {
-                    out.push((obj, r));
-                }
+            if let Some(r) = self.tables.get(obj).and_then(|t| t.records.get(id))
+                && !out.iter().any(|(o, x): &(&str, &Record)| *o == obj && x.id() == r.id())
+            {
+                out.push((obj, r));
             }
         };
         match index_key(digits) {
@@ -280,10 +248,7 @@ impl RecordStore {
         out.retain(|(obj, r)| {
             schema::object(obj)
                 .map(|def| {
-                    def.phone_fields.iter().any(|f| {
-                        r.text(f)
-                            .is_some_and(|v| phone_matches(digits, &phone_digits(v)))
-                    })
+                    def.phone_fields.iter().any(|f| r.text(f).is_some_and(|v| phone_matches(digits, &phone_digits(v))))
                 })
                 .unwrap_or(false)
         });
@@ -371,10 +336,7 @@ impl RecordStore {
                         &[def.name],
                     ));
                 }
-                FieldType::Picklist {
-                    values: allowed,
-                    restricted: true,
-                } if !allowed.contains(&s.as_str()) => {
+                FieldType::Picklist { values: allowed, restricted: true } if !allowed.contains(&s.as_str()) => {
                     return Err(RecordError::new(
                         "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                         format!("{}: bad value for restricted picklist field: {s}", def.name),
@@ -408,26 +370,16 @@ impl RecordStore {
                 if let Some(other) = clash {
                     return Err(RecordError::new(
                         "DUPLICATE_VALUE",
-                        format!(
-                            "duplicate value found: {} duplicates value on record with id: {other}",
-                            def.name
-                        ),
+                        format!("duplicate value found: {} duplicates value on record with id: {other}", def.name),
                         &[def.name],
                     ));
                 }
             }
         }
-        let merged = |name: &str| -> Option<&Value> {
-            values
-                .get(name)
-                .or_else(|| existing.and_then(|r| r.fields.get(name)))
-        };
-        let missing: Vec<&str> = obj
-            .fields
-            .iter()
-            .filter(|f| f.required && blank(merged(f.name)))
-            .map(|f| f.name)
-            .collect();
+        let merged =
+            |name: &str| -> Option<&Value> { values.get(name).or_else(|| existing.and_then(|r| r.fields.get(name))) };
+        let missing: Vec<&str> =
+            obj.fields.iter().filter(|f| f.required && blank(merged(f.name))).map(|f| f.name).collect();
         if !missing.is_empty() {
             return Err(RecordError::new(
                 "REQUIRED_FIELD_MISSING",
@@ -435,10 +387,7 @@ impl RecordStore {
                 &missing,
             ));
         }
-        for rule in rules
-            .iter()
-            .filter(|r| r.object.eq_ignore_ascii_case(obj.name))
-        {
+        for rule in rules.iter().filter(|r| r.object.eq_ignore_ascii_case(obj.name)) {
             let v = merged(&rule.field).and_then(|v| match v {
                 Value::String(s) => Some(s.clone()),
                 Value::Null => None,
@@ -447,10 +396,9 @@ impl RecordStore {
             let fires = match rule.when {
                 RuleCondition::Required => v.as_deref().is_none_or(|s| s.trim().is_empty()),
                 RuleCondition::RejectValue => v.is_some() && v == rule.value,
-                RuleCondition::RejectContaining => v
-                    .as_deref()
-                    .zip(rule.value.as_deref())
-                    .is_some_and(|(s, needle)| s.contains(needle)),
+                RuleCondition::RejectContaining => {
+                    v.as_deref().zip(rule.value.as_deref()).is_some_and(|(s, needle)| s.contains(needle))
+                }
             };
             if fires {
                 return Err(RecordError::new(
@@ -468,18 +416,8 @@ impl RecordStore {
     }
 
     /// Applies a prepared write. Returns the id and whether it was created.
-    pub fn apply(
-        &mut self,
-        obj: &'static ObjectDef,
-        p: Prepared,
-        now_ms: i64,
-        index_delay_ms: i64,
-    ) -> (String, bool) {
-        let now = sf_datetime(
-            Utc.timestamp_millis_opt(now_ms)
-                .single()
-                .unwrap_or_else(Utc::now),
-        );
+    pub fn apply(&mut self, obj: &'static ObjectDef, p: Prepared, now_ms: i64, index_delay_ms: i64) -> (String, bool) {
+        let now = sf_datetime(Utc.timestamp_millis_opt(now_ms).single().unwrap_or_else(Utc::now));
         match p.target {
             WriteTarget::Create => {
                 self.seq += 1;
@@ -491,9 +429,7 @@ impl RecordStore {
                 }
                 fields.insert("CreatedDate".into(), json!(now));
                 fields.insert("LastModifiedDate".into(), json!(now));
-                if obj.field("Processed_Flag__c").is_some()
-                    && !fields.contains_key("Processed_Flag__c")
-                {
+                if obj.field("Processed_Flag__c").is_some() && !fields.contains_key("Processed_Flag__c") {
                     fields.insert("Processed_Flag__c".into(), json!(false));
                 }
                 if obj.name == "Lead" && blank(fields.get("Status")) {
@@ -503,10 +439,7 @@ impl RecordStore {
                     self.autonumber += 1;
                     fields.insert("Name".into(), json!(format!("DL-{:06}", self.autonumber)));
                 }
-                let mut rec = Record {
-                    fields,
-                    searchable_at_ms: now_ms + index_delay_ms,
-                };
+                let mut rec = Record { fields, searchable_at_ms: now_ms + index_delay_ms };
                 compute_name(obj, &mut rec);
                 self.index_phones(obj, &rec, true);
                 self.index_external(obj, &rec, true);
@@ -516,12 +449,7 @@ impl RecordStore {
                 (id, true)
             }
             WriteTarget::Update(id) => {
-                let Some(old) = self
-                    .tables
-                    .get(obj.name)
-                    .and_then(|t| t.records.get(&id))
-                    .cloned()
-                else {
+                let Some(old) = self.tables.get(obj.name).and_then(|t| t.records.get(&id)).cloned() else {
                     return (id, false);
                 };
                 self.index_phones(obj, &old, false);
@@ -534,11 +462,7 @@ impl RecordStore {
                 compute_name(obj, &mut rec);
                 self.index_phones(obj, &rec, true);
                 self.index_external(obj, &rec, true);
-                self.tables
-                    .entry(obj.name)
-                    .or_default()
-                    .records
-                    .insert(id.clone(), rec);
+                self.tables.entry(obj.name).or_default().records.insert(id.clone(), rec);
                 (id, false)
             }
         }
@@ -546,10 +470,7 @@ impl RecordStore {
 
     /// Inserts a seeded record as it is (ids already assigned), keeping the indexes.
     pub fn insert_seeded(&mut self, obj: &'static ObjectDef, fields: Map<String, Value>) {
-        let mut rec = Record {
-            fields,
-            searchable_at_ms: i64::MIN,
-        };
+        let mut rec = Record { fields, searchable_at_ms: i64::MIN };
         compute_name(obj, &mut rec);
         self.index_phones(obj, &rec, true);
         self.index_external(obj, &rec, true);
@@ -575,11 +496,7 @@ fn compute_name(obj: &ObjectDef, rec: &mut Record) {
     if matches!(obj.name, "Contact" | "Lead") {
         let first = rec.text("FirstName").unwrap_or("").trim().to_string();
         let last = rec.text("LastName").unwrap_or("").trim().to_string();
-        let name = if first.is_empty() {
-            last
-        } else {
-            format!("{first} {last}")
-        };
+        let name = if first.is_empty() { last } else { format!("{first} {last}") };
         rec.fields.insert("Name".into(), json!(name));
     }
 }
@@ -601,12 +518,7 @@ pub enum FieldPath {
     /// A field of the record.
     Field(&'static str),
     /// A field of a related record: `Account.Name`.
-    Related {
-        reference: &'static str,
-        relationship: &'static str,
-        targets: &'static [&'static str],
-        field: String,
-    },
+    Related { reference: &'static str, relationship: &'static str, targets: &'static [&'static str], field: String },
 }
 
 /// Resolves `Name` or `Account.Name` on an object, or says which column does not exist.
@@ -618,10 +530,7 @@ pub fn resolve_path(obj: &'static ObjectDef, path: &str) -> Result<FieldPath, St
         )
     };
     match path.split_once('.') {
-        None => obj
-            .field(path)
-            .map(|f| FieldPath::Field(f.name))
-            .ok_or_else(no_column),
+        None => obj.field(path).map(|f| FieldPath::Field(f.name)).ok_or_else(no_column),
         Some((rel, sub)) => {
             let def = obj
                 .relationship(rel)
@@ -634,19 +543,11 @@ pub fn resolve_path(obj: &'static ObjectDef, path: &str) -> Result<FieldPath, St
                     "Relationship paths deeper than one level are not supported by the simulator: '{path}'"
                 ));
             }
-            let known = to
-                .iter()
-                .filter_map(|t| schema::object(t))
-                .any(|o| o.field(sub).is_some());
+            let known = to.iter().filter_map(|t| schema::object(t)).any(|o| o.field(sub).is_some());
             if !known {
                 return Err(format!("No such column '{sub}' on entity '{}'.", to[0]));
             }
-            Ok(FieldPath::Related {
-                reference: def.name,
-                relationship,
-                targets: to,
-                field: sub.to_string(),
-            })
+            Ok(FieldPath::Related { reference: def.name, relationship, targets: to, field: sub.to_string() })
         }
     }
 }
@@ -658,45 +559,27 @@ pub fn attributes(obj: &str, id: &str, version: &str) -> Value {
 
 impl RecordStore {
     /// A record as the REST API returns it for the given field paths.
-    pub fn project(
-        &self,
-        obj: &ObjectDef,
-        rec: &Record,
-        paths: &[FieldPath],
-        version: &str,
-    ) -> Value {
+    pub fn project(&self, obj: &ObjectDef, rec: &Record, paths: &[FieldPath], version: &str) -> Value {
         let mut out = Map::new();
         out.insert("attributes".into(), attributes(obj.name, rec.id(), version));
         for p in paths {
             match p {
                 FieldPath::Field(f) => {
-                    out.insert(
-                        (*f).to_string(),
-                        rec.fields.get(*f).cloned().unwrap_or(Value::Null),
-                    );
+                    out.insert((*f).to_string(), rec.fields.get(*f).cloned().unwrap_or(Value::Null));
                 }
-                FieldPath::Related {
-                    reference,
-                    relationship,
-                    field,
-                    ..
-                } => {
+                FieldPath::Related { reference, relationship, field, .. } => {
                     let related = rec.text(reference).and_then(|id| self.get(id));
                     match related {
                         None => {
                             out.entry(relationship.to_string()).or_insert(Value::Null);
                         }
                         Some((robj, r)) => {
-                            let entry = out.entry(relationship.to_string()).or_insert_with(
-                                || json!({"attributes": attributes(robj.name, r.id(), version)}),
-                            );
+                            let entry = out
+                                .entry(relationship.to_string())
+                                .or_insert_with(|| json!({"attributes": attributes(robj.name, r.id(), version)}));
                             if let Some(m) = entry.as_object_mut() {
-                                let fname =
-                                    robj.field(field).map(|f| f.name).unwrap_or(field.as_str());
-                                m.insert(
-                                    fname.to_string(),
-                                    r.fields.get(fname).cloned().unwrap_or(Value::Null),
-                                );
+                                let fname = robj.field(field).map(|f| f.name).unwrap_or(field.as_str());
+                                m.insert(fname.to_string(), r.fields.get(fname).cloned().unwrap_or(Value::Null));
                             }
                         }
                     }
@@ -710,9 +593,7 @@ impl RecordStore {
     pub fn path_value<'a>(&'a self, rec: &'a Record, path: &FieldPath) -> Option<&'a Value> {
         match path {
             FieldPath::Field(f) => rec.fields.get(*f),
-            FieldPath::Related {
-                reference, field, ..
-            } => {
+            FieldPath::Related { reference, field, .. } => {
                 let (robj, r) = self.get(rec.text(reference)?)?;
                 r.fields.get(robj.field(field)?.name)
             }
@@ -744,18 +625,9 @@ mod tests {
 
     #[test]
     fn datetime_forms() {
-        assert_eq!(
-            parse_datetime("2026-11-21T14:20:35Z").as_deref(),
-            Some("2026-11-21T14:20:35.000+0000")
-        );
-        assert_eq!(
-            parse_datetime("2026-11-21T15:20:35.5+01:00").as_deref(),
-            Some("2026-11-21T14:20:35.500+0000")
-        );
-        assert_eq!(
-            parse_datetime("2026-11-21T14:20:35.000+0000").as_deref(),
-            Some("2026-11-21T14:20:35.000+0000")
-        );
+        assert_eq!(parse_datetime("2026-11-21T14:20:35Z").as_deref(), Some("2026-11-21T14:20:35.000+0000"));
+        assert_eq!(parse_datetime("2026-11-21T15:20:35.5+01:00").as_deref(), Some("2026-11-21T14:20:35.500+0000"));
+        assert_eq!(parse_datetime("2026-11-21T14:20:35.000+0000").as_deref(), Some("2026-11-21T14:20:35.000+0000"));
         assert!(parse_datetime("yesterday").is_none());
     }
 }

@@ -47,24 +47,14 @@ pub fn http() -> reqwest::Client {
 
 /// POSTs JSON to the control API and returns the JSON answer, asserting success.
 pub async fn control(sim: &SimHandle, path: &str, body: Value) -> Value {
-    let r = http()
-        .post(format!("{}{path}", sim.urls().control))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = http().post(format!("{}{path}", sim.urls().control)).json(&body).send().await.unwrap();
     assert!(r.status().is_success(), "{path}: {}", r.status());
     r.json().await.unwrap()
 }
 
 /// PATCHes settings.
 pub async fn settings(sim: &SimHandle, patch: Value) {
-    let r = http()
-        .patch(format!("{}/_sim/settings", sim.urls().control))
-        .json(&patch)
-        .send()
-        .await
-        .unwrap();
+    let r = http().patch(format!("{}/_sim/settings", sim.urls().control)).json(&patch).send().await.unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }
 
@@ -76,24 +66,13 @@ pub async fn advance_clock(sim: &SimHandle, seconds: f64) {
 /// A Genesys token for the first agent: (token, user id).
 pub async fn genesys_token(sim: &SimHandle) -> (String, String) {
     let v = control(sim, "/_sim/tokens", json!({"cloud": "genesys"})).await;
-    (
-        v["access_token"].as_str().unwrap().into(),
-        v["user_id"].as_str().unwrap().into(),
-    )
+    (v["access_token"].as_str().unwrap().into(), v["user_id"].as_str().unwrap().into())
 }
 
 /// A Genesys token for another agent.
 pub async fn genesys_token_for(sim: &SimHandle, email: &str) -> (String, String) {
-    let v = control(
-        sim,
-        "/_sim/tokens",
-        json!({"cloud": "genesys", "user": email}),
-    )
-    .await;
-    (
-        v["access_token"].as_str().unwrap().into(),
-        v["user_id"].as_str().unwrap().into(),
-    )
+    let v = control(sim, "/_sim/tokens", json!({"cloud": "genesys", "user": email})).await;
+    (v["access_token"].as_str().unwrap().into(), v["user_id"].as_str().unwrap().into())
 }
 
 /// A Salesforce session token.
@@ -104,32 +83,21 @@ pub async fn sf_token(sim: &SimHandle) -> String {
 
 /// A PKCE verifier and its S256 challenge.
 pub fn pkce() -> (String, String) {
-    let verifier = format!(
-        "v3r1f13r-{}-abcdefghijklmnopqrstuvwxyz0123456789",
-        std::process::id()
-    );
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(Sha256::digest(verifier.as_bytes()));
+    let verifier = format!("v3r1f13r-{}-abcdefghijklmnopqrstuvwxyz0123456789", std::process::id());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// A query parameter of a URL.
 pub fn query_param(url: &str, key: &str) -> Option<String> {
-    reqwest::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
+    reqwest::Url::parse(url).unwrap().query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
 }
 
 /// A channel subscribed to the user's conversations, with its socket connected: (channel id, socket).
 pub async fn subscribed_socket(sim: &SimHandle, token: &str, user_id: &str) -> (String, Ws) {
     let c = http();
     let ch: Value = c
-        .post(format!(
-            "{}/api/v2/notifications/channels",
-            sim.urls().genesys_api
-        ))
+        .post(format!("{}/api/v2/notifications/channels", sim.urls().genesys_api))
         .bearer_auth(token)
         .send()
         .await
@@ -139,19 +107,14 @@ pub async fn subscribed_socket(sim: &SimHandle, token: &str, user_id: &str) -> (
         .unwrap();
     let id = ch["id"].as_str().unwrap().to_string();
     let r = c
-        .put(format!(
-            "{}/api/v2/notifications/channels/{id}/subscriptions",
-            sim.urls().genesys_api
-        ))
+        .put(format!("{}/api/v2/notifications/channels/{id}/subscriptions", sim.urls().genesys_api))
         .bearer_auth(token)
         .json(&json!([{"id": format!("v2.users.{user_id}.conversations")}]))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let (ws, _) = tokio_tungstenite::connect_async(ch["connectUri"].as_str().unwrap())
-        .await
-        .unwrap();
+    let (ws, _) = tokio_tungstenite::connect_async(ch["connectUri"].as_str().unwrap()).await.unwrap();
     (id, ws)
 }
 
@@ -163,9 +126,7 @@ pub async fn next_event(ws: &mut Ws, timeout: Duration) -> Option<Value> {
         match msg {
             Ok(Message::Text(t)) => {
                 let v: Value = serde_json::from_str(t.as_str()).unwrap();
-                if v["topicName"] == "channel.metadata"
-                    && v["eventBody"]["message"] == "WebSocket Heartbeat"
-                {
+                if v["topicName"] == "channel.metadata" && v["eventBody"]["message"] == "WebSocket Heartbeat" {
                     continue;
                 }
                 return Some(v);
@@ -178,12 +139,8 @@ pub async fn next_event(ws: &mut Ws, timeout: Duration) -> Option<Value> {
 
 /// Places a call stepped by hand.
 pub async fn manual_call(sim: &SimHandle, ani: &str) -> Value {
-    control(
-        sim,
-        "/_sim/calls",
-        json!({"ani": ani, "manual": true, "attributes": {"contact_id": "0038c00000000gIAAQ"}}),
-    )
-    .await
+    control(sim, "/_sim/calls", json!({"ani": ani, "manual": true, "attributes": {"contact_id": "0038c00000000gIAAQ"}}))
+        .await
 }
 
 /// The agent participant of a snapshot for a user (the latest one).
@@ -193,6 +150,6 @@ pub fn agent_of<'a>(conv: &'a Value, user_id: &str) -> &'a Value {
         .unwrap()
         .iter()
         .filter(|p| p["purpose"] == "agent" && p["userId"] == user_id)
-        .last()
+        .next_back()
         .unwrap()
 }

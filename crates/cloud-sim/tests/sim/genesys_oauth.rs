@@ -51,10 +51,7 @@ async fn pkce_round_trip_signs_the_agent_in() {
     let t: Value = r.json().await.unwrap();
     assert_eq!(t["token_type"], "bearer");
     assert_eq!(t["expires_in"], 86_400);
-    assert!(
-        t.get("refresh_token").is_none(),
-        "a PKCE client gets no refresh token"
-    );
+    assert!(t.get("refresh_token").is_none(), "a PKCE client gets no refresh token");
     let me: Value = http()
         .get(format!("{}/api/v2/users/me", sim.urls().genesys_api))
         .bearer_auth(t["access_token"].as_str().unwrap())
@@ -85,10 +82,7 @@ async fn wrong_verifier_is_rejected() {
 async fn bad_client_or_redirect_is_never_redirected() {
     let sim = sim().await;
     let (_, challenge) = pkce();
-    for (client, redirect) in [
-        ("nope", REDIRECT),
-        ("agent-companion", "http://evil.example/cb"),
-    ] {
+    for (client, redirect) in [("nope", REDIRECT), ("agent-companion", "http://evil.example/cb")] {
         let r = http()
             .get(format!("{}/oauth/authorize", sim.urls().genesys_login))
             .query(&[
@@ -118,21 +112,14 @@ async fn bad_client_or_redirect_is_never_redirected() {
         .unwrap();
     assert_eq!(r.status(), 302);
     let loc = r.headers()["location"].to_str().unwrap();
-    assert_eq!(
-        query_param(loc, "error").as_deref(),
-        Some("invalid_request")
-    );
+    assert_eq!(query_param(loc, "error").as_deref(), Some("invalid_request"));
     assert_eq!(query_param(loc, "state").as_deref(), Some("abc"));
 }
 
 #[tokio::test]
 async fn tokens_expire_with_their_configured_lifetime() {
     let sim = sim().await;
-    settings(
-        &sim,
-        serde_json::json!({"genesys_token_lifetime_secs": 300}),
-    )
-    .await;
+    settings(&sim, serde_json::json!({"genesys_token_lifetime_secs": 300})).await;
     let (verifier, challenge) = pkce();
     let r = authorize(&sim, &challenge, "s").await;
     let code = query_param(r.headers()["location"].to_str().unwrap(), "code").unwrap();
@@ -153,8 +140,5 @@ async fn tokens_expire_with_their_configured_lifetime() {
     assert_eq!(r.json::<Value>().await.unwrap()["code"], "bad.credentials");
     let r = me(None).await.unwrap();
     assert_eq!(r.status(), 401);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["code"],
-        "authentication.required"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "authentication.required");
 }

@@ -10,13 +10,7 @@ fn url(sim: &cloud_sim::SimHandle, path: &str) -> String {
 }
 
 async fn search(sim: &cloud_sim::SimHandle, token: &str, sosl: &str) -> reqwest::Response {
-    http()
-        .get(url(sim, "/search/"))
-        .query(&[("q", sosl)])
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
+    http().get(url(sim, "/search/")).query(&[("q", sosl)]).bearer_auth(token).send().await.unwrap()
 }
 
 fn phone_sosl(term: &str) -> String {
@@ -27,22 +21,15 @@ fn phone_sosl(term: &str) -> String {
 }
 
 fn ids(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v["searchRecords"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["Id"].as_str().unwrap().to_string())
-        .collect();
+    let mut out: Vec<String> =
+        v["searchRecords"].as_array().unwrap().iter().map(|r| r["Id"].as_str().unwrap().to_string()).collect();
     out.sort();
     out
 }
 
 async fn upsert_batch(sim: &cloud_sim::SimHandle, token: &str, body: Value) -> reqwest::Response {
     http()
-        .patch(url(
-            sim,
-            "/composite/sobjects/Disposition_Log__c/Interaction_ID__c",
-        ))
+        .patch(url(sim, "/composite/sobjects/Disposition_Log__c/Interaction_ID__c"))
         .bearer_auth(token)
         .json(&body)
         .send()
@@ -71,37 +58,23 @@ async fn stored(sim: &cloud_sim::SimHandle, object: &str) -> Vec<Value> {
 async fn versions_paths_and_trailing_slashes() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let v: Value = http()
-        .get(format!("{}/services/data/", sim.urls().salesforce))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value =
+        http().get(format!("{}/services/data/", sim.urls().salesforce)).send().await.unwrap().json().await.unwrap();
     let list = v.as_array().unwrap();
-    assert!(list.iter().any(|x| x["version"] == "62.0"
-        && x["url"] == "/services/data/v62.0"
-        && x["label"].is_string()));
+    assert!(
+        list.iter().any(|x| x["version"] == "62.0" && x["url"] == "/services/data/v62.0" && x["label"].is_string())
+    );
     for path in [
         "/services/data/v62.0/limits",
         "/services/data/v62.0/limits/",
         "/services/data/v58.0/limits",
         "/services/data/v66.0/",
     ] {
-        let r = http()
-            .get(format!("{}{path}", sim.urls().salesforce))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let r = http().get(format!("{}{path}", sim.urls().salesforce)).bearer_auth(&token).send().await.unwrap();
         assert_eq!(r.status(), 200, "{path}");
     }
     let r = http()
-        .get(format!(
-            "{}/services/data/version62/limits",
-            sim.urls().salesforce
-        ))
+        .get(format!("{}/services/data/version62/limits", sim.urls().salesforce))
         .bearer_auth(&token)
         .send()
         .await
@@ -116,43 +89,17 @@ async fn limit_info_on_every_response_and_the_daily_budget() {
     settings(&sim, json!({"salesforce_daily_api_max": 3})).await;
     let mut seen = vec![];
     for _ in 0..3 {
-        let r = http()
-            .get(url(&sim, "/limits"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
+        let r = http().get(url(&sim, "/limits")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        seen.push(
-            r.headers()["sforce-limit-info"]
-                .to_str()
-                .unwrap()
-                .to_string(),
-        );
+        seen.push(r.headers()["sforce-limit-info"].to_str().unwrap().to_string());
     }
     assert_eq!(seen, ["api-usage=1/3", "api-usage=2/3", "api-usage=3/3"]);
-    let r = http()
-        .get(url(&sim, "/limits"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = http().get(url(&sim, "/limits")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 403);
     let body: Value = r.json().await.unwrap();
-    assert_eq!(
-        body,
-        json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
-    );
+    assert_eq!(body, json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]));
     settings(&sim, json!({"salesforce_daily_api_max": 10})).await;
-    let l: Value = http()
-        .get(url(&sim, "/limits"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let l: Value = http().get(url(&sim, "/limits")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(l["DailyApiRequests"], json!({"Max": 10, "Remaining": 6}));
 }
 
@@ -161,12 +108,7 @@ async fn sosl_finds_each_kind_of_caller_by_number() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
     let pop = sim.population().clone();
-    for kind in [
-        CallerKind::Single,
-        CallerKind::Shared,
-        CallerKind::Lead,
-        CallerKind::Unknown,
-    ] {
+    for kind in [CallerKind::Single, CallerKind::Shared, CallerKind::Lead, CallerKind::Unknown] {
         for caller in pop.callers_of(kind).take(5) {
             let e164 = caller.e164.as_deref().unwrap();
             let digits: String = e164.chars().filter(char::is_ascii_digit).collect();
@@ -192,31 +134,11 @@ async fn sosl_finds_each_kind_of_caller_by_number() {
 async fn search_results_nest_relationships_with_attributes() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let caller = sim
-        .population()
-        .callers_of(CallerKind::Single)
-        .next()
-        .unwrap()
-        .clone();
-    let v: Value = search(&sim, &token, &phone_sosl(caller.e164.as_deref().unwrap()))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let rec = v["searchRecords"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["Id"] == caller.expected[0].as_str())
-        .unwrap();
+    let caller = sim.population().callers_of(CallerKind::Single).next().unwrap().clone();
+    let v: Value = search(&sim, &token, &phone_sosl(caller.e164.as_deref().unwrap())).await.json().await.unwrap();
+    let rec = v["searchRecords"].as_array().unwrap().iter().find(|r| r["Id"] == caller.expected[0].as_str()).unwrap();
     assert_eq!(rec["attributes"]["type"], "Contact");
-    assert_eq!(
-        rec["attributes"]["url"],
-        format!(
-            "/services/data/v62.0/sobjects/Contact/{}",
-            caller.expected[0]
-        )
-    );
+    assert_eq!(rec["attributes"]["url"], format!("/services/data/v62.0/sobjects/Contact/{}", caller.expected[0]));
     match &rec["Account"] {
         Value::Null => assert!(rec["AccountId"].is_null()),
         acc => {
@@ -230,24 +152,11 @@ async fn search_results_nest_relationships_with_attributes() {
 async fn unescaped_reserved_characters_are_malformed_and_escaped_ones_are_safe() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let r = search(
-        &sim,
-        &token,
-        "FIND {+14155551212} IN PHONE FIELDS RETURNING Contact(Id)",
-    )
-    .await;
+    let r = search(&sim, &token, "FIND {+14155551212} IN PHONE FIELDS RETURNING Contact(Id)").await;
     assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "MALFORMED_SEARCH"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "MALFORMED_SEARCH");
     // An injection attempt that closes the braces is refused, not run.
-    let r = search(
-        &sim,
-        &token,
-        "FIND {1} IN ALL FIELDS RETURNING User(Id)} IN PHONE FIELDS",
-    )
-    .await;
+    let r = search(&sim, &token, "FIND {1} IN ALL FIELDS RETURNING User(Id)} IN PHONE FIELDS").await;
     assert_eq!(r.status(), 400);
     let hostile = "?&|!{}[]()^~*:\\\"'+- 415\n; DROP";
     let r = search(&sim, &token, &phone_sosl(hostile)).await;
@@ -258,20 +167,9 @@ async fn unescaped_reserved_characters_are_malformed_and_escaped_ones_are_safe()
 async fn at_most_2000_rows() {
     let sim = sim_with(|c| c.population.contacts = 2100).await;
     let token = sf_token(&sim).await;
-    let r = search(
-        &sim,
-        &token,
-        "FIND {example.com} IN EMAIL FIELDS RETURNING Contact(Id)",
-    )
-    .await;
+    let r = search(&sim, &token, "FIND {example.com} IN EMAIL FIELDS RETURNING Contact(Id)").await;
     assert_eq!(r.status(), 200);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()["searchRecords"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2000
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()["searchRecords"].as_array().unwrap().len(), 2000);
 }
 
 #[tokio::test]
@@ -287,22 +185,10 @@ async fn new_records_wait_for_the_index_but_soql_sees_them() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let id = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let found = |v: Value| ids(&v).contains(&id);
-    assert!(!found(
-        search(&sim, &token, &phone_sosl("4158675309"))
-            .await
-            .json()
-            .await
-            .unwrap()
-    ));
-    let q = format!(
-        "SELECT Id, Name FROM Contact WHERE MobilePhone = '{}'",
-        soql_escape_literal("(415) 867-5309")
-    );
+    assert!(!found(search(&sim, &token, &phone_sosl("4158675309")).await.json().await.unwrap()));
+    let q = format!("SELECT Id, Name FROM Contact WHERE MobilePhone = '{}'", soql_escape_literal("(415) 867-5309"));
     let v: Value = http()
         .get(url(&sim, "/query/"))
         .query(&[("q", q)])
@@ -316,13 +202,7 @@ async fn new_records_wait_for_the_index_but_soql_sees_them() {
     assert_eq!(v["totalSize"], 1);
     assert_eq!(v["records"][0]["Name"], "Nora Quill");
     advance_clock(&sim, 901.0).await;
-    assert!(found(
-        search(&sim, &token, &phone_sosl("4158675309"))
-            .await
-            .json()
-            .await
-            .unwrap()
-    ));
+    assert!(found(search(&sim, &token, &phone_sosl("4158675309")).await.json().await.unwrap()));
 }
 
 #[tokio::test]
@@ -336,13 +216,7 @@ async fn soql_phone_query_shape_and_literal_escaping() {
         .find(|c| c.phones.iter().any(|(f, _)| *f == "Phone") && c.account_id.is_some())
         .unwrap()
         .clone();
-    let phone = contact
-        .phones
-        .iter()
-        .find(|(f, _)| *f == "Phone")
-        .unwrap()
-        .1
-        .clone();
+    let phone = contact.phones.iter().find(|(f, _)| *f == "Phone").unwrap().1.clone();
     let q = format!(
         "SELECT Id, Name, Account.Name FROM Contact WHERE Phone = '{0}' OR MobilePhone = '{0}' LIMIT 10",
         soql_escape_literal(&phone)
@@ -373,14 +247,8 @@ async fn soql_phone_query_shape_and_literal_escaping() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "MALFORMED_QUERY"
-    );
-    let q = format!(
-        "SELECT Id FROM Contact WHERE LastName = '{}'",
-        soql_escape_literal("O'Brien' OR Name != '")
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "MALFORMED_QUERY");
+    let q = format!("SELECT Id FROM Contact WHERE LastName = '{}'", soql_escape_literal("O'Brien' OR Name != '"));
     let v: Value = http()
         .get(url(&sim, "/query"))
         .query(&[("q", q)])
@@ -391,22 +259,14 @@ async fn soql_phone_query_shape_and_literal_escaping() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        v["totalSize"], 0,
-        "an escaped quote stays inside the literal"
-    );
+    assert_eq!(v["totalSize"], 0, "an escaped quote stays inside the literal");
 }
 
 #[tokio::test]
 async fn parameterized_search_needs_no_escaping() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let caller = sim
-        .population()
-        .callers_of(CallerKind::Shared)
-        .next()
-        .unwrap()
-        .clone();
+    let caller = sim.population().callers_of(CallerKind::Shared).next().unwrap().clone();
     let e164 = caller.e164.clone().unwrap();
     let get: Value = http()
         .get(url(&sim, "/parameterizedSearch/"))
@@ -445,13 +305,15 @@ async fn single_upsert_creates_updates_and_reports() {
     let token = sf_token(&sim).await;
     let put = |version: &str, value: &str, q: &str, body: Value| {
         http()
-            .patch(format!("{}/services/data/{version}/sobjects/Disposition_Log__c/Interaction_ID__c/{value}{q}", sim.urls().salesforce))
+            .patch(format!(
+                "{}/services/data/{version}/sobjects/Disposition_Log__c/Interaction_ID__c/{value}{q}",
+                sim.urls().salesforce
+            ))
             .bearer_auth(&token)
             .json(&body)
             .send()
     };
-    let body =
-        json!({"Disposition_Code__c": "Completed", "Timestamp__c": "2026-11-21T14:20:35.000+0000"});
+    let body = json!({"Disposition_Code__c": "Completed", "Timestamp__c": "2026-11-21T14:20:35.000+0000"});
     let r = put("v62.0", "conv-1", "", body.clone()).await.unwrap();
     assert_eq!(r.status(), 201);
     let created: Value = r.json().await.unwrap();
@@ -463,29 +325,14 @@ async fn single_upsert_creates_updates_and_reports() {
         r.json::<Value>().await.unwrap(),
         json!({"id": created["id"], "success": true, "errors": [], "created": false})
     );
-    assert_eq!(
-        put("v45.0", "conv-1", "", body.clone())
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
-    assert_eq!(
-        put("v62.0", "conv-2", "?updateOnly=true", body.clone())
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(put("v45.0", "conv-1", "", body.clone()).await.unwrap().status(), 204);
+    assert_eq!(put("v62.0", "conv-2", "?updateOnly=true", body.clone()).await.unwrap().status(), 404);
     let recs = stored(&sim, "Disposition_Log__c").await;
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0]["Processed_Flag__c"], false);
     assert!(recs[0]["Name"].as_str().unwrap().starts_with("DL-"));
     let r = http()
-        .patch(url(
-            &sim,
-            "/sobjects/Disposition_Log__c/Disposition_Code__c/x",
-        ))
+        .patch(url(&sim, "/sobjects/Disposition_Log__c/Disposition_Code__c/x"))
         .bearer_auth(&token)
         .json(&body)
         .send()
@@ -500,34 +347,19 @@ async fn single_upsert_creates_updates_and_reports() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let r = put(
-        "v62.0",
-        "conv-3",
-        "",
-        json!({"Disposition_Code__c": "Sideways"}),
-    )
-    .await
-    .unwrap();
+    let r = put("v62.0", "conv-3", "", json!({"Disposition_Code__c": "Sideways"})).await.unwrap();
     assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
 }
 
 #[tokio::test]
 async fn an_external_id_on_several_records_answers_300() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let task = json!({"Subject": "Call", "Status": "Completed", "Priority": "Normal", "Genesys_Conversation_Id__c": "dup-1"});
+    let task =
+        json!({"Subject": "Call", "Status": "Completed", "Priority": "Normal", "Genesys_Conversation_Id__c": "dup-1"});
     for _ in 0..2 {
-        let r = http()
-            .post(url(&sim, "/sobjects/Task"))
-            .bearer_auth(&token)
-            .json(&task)
-            .send()
-            .await
-            .unwrap();
+        let r = http().post(url(&sim, "/sobjects/Task")).bearer_auth(&token).json(&task).send().await.unwrap();
         assert_eq!(r.status(), 201);
     }
     let r = http()
@@ -547,21 +379,16 @@ async fn an_external_id_on_several_records_answers_300() {
 async fn collections_give_per_record_results_in_order() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let body = json!({"allOrNone": false, "records": [dl("c-1", "Completed"), dl("c-2", "Not A Code"), dl("c-3", "Failed")]});
+    let body =
+        json!({"allOrNone": false, "records": [dl("c-1", "Completed"), dl("c-2", "Not A Code"), dl("c-3", "Failed")]});
     let r = upsert_batch(&sim, &token, body.clone()).await;
     assert_eq!(r.status(), 200);
     let res: Value = r.json().await.unwrap();
     assert_eq!(res[0]["success"], true);
     assert_eq!(res[0]["created"], true);
     assert_eq!(res[1]["success"], false);
-    assert_eq!(
-        res[1]["errors"][0]["statusCode"],
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-    );
-    assert_eq!(
-        res[1]["errors"][0]["fields"],
-        json!(["Disposition_Code__c"])
-    );
+    assert_eq!(res[1]["errors"][0]["statusCode"], "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+    assert_eq!(res[1]["errors"][0]["fields"], json!(["Disposition_Code__c"]));
     assert_eq!(res[2]["success"], true);
     // The same batch again: updates, never a second record.
     let res: Value = upsert_batch(&sim, &token, body).await.json().await.unwrap();
@@ -575,14 +402,8 @@ async fn all_or_none_rolls_back_the_good_records() {
     let token = sf_token(&sim).await;
     let body = json!({"allOrNone": true, "records": [dl("a-1", "Completed"), dl("a-2", "Bogus")]});
     let res: Value = upsert_batch(&sim, &token, body).await.json().await.unwrap();
-    assert_eq!(
-        res[0]["errors"][0]["statusCode"],
-        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
-    );
-    assert_eq!(
-        res[1]["errors"][0]["statusCode"],
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-    );
+    assert_eq!(res[0]["errors"][0]["statusCode"], "ALL_OR_NONE_OPERATION_ROLLED_BACK");
+    assert_eq!(res[1]["errors"][0]["statusCode"], "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
     assert!(stored(&sim, "Disposition_Log__c").await.is_empty());
 }
 
@@ -590,36 +411,20 @@ async fn all_or_none_rolls_back_the_good_records() {
 async fn malformed_batches_fail_whole() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let too_many: Vec<Value> = (0..201)
-        .map(|i| dl(&format!("m-{i}"), "Completed"))
-        .collect();
+    let too_many: Vec<Value> = (0..201).map(|i| dl(&format!("m-{i}"), "Completed")).collect();
     let r = upsert_batch(&sim, &token, json!({"records": too_many})).await;
     assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "EXCEEDED_ID_LIMIT"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "EXCEEDED_ID_LIMIT");
     let mut unknown = dl("m-1", "Completed");
     unknown["Nope__c"] = json!(1);
     let r = upsert_batch(&sim, &token, json!({"records": [unknown]})).await;
     assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "INVALID_FIELD"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "INVALID_FIELD");
     let mut bad_time = dl("m-2", "Completed");
     bad_time["Timestamp__c"] = json!("yesterday");
-    assert_eq!(
-        upsert_batch(&sim, &token, json!({"records": [bad_time]}))
-            .await
-            .status(),
-        400
-    );
+    assert_eq!(upsert_batch(&sim, &token, json!({"records": [bad_time]})).await.status(), 400);
     let r = http()
-        .patch(url(
-            &sim,
-            "/composite/sobjects/Disposition_Log__c/Interaction_ID__c",
-        ))
+        .patch(url(&sim, "/composite/sobjects/Disposition_Log__c/Interaction_ID__c"))
         .bearer_auth(&token)
         .header("content-type", "application/json")
         .body("{not json")
@@ -628,23 +433,14 @@ async fn malformed_batches_fail_whole() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let no_type = json!({"Interaction_ID__c": "m-3"});
-    assert_eq!(
-        upsert_batch(&sim, &token, json!({"records": [no_type]}))
-            .await
-            .status(),
-        400
-    );
+    assert_eq!(upsert_batch(&sim, &token, json!({"records": [no_type]})).await.status(), 400);
     assert!(stored(&sim, "Disposition_Log__c").await.is_empty());
     // Duplicates inside one batch fail per record.
-    let res: Value = upsert_batch(
-        &sim,
-        &token,
-        json!({"records": [dl("d-1", "Completed"), dl("d-1", "Failed")]}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let res: Value = upsert_batch(&sim, &token, json!({"records": [dl("d-1", "Completed"), dl("d-1", "Failed")]}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(res[0]["errors"][0]["statusCode"], "DUPLICATE_EXTERNAL_ID");
     assert_eq!(res[1]["errors"][0]["statusCode"], "DUPLICATE_EXTERNAL_ID");
 }
@@ -660,44 +456,21 @@ async fn lookups_and_task_validation() {
     bad["Contact__c"] = json!("javascript:alert(1)");
     let mut missing = dl("l-3", "Completed");
     missing["Contact__c"] = json!(cloud_sim::ids::salesforce_id("003", 99_999_999));
-    let res: Value = upsert_batch(&sim, &token, json!({"records": [r, bad, missing]}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let res: Value = upsert_batch(&sim, &token, json!({"records": [r, bad, missing]})).await.json().await.unwrap();
     assert_eq!(res[0]["success"], true);
     assert_eq!(res[1]["errors"][0]["statusCode"], "MALFORMED_ID");
-    assert_eq!(
-        res[2]["errors"][0]["statusCode"],
-        "INVALID_CROSS_REFERENCE_KEY"
-    );
+    assert_eq!(res[2]["errors"][0]["statusCode"], "INVALID_CROSS_REFERENCE_KEY");
     let recs = stored(&sim, "Disposition_Log__c").await;
-    assert_eq!(
-        recs[0]["Contact__c"],
-        contact.as_str(),
-        "a 15-character id is stored as 18"
-    );
+    assert_eq!(recs[0]["Contact__c"], contact.as_str(), "a 15-character id is stored as 18");
 
-    let task = |body: Value| {
-        http()
-            .post(url(&sim, "/sobjects/Task"))
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-    };
-    let r = task(json!({"Subject": "Call", "Priority": "Normal"}))
+    let task = |body: Value| http().post(url(&sim, "/sobjects/Task")).bearer_auth(&token).json(&body).send();
+    let r = task(json!({"Subject": "Call", "Priority": "Normal"})).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "REQUIRED_FIELD_MISSING");
+    let r = task(json!({"Subject": "Call", "Status": "Completed", "Priority": "Normal", "CallType": "Sideways"}))
         .await
         .unwrap();
-    assert_eq!(r.status(), 400);
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "REQUIRED_FIELD_MISSING"
-    );
-    let r = task(json!({"Subject": "Call", "Status": "Completed", "Priority": "Normal", "CallType": "Sideways"})).await.unwrap();
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
     let ok = json!({"Subject": "Call", "Status": "Completed", "Priority": "Normal", "CallType": "Inbound", "TaskSubtype": "Call",
                     "CallDurationInSeconds": 95, "WhoId": contact, "Genesys_Conversation_Id__c": "t-1"});
     let r = http()
@@ -716,10 +489,7 @@ async fn lookups_and_task_validation() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400, "TaskSubtype is create-only");
-    assert_eq!(
-        r.json::<Value>().await.unwrap()[0]["errorCode"],
-        "INVALID_FIELD_FOR_INSERT_UPDATE"
-    );
+    assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "INVALID_FIELD_FOR_INSERT_UPDATE");
 }
 
 #[tokio::test]
@@ -733,15 +503,8 @@ async fn switchable_validation_rules_fail_records_with_the_admins_message() {
     .await;
     let mut no_notes = dl("v-1", "Completed");
     no_notes["Disposition_Reason__c"] = json!("");
-    let res: Value = upsert_batch(
-        &sim,
-        &token,
-        json!({"records": [no_notes, dl("v-2", "Completed")]}),
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let res: Value =
+        upsert_batch(&sim, &token, json!({"records": [no_notes, dl("v-2", "Completed")]})).await.json().await.unwrap();
     assert_eq!(
         res[0]["errors"][0],
         json!({"statusCode": "FIELD_CUSTOM_VALIDATION_EXCEPTION", "message": "Notes are required for every disposition.", "fields": ["Disposition_Reason__c"]})

@@ -12,15 +12,12 @@ async fn a_scenario_runs_every_call_to_its_wrapup() {
     let sim = sim().await;
     let (token, uid) = genesys_token(&sim).await;
     let (_, mut ws) = subscribed_socket(&sim, &token, &uid).await;
-    let id = control(
-        &sim,
-        "/_sim/scenario",
-        json!({"calls": 12, "rate_per_min": 600, "speed": 100, "abandon_rate": 0}),
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id =
+        control(&sim, "/_sim/scenario", json!({"calls": 12, "rate_per_min": 600, "speed": 100, "abandon_rate": 0}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     let mut progress = Value::Null;
     for _ in 0..300 {
         progress = http()
@@ -44,18 +41,10 @@ async fn a_scenario_runs_every_call_to_its_wrapup() {
             wrapped.insert(ev["eventBody"]["id"].as_str().unwrap().to_string());
         }
     }
-    assert_eq!(
-        wrapped.len(),
-        12,
-        "every call's wrap-up came over the socket"
-    );
+    assert_eq!(wrapped.len(), 12, "every call's wrap-up came over the socket");
     for cid in progress["conversation_ids"].as_array().unwrap() {
         let c: Value = http()
-            .get(format!(
-                "{}/_sim/calls/{}",
-                sim.urls().control,
-                cid.as_str().unwrap()
-            ))
+            .get(format!("{}/_sim/calls/{}", sim.urls().control, cid.as_str().unwrap()))
             .send()
             .await
             .unwrap()
@@ -70,8 +59,7 @@ async fn a_scenario_runs_every_call_to_its_wrapup() {
 #[test]
 fn callers_repeat_at_the_requested_share() {
     use rand::SeedableRng;
-    let pop =
-        cloud_sim::data::Population::generate(1, &cloud_sim::config::PopulationConfig::default());
+    let pop = cloud_sim::data::Population::generate(1, &cloud_sim::config::PopulationConfig::default());
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut history = vec![];
     let mut repeats = 0;
@@ -90,12 +78,8 @@ async fn the_same_seed_places_the_same_callers() {
     let mut anis = vec![];
     for _ in 0..2 {
         let sim = sim().await;
-        let id = control(
-            &sim,
-            "/_sim/scenario",
-            json!({"calls": 8, "rate_per_min": 6000, "speed": 1000, "seed": 9}),
-        )
-        .await["id"]
+        let id = control(&sim, "/_sim/scenario", json!({"calls": 8, "rate_per_min": 6000, "speed": 1000, "seed": 9}))
+            .await["id"]
             .as_str()
             .unwrap()
             .to_string();
@@ -117,11 +101,7 @@ async fn the_same_seed_places_the_same_callers() {
         let mut these = vec![];
         for cid in p["conversation_ids"].as_array().unwrap() {
             let c: Value = http()
-                .get(format!(
-                    "{}/_sim/calls/{}",
-                    sim.urls().control,
-                    cid.as_str().unwrap()
-                ))
+                .get(format!("{}/_sim/calls/{}", sim.urls().control, cid.as_str().unwrap()))
                 .send()
                 .await
                 .unwrap()
@@ -147,39 +127,22 @@ async fn manual_calls_step_and_stop() {
         phases.push(v["phase"].as_str().unwrap().to_string());
     }
     assert_eq!(phases, ["connected", "after_call_work", "done"]);
-    let r = http()
-        .post(format!("{}/_sim/calls/{cid}/advance", sim.urls().control))
-        .send()
-        .await
-        .unwrap();
+    let r = http().post(format!("{}/_sim/calls/{cid}/advance", sim.urls().control)).send().await.unwrap();
     assert_eq!(r.status(), 409);
-    let r = http()
-        .post(format!("{}/_sim/calls/nope/advance", sim.urls().control))
-        .send()
-        .await
-        .unwrap();
+    let r = http().post(format!("{}/_sim/calls/nope/advance", sim.urls().control)).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
 
 #[tokio::test]
 async fn abandoned_calls_end_while_ringing() {
     let sim = sim().await;
-    let placed = control(
-        &sim,
-        "/_sim/calls",
-        json!({"ani": "tel:+14155550123", "manual": true, "abandon": true}),
-    )
-    .await;
+    let placed =
+        control(&sim, "/_sim/calls", json!({"ani": "tel:+14155550123", "manual": true, "abandon": true})).await;
     let cid = placed["conversation_id"].as_str().unwrap();
     let v = control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
     assert_eq!(v["phase"], "done");
-    let agent = v["conversation"]["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["purpose"] == "agent")
-        .unwrap()
-        .clone();
+    let agent =
+        v["conversation"]["participants"].as_array().unwrap().iter().find(|p| p["purpose"] == "agent").unwrap().clone();
     assert!(agent.get("connectedTime").is_none());
     assert_eq!(agent["wrapupRequired"], false);
 }
@@ -189,18 +152,12 @@ async fn the_control_api_refuses_bad_input_clearly() {
     let sim = sim().await;
     let c = http();
     let post = |path: &str, body: &'static str| {
-        c.post(format!("{}{path}", sim.urls().control))
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
+        c.post(format!("{}{path}", sim.urls().control)).header("content-type", "application/json").body(body).send()
     };
     for (path, body) in [
         ("/_sim/calls", "{"),
         ("/_sim/calls", r#"{"ani": "tel:+1", "bogus": 1}"#),
-        (
-            "/_sim/calls",
-            r#"{"ani": "tel:+1", "user": "nobody@example.com"}"#,
-        ),
+        ("/_sim/calls", r#"{"ani": "tel:+1", "user": "nobody@example.com"}"#),
         ("/_sim/scenario", r#"{"calls": 0}"#),
         ("/_sim/scenario", r#"{"speed": -1}"#),
         ("/_sim/tokens", r#"{"cloud": "azure"}"#),
@@ -219,18 +176,9 @@ async fn the_control_api_refuses_bad_input_clearly() {
         .unwrap();
     assert_eq!(r.status(), 400);
     let huge = "9".repeat(20_000);
-    let r = c
-        .post(format!("{}/_sim/calls", sim.urls().control))
-        .json(&json!({"ani": huge}))
-        .send()
-        .await
-        .unwrap();
+    let r = c.post(format!("{}/_sim/calls", sim.urls().control)).json(&json!({"ani": huge})).send().await.unwrap();
     assert_eq!(r.status(), 400);
-    let r = c
-        .get(format!("{}/_sim/salesforce/Nope", sim.urls().control))
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/_sim/salesforce/Nope", sim.urls().control)).send().await.unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -238,10 +186,7 @@ async fn the_control_api_refuses_bad_input_clearly() {
 async fn the_population_endpoint_lists_callers_by_kind() {
     let sim = sim().await;
     let v: Value = http()
-        .get(format!(
-            "{}/_sim/population?kind=shared&limit=3",
-            sim.urls().control
-        ))
+        .get(format!("{}/_sim/population?kind=shared&limit=3", sim.urls().control))
         .send()
         .await
         .unwrap()
@@ -254,16 +199,9 @@ async fn the_population_endpoint_lists_callers_by_kind() {
         assert_eq!(c["kind"], "shared");
         assert!(c["expected"].as_array().unwrap().len() >= 2);
     }
-    assert_eq!(
-        sim.population().callers_of(CallerKind::Anonymous).count(),
-        6
-    );
+    assert_eq!(sim.population().callers_of(CallerKind::Anonymous).count(), 6);
     let contacts: Value = http()
-        .get(format!(
-            "{}/_sim/salesforce/Contact?Id={}",
-            sim.urls().control,
-            sim.population().contacts[0].id
-        ))
+        .get(format!("{}/_sim/salesforce/Contact?Id={}", sim.urls().control, sim.population().contacts[0].id))
         .send()
         .await
         .unwrap()
@@ -293,47 +231,25 @@ fn the_binary_prints_its_urls_and_stays_up() {
             .unwrap(),
     );
     let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    BufReader::new(child.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let urls: Value = serde_json::from_str(&line).unwrap();
-    let keys: Vec<&str> = urls
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys: Vec<&str> = urls.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 6);
-    for k in [
-        "genesys_api",
-        "genesys_login",
-        "genesys_streaming",
-        "salesforce",
-        "salesforce_login",
-        "control",
-    ] {
+    for k in ["genesys_api", "genesys_login", "genesys_streaming", "salesforce", "salesforce_login", "control"] {
         assert!(urls[k].as_str().unwrap().contains("127.0.0.1:"), "{k}");
     }
     std::thread::sleep(Duration::from_millis(300));
     assert!(child.0.try_wait().unwrap().is_none(), "still running");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let health: Value = rt.block_on(async {
-        reqwest::get(format!("{}/_sim/health", urls["control"].as_str().unwrap()))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        reqwest::get(format!("{}/_sim/health", urls["control"].as_str().unwrap())).await.unwrap().json().await.unwrap()
     });
     assert_eq!(health["ok"], true);
 }
 
 #[test]
 fn the_binary_refuses_a_non_loopback_address() {
-    let out = Command::new(env!("CARGO_BIN_EXE_cloud-sim"))
-        .args(["--bind", "0.0.0.0"])
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cloud-sim")).args(["--bind", "0.0.0.0"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
 }
