@@ -242,8 +242,7 @@ async fn watch(
         let cid = body["id"].as_str().unwrap_or_default().to_string();
         let parts = body["participants"].as_array().cloned().unwrap_or_default();
         let customer = parts.iter().find(|p| p["purpose"] == "customer").cloned().unwrap_or(Value::Null);
-        let Some(agent) = parts.iter().filter(|p| p["purpose"] == "agent" && p["userId"] == uid.as_str()).next_back()
-        else {
+        let Some(agent) = parts.iter().rfind(|p| p["purpose"] == "agent" && p["userId"] == uid.as_str()) else {
             continue;
         };
         let call = &agent["calls"][0];

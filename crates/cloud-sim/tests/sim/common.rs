@@ -149,7 +149,6 @@ pub fn agent_of<'a>(conv: &'a Value, user_id: &str) -> &'a Value {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|p| p["purpose"] == "agent" && p["userId"] == user_id)
-        .next_back()
+        .rfind(|p| p["purpose"] == "agent" && p["userId"] == user_id)
         .unwrap()
 }
