@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what this repository needs and is missing, idempotently. Sourced by run.sh and test.sh.
+# Assumes a Debian/Ubuntu machine with the Rust toolchain (rustup) installed; everything else is
+# installed here when absent.
+set -euo pipefail
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+need_cmd() { command -v "$1" >/dev/null 2>&1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif need_cmd sudo; then sudo "$@"; else
+    echo "need root to run: $*" >&2; return 1
+  fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  # Installs the Debian packages given that are not installed yet.
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+bootstrap_rust() {
+  if ! need_cmd cargo; then
+    echo "cargo is not installed: install Rust with rustup (https://rustup.rs) and run this again." >&2
+    exit 1
+  fi
+  # build-essential and pkg-config for the crates that compile C (bundled SQLite, ring).
+  need_cmd cc || apt_install build-essential
+  need_cmd pkg-config || apt_install pkg-config
+}
+
+bootstrap_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    log "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+  fi
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: install what is missing, check formatting and lints, run every test, and
+# smoke-run the benchmark harnesses for one second each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+bootstrap_rust
+bootstrap_nextest
+start=$(date +%s)
+log "rustfmt"
+cargo fmt --all --check
+log "clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+log "tests"
+cargo nextest run --locked --workspace --no-fail-fast
+log "benchmark harness smoke run (figures in BENCHMARKS.md come from the full runs)"
+BENCH_SECS=1 cargo test --locked -q -p cloud-sim --bench sim_throughput
+log "all checks passed in $(( $(date +%s) - start )) s"
