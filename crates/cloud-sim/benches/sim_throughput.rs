@@ -147,7 +147,9 @@ async fn main() {
         .await
     };
 
-    println!("cloud-sim throughput: {clients} clients, {secs} s each, 2 worker threads, client and server in one process");
+    println!(
+        "cloud-sim throughput: {clients} clients, {secs} s each, 2 worker threads, client and server in one process"
+    );
     println!();
     println!("| request | requests/s | records/s | p50 ms | p99 ms | errors |");
     println!("|---|---:|---:|---:|---:|---:|");
