@@ -2,7 +2,7 @@
 
 use super::schema::{self, ObjectDef};
 use super::sosl::{self, Returning, Scope};
-use super::store::{FieldPath, Prepared, RecordError, WriteTarget, coerce, resolve_path};
+use super::store::{self, FieldPath, Prepared, RecordError, WriteTarget, coerce, resolve_path};
 use super::{SfCaller, soql};
 use crate::http::{sf_error, sf_error_fields};
 use crate::state::Shared;
@@ -126,14 +126,15 @@ pub struct ParameterizedObject {
     limit: Option<usize>,
 }
 
-fn run_parameterized(state: &Shared, c: &SfCaller, b: ParameterizedBody) -> Response {
+fn run_parameterized(state: &Shared, c: &SfCaller, b: ParameterizedBody) -> Result<Response, Response> {
     if b.q.trim().chars().count() < 2 {
-        return sf_error(StatusCode::BAD_REQUEST, "MALFORMED_SEARCH", "search term must be longer than one character");
+        return Err(sf_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_SEARCH",
+            "search term must be longer than one character",
+        ));
     }
-    let scope = match scope_of(b.scope.as_deref()) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+    let scope = scope_of(b.scope.as_deref())?;
     let default_fields = b.fields.map(|f| f.join(","));
     let objects = b.sobjects.unwrap_or_else(|| {
         ["Account", "Contact", "Lead"]
@@ -144,15 +145,12 @@ fn run_parameterized(state: &Shared, c: &SfCaller, b: ParameterizedBody) -> Resp
     let mut returning = Vec::new();
     for o in objects {
         let fields = o.fields.map(|f| f.join(",")).or_else(|| default_fields.clone());
-        match returning_spec(&o.name, fields.as_deref(), o.limit.or(b.default_limit)) {
-            Ok(r) => returning.push(r),
-            Err(resp) => return resp,
-        }
+        returning.push(returning_spec(&o.name, fields.as_deref(), o.limit.or(b.default_limit))?);
     }
     let s = sosl::plain(&b.q, scope, returning, b.overall_limit);
     let now = state.clock.now_ms();
     let sf = state.sf_read();
-    Json(sosl::run(&sf.store, &s, now, &c.version)).into_response()
+    Ok(Json(sosl::run(&sf.store, &s, now, &c.version)).into_response())
 }
 
 /// `GET …/parameterizedSearch?q=…&in=PHONE&sobject=Contact&Contact.fields=Id,Name&Contact.limit=5`.
@@ -182,7 +180,7 @@ pub async fn parameterized_get(
         overall_limit: get("overallLimit").and_then(|l| l.parse().ok()),
         default_limit: get("defaultLimit").and_then(|l| l.parse().ok()),
     };
-    run_parameterized(&state, &c, body)
+    run_parameterized(&state, &c, body).unwrap_or_else(|r| r)
 }
 
 /// `POST …/parameterizedSearch` with a JSON body.
@@ -192,7 +190,7 @@ pub async fn parameterized_post(
     body: axum::body::Bytes,
 ) -> Response {
     match serde_json::from_slice::<ParameterizedBody>(&body) {
-        Ok(b) => run_parameterized(&state, &c, b),
+        Ok(b) => run_parameterized(&state, &c, b).unwrap_or_else(|r| r),
         Err(e) => sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", &e.to_string()),
     }
 }
@@ -229,6 +227,10 @@ fn external_field(obj: &ObjectDef, field: &str) -> Result<&'static str, Response
     }
 }
 
+fn request_error(e: store::RequestError) -> Response {
+    sf_error(StatusCode::BAD_REQUEST, e.error_code, &e.message)
+}
+
 fn record_error_response(e: &RecordError) -> Response {
     let fields: Vec<&str> = e.fields.iter().map(String::as_str).collect();
     sf_error_fields(StatusCode::BAD_REQUEST, e.status_code, &e.message, &fields)
@@ -239,19 +241,12 @@ pub async fn retrieve(
     State(state): State<Shared>,
     Extension(c): Extension<SfCaller>,
     Path((_, object, id)): Path<(String, String, String)>,
-) -> Response {
-    let obj = match object_or_404(&object) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let obj = object_or_404(&object)?;
     let sf = state.sf_read();
-    match sf.store.get(&id).filter(|(o, _)| o.name == obj.name) {
-        Some((o, r)) => {
-            let paths: Vec<FieldPath> = o.fields.iter().map(|f| FieldPath::Field(f.name)).collect();
-            Json(sf.store.project(o, r, &paths, &c.version)).into_response()
-        }
-        None => not_found(),
-    }
+    let (o, r) = sf.store.get(&id).filter(|(o, _)| o.name == obj.name).ok_or_else(not_found)?;
+    let paths: Vec<FieldPath> = o.fields.iter().map(|f| FieldPath::Field(f.name)).collect();
+    Ok(Json(sf.store.project(o, r, &paths, &c.version)).into_response())
 }
 
 fn body_object(body: &[u8]) -> Result<Map<String, Value>, Response> {
@@ -267,29 +262,19 @@ pub async fn create(
     State(state): State<Shared>,
     Path((_, object)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Response {
-    let obj = match object_or_404(&object) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let map = match body_object(&body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let values = match coerce(obj, &map) {
-        Ok(v) => v,
-        Err(e) => return sf_error(StatusCode::BAD_REQUEST, e.error_code, &e.message),
-    };
+) -> Result<Response, Response> {
+    let obj = object_or_404(&object)?;
+    let map = body_object(&body)?;
+    let values = coerce(obj, &map).map_err(request_error)?;
     let settings = state.settings();
     let now = state.clock.now_ms();
     let mut sf = state.sf_write();
-    match sf.store.prepare(obj, WriteTarget::Create, values, &settings.validation_rules) {
-        Ok(p) => {
-            let (id, _) = sf.store.apply(obj, p, now, settings.salesforce_index_delay_secs as i64 * 1000);
-            (StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": []}))).into_response()
-        }
-        Err(e) => record_error_response(&e),
-    }
+    let p = sf
+        .store
+        .prepare(obj, WriteTarget::Create, values, &settings.validation_rules)
+        .map_err(|e| record_error_response(&e))?;
+    let (id, _) = sf.store.apply(obj, p, now, settings.salesforce_index_delay_secs as i64 * 1000);
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": []}))).into_response())
 }
 
 /// `?updateOnly=true`.
@@ -310,29 +295,17 @@ pub async fn upsert(
     Path((_, object, field, value)): Path<(String, String, String, String)>,
     Query(uq): Query<UpsertQuery>,
     body: axum::body::Bytes,
-) -> Response {
-    let obj = match object_or_404(&object) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let field = match external_field(obj, &field) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let map = match body_object(&body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let mut values = match coerce(obj, &map) {
-        Ok(v) => v,
-        Err(e) => return sf_error(StatusCode::BAD_REQUEST, e.error_code, &e.message),
-    };
+) -> Result<Response, Response> {
+    let obj = object_or_404(&object)?;
+    let field = external_field(obj, &field)?;
+    let map = body_object(&body)?;
+    let mut values = coerce(obj, &map).map_err(request_error)?;
     let settings = state.settings();
     let now = state.clock.now_ms();
     let mut sf = state.sf_write();
     let matches = sf.store.find_by_external(obj, field, &value);
     let target = match matches.as_slice() {
-        [] if uq.update_only => return not_found(),
+        [] if uq.update_only => return Err(not_found()),
         [] => {
             values.insert(field.to_string(), json!(value));
             WriteTarget::Create
@@ -341,21 +314,19 @@ pub async fn upsert(
         many => {
             let urls: Vec<String> =
                 many.iter().map(|id| format!("/services/data/{}/sobjects/{}/{id}", c.version, obj.name)).collect();
-            return (StatusCode::MULTIPLE_CHOICES, Json(urls)).into_response();
+            return Err((StatusCode::MULTIPLE_CHOICES, Json(urls)).into_response());
         }
     };
-    let prepared: Prepared = match sf.store.prepare(obj, target, values, &settings.validation_rules) {
-        Ok(p) => p,
-        Err(e) => return record_error_response(&e),
-    };
+    let prepared: Prepared =
+        sf.store.prepare(obj, target, values, &settings.validation_rules).map_err(|e| record_error_response(&e))?;
     let (id, created) = sf.store.apply(obj, prepared, now, settings.salesforce_index_delay_secs as i64 * 1000);
-    if created {
+    Ok(if created {
         (StatusCode::CREATED, Json(json!({"id": id, "success": true, "errors": [], "created": true}))).into_response()
     } else if version_number(&c.version) < 46.0 {
         StatusCode::NO_CONTENT.into_response()
     } else {
         Json(json!({"id": id, "success": true, "errors": [], "created": false})).into_response()
-    }
+    })
 }
 
 /// The most records in one sObject Collections request.
@@ -366,50 +337,38 @@ pub async fn upsert_collection(
     State(state): State<Shared>,
     Path((_, object, field)): Path<(String, String, String)>,
     body: axum::body::Bytes,
-) -> Response {
-    let obj = match object_or_404(&object) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let field = match external_field(obj, &field) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let map = match body_object(&body) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let obj = object_or_404(&object)?;
+    let field = external_field(obj, &field)?;
+    let map = body_object(&body)?;
     let all_or_none = match map.get("allOrNone") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
-            return sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "allOrNone must be a boolean.");
+            return Err(sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "allOrNone must be a boolean."));
         }
     };
     let Some(Value::Array(records)) = map.get("records") else {
-        return sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "The request must carry a records array.");
+        return Err(sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "The request must carry a records array."));
     };
     if records.len() > MAX_COLLECTION {
-        return sf_error(
+        return Err(sf_error(
             StatusCode::BAD_REQUEST,
             "EXCEEDED_ID_LIMIT",
             &format!("record limit reached. cannot submit more than {MAX_COLLECTION} records into this call"),
-        );
+        ));
     }
     // Deserialize every record first: a body error fails the whole request.
     let mut items: Vec<(Option<String>, Map<String, Value>)> = Vec::with_capacity(records.len());
     for r in records {
         let Value::Object(rm) = r else {
-            return sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "Each record must be a JSON object.");
+            return Err(sf_error(StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR", "Each record must be a JSON object."));
         };
         let ty = rm.get("attributes").and_then(|a| a.get("type")).and_then(Value::as_str);
         if !ty.is_some_and(|t| t.eq_ignore_ascii_case(obj.name)) {
-            return sf_error(StatusCode::BAD_REQUEST, "INVALID_TYPE", "Must send a concrete entity type.");
+            return Err(sf_error(StatusCode::BAD_REQUEST, "INVALID_TYPE", "Must send a concrete entity type."));
         }
-        let values = match coerce(obj, rm) {
-            Ok(v) => v,
-            Err(e) => return sf_error(StatusCode::BAD_REQUEST, e.error_code, &e.message),
-        };
+        let values = coerce(obj, rm).map_err(request_error)?;
         let ext = values.get(field).and_then(Value::as_str).filter(|s| !s.trim().is_empty()).map(str::to_owned);
         items.push((ext, values));
     }
@@ -470,5 +429,5 @@ pub async fn upsert_collection(
             }
         })
         .collect();
-    Json(results).into_response()
+    Ok(Json(results).into_response())
 }

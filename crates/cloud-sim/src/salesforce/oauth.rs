@@ -3,83 +3,39 @@
 
 use super::AuthCode;
 use super::RefreshToken;
-use crate::http::{html_page, oauth_error};
+use crate::http::oauth_error;
 use crate::ids;
-use crate::pkce::{self, redirect_with};
+use crate::pkce::{self, AuthorizeQuery};
 use crate::state::Shared;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use base64::Engine;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-/// Query of the authorize request.
-#[derive(Debug, Deserialize)]
-pub struct AuthorizeQuery {
-    response_type: Option<String>,
-    client_id: Option<String>,
-    redirect_uri: Option<String>,
-    code_challenge: Option<String>,
-    code_challenge_method: Option<String>,
-    state: Option<String>,
-}
-
 /// `GET /services/oauth2/authorize`: approves at once as the org's agent user and redirects back.
 pub async fn authorize(State(state): State<Shared>, Query(q): Query<AuthorizeQuery>) -> Response {
-    let Some(client_id) = q.client_id.as_deref() else {
-        return html_page(StatusCode::BAD_REQUEST, "error=invalid_client_id", "client_id is required.");
+    let auth = match q.check(&state.config.salesforce_clients, false) {
+        Ok(a) => a,
+        Err(r) => return r,
     };
-    let Some(client) = state.config.salesforce_clients.iter().find(|c| c.client_id == client_id) else {
-        return html_page(StatusCode::BAD_REQUEST, "error=invalid_client_id", "client identifier invalid");
-    };
-    let Some(redirect_uri) = q.redirect_uri.as_deref().filter(|r| client.redirect_uris.iter().any(|u| u == r)) else {
-        return html_page(
-            StatusCode::BAD_REQUEST,
-            "error=redirect_uri_mismatch",
-            "redirect_uri must match configuration",
-        );
-    };
-    let st = q.state.as_deref().unwrap_or("");
-    let err = |error: &str, desc: &str| {
-        let mut pairs = vec![("error", error), ("error_description", desc)];
-        if !st.is_empty() {
-            pairs.push(("state", st));
-        }
-        redirect_with(redirect_uri, &pairs)
-    };
-    if q.response_type.as_deref() != Some("code") {
-        return err("unsupported_response_type", "response type not supported");
-    }
-    let Some(challenge) = q.code_challenge.as_deref().filter(|c| pkce::is_valid_challenge(c)) else {
-        return err("invalid_request", "missing required code challenge");
-    };
-    if q.code_challenge_method.as_deref().is_some_and(|m| m != "S256") {
-        return err("invalid_request", "unsupported code challenge method");
-    }
     let now = state.clock.now_ms();
     let code = format!("aPrx{}", ids::token(&mut *state.rng(), 60));
-    {
-        let mut sf = state.sf_write();
-        let user_id = sf.user_id.clone();
-        sf.codes.insert(
-            code.clone(),
-            AuthCode {
-                client_id: client_id.into(),
-                redirect_uri: redirect_uri.into(),
-                challenge: challenge.into(),
-                user_id,
-                expires_ms: now + 900_000,
-            },
-        );
-    }
-    let mut pairs = vec![("code", code.as_str())];
-    if !st.is_empty() {
-        pairs.push(("state", st));
-    }
-    redirect_with(redirect_uri, &pairs)
+    let mut sf = state.sf_write();
+    let user_id = sf.user_id.clone();
+    sf.codes.insert(
+        code.clone(),
+        AuthCode {
+            client_id: auth.client_id.into(),
+            redirect_uri: auth.redirect_uri.into(),
+            challenge: auth.challenge.into(),
+            user_id,
+            expires_ms: now + 900_000,
+        },
+    );
+    auth.approve(&code)
 }
 
 fn token_response(state: &Shared, access: &str, refresh: Option<&str>, user_id: &str, now: i64) -> Value {
