@@ -1,0 +1,204 @@
+//! Sign-in with Authorization Code + PKCE (S256) for both clouds, through the `oauth2` crate. The
+//! "browser" is a seam: the desktop opens the system browser and listens on the loopback redirect;
+//! against the simulator, which approves at once, following the redirect over HTTP is enough.
+
+use crate::config::{GenesysConfig, SalesforceConfig};
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EmptyExtraTokenFields, ExtraTokenFields, PkceCodeChallenge,
+    RedirectUrl, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// Why a sign-in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A configured URL is not usable.
+    #[error("the sign-in URL is not valid: {0}")]
+    BadUrl(String),
+    /// The browser step failed or was refused.
+    #[error("the sign-in page did not complete: {0}")]
+    Browser(String),
+    /// The redirect came back with another `state`: not our request.
+    #[error("the sign-in answer did not match the request (state mismatch); try again")]
+    StateMismatch,
+    /// The identity provider said no.
+    #[error("the sign-in was refused: {0}")]
+    Refused(String),
+    /// The code exchange failed.
+    #[error("the token exchange failed: {0}")]
+    Exchange(String),
+}
+
+/// A completed sign-in.
+#[derive(Clone, Serialize)]
+pub struct Tokens {
+    #[serde(skip)]
+    pub access_token: String,
+    /// Salesforce only; Genesys gives a PKCE client none.
+    #[serde(skip)]
+    pub refresh_token: Option<String>,
+    /// Seconds the access token lives, when the server says (Genesys does, Salesforce does not).
+    pub expires_in_secs: Option<u64>,
+    /// Salesforce's instance URL.
+    pub instance_url: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Token values never reach logs.
+        f.debug_struct("Tokens")
+            .field("expires_in_secs", &self.expires_in_secs)
+            .field("instance_url", &self.instance_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the redirect URI received.
+#[derive(Debug, Clone, Default)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+impl Callback {
+    /// Reads the query of a redirect URL.
+    pub fn from_url(url: &str) -> Result<Callback, AuthError> {
+        let u = reqwest::Url::parse(url).map_err(|e| AuthError::Browser(format!("bad redirect {e}")))?;
+        let mut c = Callback::default();
+        for (k, v) in u.query_pairs() {
+            match k.as_ref() {
+                "code" => c.code = Some(v.into_owned()),
+                "state" => c.state = Some(v.into_owned()),
+                "error" => c.error = Some(v.into_owned()),
+                "error_description" => c.error_description = Some(v.into_owned()),
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Shows the authorization page to the user and returns what came back to the redirect URI.
+pub trait Browser {
+    /// Opens `url`; resolves with the redirect's parameters.
+    fn authorize(&self, url: &reqwest::Url) -> impl Future<Output = Result<Callback, AuthError>> + Send;
+}
+
+/// For identity providers that approve without a person (the simulator): GET the authorization URL and
+/// read the `Location` of the 302.
+#[derive(Debug, Clone)]
+pub struct FollowRedirect(pub reqwest::Client);
+
+impl Browser for FollowRedirect {
+    async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
+        let r = self.0.get(url.clone()).send().await.map_err(|e| AuthError::Browser(e.to_string()))?;
+        let location = r.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).ok_or_else(|| {
+            AuthError::Browser(format!("the authorization page answered {} without a redirect", r.status()))
+        })?;
+        Callback::from_url(location)
+    }
+}
+
+/// A client for the token exchange: never follows redirects (OAuth 2.0 security advice).
+pub fn oauth_http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("TLS backend available")
+}
+
+fn check_callback(cb: Callback, csrf: &CsrfToken) -> Result<String, AuthError> {
+    if cb.state.as_deref() != Some(csrf.secret().as_str()) {
+        return Err(AuthError::StateMismatch);
+    }
+    if let Some(e) = cb.error {
+        return Err(AuthError::Refused(cb.error_description.map(|d| format!("{e}: {d}")).unwrap_or(e)));
+    }
+    cb.code.ok_or_else(|| AuthError::Browser("the redirect carried no code".into()))
+}
+
+fn url<T>(make: impl FnOnce(String) -> Result<T, oauth2::url::ParseError>, s: String) -> Result<T, AuthError> {
+    make(s.clone()).map_err(|e| AuthError::BadUrl(format!("{s}: {e}")))
+}
+
+/// Signs in to Genesys Cloud.
+pub async fn genesys(cfg: &GenesysConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
+    let login = cfg.login();
+    let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
+        .set_auth_uri(url(AuthUrl::new, format!("{login}/oauth/authorize"))?)
+        .set_token_uri(url(TokenUrl::new, format!("{login}/oauth/token"))?)
+        .set_redirect_uri(url(RedirectUrl::new, cfg.redirect_uri.clone())?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf) = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let code = check_callback(browser.authorize(&auth_url).await?, &csrf)?;
+    let token: StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType> = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&oauth_http())
+        .await
+        .map_err(|e| AuthError::Exchange(describe(&e)))?;
+    Ok(Tokens {
+        access_token: token.access_token().secret().clone(),
+        refresh_token: None,
+        expires_in_secs: token.expires_in().map(|d| d.as_secs()),
+        instance_url: None,
+    })
+}
+
+/// The extra fields of Salesforce's token response.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SalesforceFields {
+    pub instance_url: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub issued_at: Option<String>,
+}
+
+impl ExtraTokenFields for SalesforceFields {}
+
+type SalesforceTokenResponse = StandardTokenResponse<SalesforceFields, BasicTokenType>;
+
+/// Signs in to Salesforce.
+pub async fn salesforce(cfg: &SalesforceConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
+    let login = cfg.login_base.trim_end_matches('/');
+    let client = oauth2::Client::<
+        BasicErrorResponse,
+        SalesforceTokenResponse,
+        BasicTokenIntrospectionResponse,
+        StandardRevocableToken,
+        BasicRevocationErrorResponse,
+    >::new(ClientId::new(cfg.client_id.clone()))
+    .set_auth_uri(url(AuthUrl::new, format!("{login}/services/oauth2/authorize"))?)
+    .set_token_uri(url(TokenUrl::new, format!("{login}/services/oauth2/token"))?)
+    .set_redirect_uri(url(RedirectUrl::new, cfg.redirect_uri.clone())?);
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf) = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
+    let code = check_callback(browser.authorize(&auth_url).await?, &csrf)?;
+    let token = client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(verifier)
+        .request_async(&oauth_http())
+        .await
+        .map_err(|e| AuthError::Exchange(describe(&e)))?;
+    Ok(Tokens {
+        access_token: token.access_token().secret().clone(),
+        refresh_token: token.refresh_token().map(|r| r.secret().clone()),
+        expires_in_secs: None,
+        instance_url: Some(token.extra_fields().instance_url.clone()),
+    })
+}
+
+fn describe<E: std::error::Error>(e: &E) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

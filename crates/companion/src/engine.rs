@@ -1,0 +1,284 @@
+//! The engine: feed → tracker → resolver → event sink, with the journal and the housekeeping. It owns
+//! its tasks and outlives any window.
+
+use crate::clock::SharedClock;
+use crate::config::{Config, PopTrigger};
+use crate::events::{EngineEvent, EventSink};
+use crate::genesys::feed::{ConnectionState, FeedHandle, FeedItem, FeedSettings, Source};
+use crate::genesys::model::ConversationSnapshot;
+use crate::genesys::rest::GenesysClient;
+use crate::genesys::tracker::{Emitted, Tracker, Transition};
+use crate::salesforce::SalesforceClient;
+use crate::screenpop::cache::LookupCache;
+use crate::screenpop::{CacheMode, PopRequest, Resolver};
+use crate::store::{Store, StoreError};
+use rusqlite::params;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// What the engine needs to run.
+pub struct EngineSetup {
+    pub config: Arc<Config>,
+    pub store: Arc<Store>,
+    pub genesys: Arc<GenesysClient>,
+    pub salesforce: Arc<SalesforceClient>,
+    /// The signed-in agent's Genesys user id.
+    pub user_id: String,
+    pub sink: Arc<dyn EventSink>,
+    pub clock: SharedClock,
+}
+
+/// The running engine.
+pub struct EngineHandle {
+    feed: Option<FeedHandle>,
+    connection: watch::Receiver<ConnectionState>,
+    tasks: Vec<JoinHandle<()>>,
+    stop: Arc<Notify>,
+    resolver: Arc<Resolver>,
+    store: Arc<Store>,
+}
+
+impl EngineHandle {
+    /// Starts the feed and the engine's tasks.
+    pub fn start(setup: EngineSetup) -> Result<EngineHandle, StoreError> {
+        crate::phone::warm();
+        let EngineSetup { config, store, genesys, salesforce, user_id, sink, clock } = setup;
+        let cache = LookupCache::new(store.clone(), config.cache.positive_ttl_secs, config.cache.negative_ttl_secs);
+        let resolver = Arc::new(Resolver::new(
+            cache,
+            salesforce,
+            config.clone(),
+            clock.clone(),
+            sink.clone(),
+            CacheMode::Persistent,
+        ));
+        let mut tracker = Tracker::new(user_id.clone());
+        let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
+        {
+            let conn = store.conn();
+            let mut stmt = conn.prepare("SELECT id, stage FROM conversation WHERE updated_ms > ?1")?;
+            let rows =
+                stmt.query_map([clock.now_ms() - retention_ms], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (id, stage) = row?;
+                if let Some(t) = Transition::from_stage(stage) {
+                    tracker.restore(id, t);
+                }
+            }
+        }
+        let (items_tx, items_rx) = mpsc::channel::<FeedItem>(1024);
+        let feed = FeedHandle::start(genesys, FeedSettings::from_config(&config.genesys, user_id), items_tx);
+        let connection = feed.state();
+        let stop = Arc::new(Notify::new());
+        let (journal_tx, journal_rx) = mpsc::unbounded_channel();
+        let processor = Processor {
+            tracker,
+            resolver: resolver.clone(),
+            store: store.clone(),
+            sink: sink.clone(),
+            clock: clock.clone(),
+            trigger: config.pop.trigger,
+            journal: journal_tx,
+        };
+        let tasks = vec![
+            tokio::spawn(processor.run(items_rx)),
+            tokio::spawn(watch_connection(connection.clone(), sink, store.clone(), clock.clone())),
+            tokio::spawn(write_journal(store.clone(), journal_rx)),
+            tokio::spawn(housekeeping(resolver.clone(), store.clone(), clock, config, stop.clone())),
+        ];
+        Ok(EngineHandle { feed: Some(feed), connection, tasks, stop, resolver, store })
+    }
+
+    /// The connection state, to watch.
+    pub fn connection(&self) -> watch::Receiver<ConnectionState> {
+        self.connection.clone()
+    }
+
+    /// The resolver (for the agent's picks and counters).
+    pub fn resolver(&self) -> &Arc<Resolver> {
+        &self.resolver
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Stops everything, bounded in time.
+    pub async fn stop(mut self) {
+        self.stop.notify_waiters();
+        if let Some(f) = self.feed.take() {
+            f.stop().await;
+        }
+        for t in self.tasks.drain(..) {
+            // The processor and the journal end when the feed's channel closes.
+            if tokio::time::timeout(Duration::from_secs(5), t).await.is_err() {
+                tracing::warn!("an engine task did not stop in time");
+            }
+        }
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+struct Processor {
+    tracker: Tracker,
+    resolver: Arc<Resolver>,
+    store: Arc<Store>,
+    sink: Arc<dyn EventSink>,
+    clock: SharedClock,
+    trigger: PopTrigger,
+    journal: mpsc::UnboundedSender<(i64, String, String)>,
+}
+
+impl Processor {
+    async fn run(mut self, mut items: mpsc::Receiver<FeedItem>) {
+        while let Some(item) = items.recv().await {
+            let snap: ConversationSnapshot = match serde_json::from_value(item.body) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.sink.emit(&EngineEvent::Problem {
+                        code: "MALFORMED_EVENT",
+                        message: format!("ignored a conversation event that could not be read: {e}"),
+                    });
+                    continue;
+                }
+            };
+            if let (Some(raw), Source::Socket) = (item.raw, item.source) {
+                let _ = self.journal.send((self.clock.now_ms(), snap.id.clone(), raw));
+            }
+            for e in self.tracker.observe(&snap) {
+                self.announce(&e, item.received);
+            }
+        }
+    }
+
+    fn announce(&self, e: &Emitted, received: std::time::Instant) {
+        let v = &e.view;
+        self.sink.emit(&EngineEvent::Call {
+            conversation_id: v.conversation_id.clone(),
+            transition: e.transition,
+            ani: v.ani.clone(),
+            inferred: e.inferred,
+        });
+        let pops = match self.trigger {
+            PopTrigger::Alerting => e.transition == Transition::Alerting,
+            PopTrigger::Connected => e.transition == Transition::Connected,
+        };
+        if pops {
+            let req = PopRequest {
+                conversation_id: v.conversation_id.clone(),
+                ani: v.ani.clone(),
+                attributes: v.attributes.clone(),
+                received,
+            };
+            let (resolver, sink, store, clock) =
+                (self.resolver.clone(), self.sink.clone(), self.store.clone(), self.clock.clone());
+            tokio::spawn(async move {
+                let decision = resolver.resolve(req).await;
+                sink.emit(&EngineEvent::Pop(decision.clone()));
+                let record = match &decision.outcome {
+                    crate::screenpop::PopOutcome::Single { candidate } => Some(candidate.id.clone()),
+                    crate::screenpop::PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),
+                    _ => None,
+                };
+                let r = store.conn().execute(
+                    "UPDATE conversation SET pop_outcome = ?2, pop_record = ?3, updated_ms = ?4 WHERE id = ?1",
+                    params![decision.conversation_id, decision.outcome.label(), record, clock.now_ms()],
+                );
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "could not record the pop");
+                }
+            });
+        }
+        let now = self.clock.now_ms();
+        let r = self.store.conn().execute(
+            "INSERT INTO conversation(id, stage, ani, participant_id, first_seen_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), participant_id = excluded.participant_id, updated_ms = excluded.updated_ms",
+            params![v.conversation_id, e.transition as i64, v.ani, v.agent_participant_id, now],
+        );
+        if let Err(err) = r {
+            tracing::warn!(error = %err, "could not record the call's stage");
+        }
+    }
+}
+
+async fn watch_connection(
+    mut rx: watch::Receiver<ConnectionState>,
+    sink: Arc<dyn EventSink>,
+    store: Arc<Store>,
+    clock: SharedClock,
+) {
+    loop {
+        let state = rx.borrow_and_update().clone();
+        sink.emit(&EngineEvent::Connection { state: state.clone() });
+        if let Ok(json) = serde_json::to_string(&state) {
+            let _ = store.set_status("connection", &json, clock.now_ms());
+        }
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Writes raw frames in small batches, off the pop's path.
+async fn write_journal(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<(i64, String, String)>) {
+    let mut batch = Vec::with_capacity(64);
+    while rx.recv_many(&mut batch, 256).await > 0 {
+        let mut conn = store.conn();
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt =
+                    tx.prepare_cached("INSERT INTO journal(received_ms, conversation_id, frame) VALUES (?1, ?2, ?3)")?;
+                for (ms, id, frame) in &batch {
+                    stmt.execute(params![ms, id, frame])?;
+                }
+            }
+            tx.commit()
+        })();
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "journal write failed");
+        }
+        batch.clear();
+    }
+}
+
+/// Purges expired cache entries, old journal frames and old conversations on schedule.
+async fn housekeeping(
+    resolver: Arc<Resolver>,
+    store: Arc<Store>,
+    clock: SharedClock,
+    config: Arc<Config>,
+    stop: Arc<Notify>,
+) {
+    let every = Duration::from_secs(config.cache.purge_interval_secs);
+    let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
+    loop {
+        let now = clock.now_ms();
+        if let Err(e) = purge(&resolver, &store, now, retention_ms) {
+            tracing::warn!(error = %e, "housekeeping failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.notified() => return,
+        }
+    }
+}
+
+/// One housekeeping pass; returns (cache entries, journal frames) removed.
+pub fn purge(resolver: &Resolver, store: &Store, now_ms: i64, retention_ms: i64) -> Result<(usize, usize), StoreError> {
+    let cache = resolver.cache().purge_expired(now_ms)?;
+    let conn = store.conn();
+    let journal = conn.execute("DELETE FROM journal WHERE received_ms < ?1", [now_ms - retention_ms])?;
+    conn.execute("DELETE FROM conversation WHERE updated_ms < ?1", [now_ms - retention_ms])?;
+    Ok((cache, journal))
+}

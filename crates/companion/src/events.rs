@@ -1,0 +1,85 @@
+//! The event bus: every domain event leaves the engine through one [`EventSink`]. The desktop app
+//! implements it with `AppHandle::emit`; the CLI prints JSON lines.
+
+use crate::genesys::feed::ConnectionState;
+use crate::genesys::tracker::Transition;
+use crate::screenpop::PopDecision;
+use serde::Serialize;
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Something that happened in the engine.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EngineEvent {
+    /// The notification connection changed state.
+    Connection { state: ConnectionState },
+    /// A call moved to a new stage (each once per conversation).
+    Call {
+        conversation_id: String,
+        transition: Transition,
+        /// The customer's address as Genesys showed it.
+        ani: String,
+        /// True when the stage was not seen itself but implied by a later one.
+        inferred: bool,
+    },
+    /// The screen-pop decision for a call.
+    Pop(PopDecision),
+    /// A cached answer was checked again in the background.
+    CacheRevalidated { changed: bool },
+    /// Something went wrong that the user should know about.
+    Problem { code: &'static str, message: String },
+}
+
+/// Where events go.
+pub trait EventSink: Send + Sync {
+    /// Delivers one event. Must not block for long: it runs on the engine's tasks.
+    fn emit(&self, event: &EngineEvent);
+}
+
+/// Prints each event as one JSON line on stdout.
+#[derive(Debug, Default)]
+pub struct JsonLines {
+    out: Mutex<()>,
+}
+
+impl EventSink for JsonLines {
+    fn emit(&self, event: &EngineEvent) {
+        let _guard = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(line) = serde_json::to_string(event) {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "{line}");
+            let _ = stdout.flush();
+        }
+    }
+}
+
+/// Sends events to several sinks.
+pub struct Fanout(pub Vec<std::sync::Arc<dyn EventSink>>);
+
+impl EventSink for Fanout {
+    fn emit(&self, event: &EngineEvent) {
+        for s in &self.0 {
+            s.emit(event);
+        }
+    }
+}
+
+/// Keeps every event (tests).
+#[derive(Debug, Default)]
+pub struct Recorder {
+    events: Mutex<Vec<EngineEvent>>,
+}
+
+impl Recorder {
+    /// Everything emitted so far.
+    pub fn events(&self) -> Vec<EngineEvent> {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl EventSink for Recorder {
+    fn emit(&self, event: &EngineEvent) {
+        self.events.lock().unwrap_or_else(|e| e.into_inner()).push(event.clone());
+    }
+}

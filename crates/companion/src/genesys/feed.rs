@@ -1,0 +1,391 @@
+//! The notification feed: channel, subscription, socket; a watchdog for silence; the application
+//! ping; `socket_closing` handled make-before-break; reconnects with capped, jittered back-off; renewal
+//! before the channel's 24 h expiry; a REST catch-up after every (re)connect; and a stop with a
+//! "sign in again" state on 401/403 or a revoked token. The connection state is a watchable value.
+
+use super::rest::{Channel, GenesysClient, GenesysError};
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Frames larger than this are refused (a conversation snapshot is a few KB).
+pub const MAX_FRAME: usize = 1 << 20;
+
+/// The state of the event feed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// Setting up the first connection.
+    Connecting,
+    /// Events are flowing.
+    Connected { channel_id: String },
+    /// Lost; trying again.
+    Reconnecting { attempt: u32, retry_in_ms: u64, reason: String },
+    /// Only a new sign-in helps; queued work is kept.
+    SignInRequired { reason: String },
+    /// Stopped on request.
+    Stopped,
+}
+
+/// Where a snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Socket,
+    CatchUp,
+}
+
+/// A conversation snapshot from the feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub body: Value,
+    /// When the frame arrived: the start of the pop latency.
+    pub received: Instant,
+    pub source: Source,
+    /// The raw frame, for the journal (socket frames only).
+    pub raw: Option<String>,
+}
+
+/// Tunables of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedSettings {
+    pub user_id: String,
+    pub silence_timeout: Duration,
+    pub ping_interval: Duration,
+    pub reconnect_initial: Duration,
+    pub reconnect_max: Duration,
+    pub renew_before: Duration,
+}
+
+impl FeedSettings {
+    /// From the Genesys configuration.
+    pub fn from_config(cfg: &crate::config::GenesysConfig, user_id: String) -> FeedSettings {
+        FeedSettings {
+            user_id,
+            silence_timeout: Duration::from_secs(cfg.silence_timeout_secs),
+            ping_interval: Duration::from_secs(cfg.ping_interval_secs.max(1)),
+            reconnect_initial: Duration::from_millis(cfg.reconnect_initial_ms),
+            reconnect_max: Duration::from_millis(cfg.reconnect_max_ms),
+            renew_before: Duration::from_secs(cfg.channel_renew_before_secs),
+        }
+    }
+
+    fn topic(&self) -> String {
+        format!("v2.users.{}.conversations", self.user_id)
+    }
+}
+
+/// The running feed.
+pub struct FeedHandle {
+    state: watch::Receiver<ConnectionState>,
+    stop: Arc<Notify>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FeedHandle {
+    /// Starts the feed; snapshots go to `out`.
+    pub fn start(rest: Arc<GenesysClient>, settings: FeedSettings, out: mpsc::Sender<FeedItem>) -> FeedHandle {
+        let (tx, rx) = watch::channel(ConnectionState::Connecting);
+        let stop = Arc::new(Notify::new());
+        let task = tokio::spawn(run(Feed { rest, settings, out, state: tx, stop: stop.clone() }));
+        FeedHandle { state: rx, stop, task: Some(task) }
+    }
+
+    /// The connection state, to watch.
+    pub fn state(&self) -> watch::Receiver<ConnectionState> {
+        self.state.clone()
+    }
+
+    /// Stops the feed and waits for it (bounded).
+    pub async fn stop(mut self) {
+        self.stop.notify_one();
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+    }
+}
+
+impl Drop for FeedHandle {
+    fn drop(&mut self) {
+        if let Some(t) = &self.task {
+            t.abort();
+        }
+    }
+}
+
+struct Feed {
+    rest: Arc<GenesysClient>,
+    settings: FeedSettings,
+    out: mpsc::Sender<FeedItem>,
+    state: watch::Sender<ConnectionState>,
+    stop: Arc<Notify>,
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Session {
+    channel: Channel,
+    ws: Ws,
+}
+
+/// Why the socket loop ended.
+enum Exit {
+    Stop,
+    /// The server announced maintenance: connect anew, then drop this socket.
+    SocketClosing,
+    /// The socket is gone or silent.
+    Dead(String),
+    /// The channel is close to expiry: re-subscribe.
+    Renew,
+    /// The token was revoked.
+    Revoked,
+    /// The consumer went away.
+    Closed,
+}
+
+/// Exponential back-off with jitter: a random delay between half and all of `initial · 2^(n-1)`,
+/// capped at `max`, and never shorter than what the server asked for.
+pub fn backoff(
+    attempt: u32,
+    initial: Duration,
+    max: Duration,
+    server_asked: Option<Duration>,
+    rng: &mut impl Rng,
+) -> Duration {
+    let exp = initial.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(max);
+    let ms = exp.as_millis() as u64;
+    let jittered = Duration::from_millis(rng.random_range(ms / 2..=ms.max(1)));
+    jittered.max(server_asked.unwrap_or_default())
+}
+
+impl Feed {
+    fn set(&self, s: ConnectionState) {
+        self.state.send_replace(s);
+    }
+
+    async fn connect(&self) -> Result<Session, GenesysError> {
+        let channel = self.rest.create_channel().await?;
+        self.rest.subscribe(&channel.id, &[self.settings.topic()]).await?;
+        let (ws, _) = tokio::time::timeout(
+            Duration::from_secs(15),
+            tokio_tungstenite::connect_async(channel.connect_uri.as_str()),
+        )
+        .await
+        .map_err(|_| GenesysError::Transient("the notification socket did not open in 15 s".into()))?
+        .map_err(|e| GenesysError::Transient(format!("the notification socket did not open: {e}")))?;
+        Ok(Session { channel, ws })
+    }
+
+    /// Sends the active conversations, since nothing that happened while disconnected is replayed.
+    async fn catch_up(&self) -> Result<(), GenesysError> {
+        for body in self.rest.active_conversations().await? {
+            let item = FeedItem { body, received: Instant::now(), source: Source::CatchUp, raw: None };
+            if self.out.send(item).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Connects with back-off until it works, the sign-in is refused, or a stop.
+    async fn establish(&self, mut attempt: u32, mut reason: String) -> Option<Session> {
+        loop {
+            if attempt > 0 {
+                let asked = None;
+                let delay = backoff(
+                    attempt,
+                    self.settings.reconnect_initial,
+                    self.settings.reconnect_max,
+                    asked,
+                    &mut rand::rng(),
+                );
+                self.set(ConnectionState::Reconnecting {
+                    attempt,
+                    retry_in_ms: delay.as_millis() as u64,
+                    reason: reason.clone(),
+                });
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = self.stop.notified() => return None,
+                }
+            }
+            let result = tokio::select! {
+                r = self.connect() => r,
+                _ = self.stop.notified() => return None,
+            };
+            match result {
+                Ok(s) => {
+                    self.set(ConnectionState::Connected { channel_id: s.channel.id.clone() });
+                    if let Err(e) = self.catch_up().await {
+                        if e.needs_sign_in() {
+                            self.set(ConnectionState::SignInRequired { reason: e.to_string() });
+                            return None;
+                        }
+                        tracing::warn!(error = %e, "catch-up after connect failed; events still flow");
+                    }
+                    return Some(s);
+                }
+                Err(e) if e.needs_sign_in() => {
+                    self.set(ConnectionState::SignInRequired { reason: e.to_string() });
+                    return None;
+                }
+                Err(e) => {
+                    if let Some(wait) = e.retry_after() {
+                        // Honour the server's pace before the next back-off step.
+                        tokio::time::sleep(wait.min(self.settings.reconnect_max)).await;
+                    }
+                    attempt += 1;
+                    reason = e.to_string();
+                }
+            }
+        }
+    }
+
+    async fn pump(&self, s: &mut Session) -> Exit {
+        let mut last_seen = Instant::now();
+        let mut last_sent = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(250).min(self.settings.silence_timeout / 4));
+        loop {
+            tokio::select! {
+                msg = s.ws.next() => {
+                    let received = Instant::now();
+                    match msg {
+                        Some(Ok(Message::Text(t))) => {
+                            last_seen = received;
+                            if let Some(exit) = self.frame(t.as_str(), received).await {
+                                return exit;
+                            }
+                        }
+                        Some(Ok(Message::Close(_))) | None => return Exit::Dead("the server closed the socket".into()),
+                        Some(Err(e)) => return Exit::Dead(format!("socket error: {e}")),
+                        Some(Ok(_)) => last_seen = received,
+                    }
+                }
+                _ = tick.tick() => {
+                    if last_seen.elapsed() > self.settings.silence_timeout {
+                        return Exit::Dead(format!("no frame for {} s", self.settings.silence_timeout.as_secs()));
+                    }
+                    if last_sent.elapsed() >= self.settings.ping_interval {
+                        last_sent = Instant::now();
+                        if s.ws.send(Message::Text(r#"{"message":"ping"}"#.into())).await.is_err() {
+                            return Exit::Dead("the socket refused a ping".into());
+                        }
+                    }
+                    let renew_at = s.channel.expires_ms - self.settings.renew_before.as_millis() as i64;
+                    if s.channel.expires_ms > 0 && chrono::Utc::now().timestamp_millis() >= renew_at {
+                        return Exit::Renew;
+                    }
+                }
+                _ = self.stop.notified() => return Exit::Stop,
+            }
+        }
+    }
+
+    /// Handles one text frame; `Some` ends the socket loop.
+    async fn frame(&self, text: &str, received: Instant) -> Option<Exit> {
+        if text.len() > MAX_FRAME {
+            tracing::warn!(bytes = text.len(), "refused an oversized notification frame");
+            return None;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            tracing::warn!("ignored a notification frame that is not JSON");
+            return None;
+        };
+        let topic = v.get("topicName").and_then(Value::as_str).unwrap_or("");
+        if topic == "v2.system.socket_closing" {
+            return Some(Exit::SocketClosing);
+        }
+        if topic.starts_with("v2.system.token_revoked") {
+            return Some(Exit::Revoked);
+        }
+        if topic.starts_with("v2.system.no_longer_subscribed") {
+            return Some(Exit::Dead("no longer subscribed".into()));
+        }
+        if topic == self.settings.topic() {
+            let body = v.get("eventBody").cloned().unwrap_or(Value::Null);
+            let item = FeedItem { body, received, source: Source::Socket, raw: Some(text.to_string()) };
+            if self.out.send(item).await.is_err() {
+                return Some(Exit::Closed);
+            }
+        }
+        None
+    }
+}
+
+async fn run(feed: Feed) {
+    let Some(mut session) = feed.establish(0, String::new()).await else { return finish(&feed) };
+    loop {
+        match feed.pump(&mut session).await {
+            Exit::Stop | Exit::Closed => {
+                let _ = session.ws.close(None).await;
+                feed.set(ConnectionState::Stopped);
+                return;
+            }
+            Exit::Revoked => {
+                feed.set(ConnectionState::SignInRequired { reason: "the Genesys Cloud sign-in was revoked".into() });
+                return;
+            }
+            Exit::Renew => match feed.rest.subscribe(&session.channel.id, &[feed.settings.topic()]).await {
+                Ok(()) => session.channel.expires_ms = chrono::Utc::now().timestamp_millis() + 24 * 3_600_000,
+                Err(e) if e.needs_sign_in() => {
+                    feed.set(ConnectionState::SignInRequired { reason: e.to_string() });
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "channel renewal failed; connecting a new channel");
+                    match feed.establish(1, e.to_string()).await {
+                        Some(s) => session = s,
+                        None => return finish(&feed),
+                    }
+                }
+            },
+            Exit::SocketClosing => {
+                // Make before break: the old socket stays until the new one is up.
+                match feed.establish(0, String::new()).await {
+                    Some(s) => {
+                        let mut old = std::mem::replace(&mut session, s);
+                        let _ = old.ws.close(None).await;
+                    }
+                    None => return finish(&feed),
+                }
+            }
+            Exit::Dead(reason) => match feed.establish(1, reason).await {
+                Some(s) => session = s,
+                None => return finish(&feed),
+            },
+        }
+    }
+}
+
+fn finish(feed: &Feed) {
+    // A sign-in problem keeps its state; otherwise the feed was stopped.
+    if !matches!(*feed.state.borrow(), ConnectionState::SignInRequired { .. }) {
+        feed.set(ConnectionState::Stopped);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn backoff_grows_is_capped_jittered_and_honours_the_server() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let (i, m) = (Duration::from_secs(2), Duration::from_secs(90));
+        for attempt in 1..30 {
+            let d = backoff(attempt, i, m, None, &mut rng);
+            let exp = (i * 2u32.pow((attempt - 1).min(16))).min(m);
+            assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d:?}");
+        }
+        assert!(backoff(1, i, m, Some(Duration::from_secs(42)), &mut rng) >= Duration::from_secs(42));
+    }
+}

@@ -1,0 +1,163 @@
+//! Genesys REST: who am I, notification channels and subscriptions, the active conversations for the
+//! catch-up, wrap-up code names.
+
+use serde_json::{Value, json};
+use std::sync::RwLock;
+use std::time::Duration;
+
+/// A failed Genesys call, classified.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GenesysError {
+    /// 401: the token expired or was revoked. The agent must sign in again.
+    #[error("Genesys Cloud no longer accepts the sign-in ({0}); sign in again")]
+    Unauthorized(String),
+    /// 403: the user lacks a permission.
+    #[error("Genesys Cloud refused the request: {0}")]
+    Forbidden(String),
+    /// 429: slow down.
+    #[error("Genesys Cloud asks to slow down (retry in {} s)", retry_after.as_secs())]
+    RateLimited { retry_after: Duration },
+    /// 5xx, timeouts, resets.
+    #[error("Genesys Cloud is unreachable or failing: {0}")]
+    Transient(String),
+    /// A response we did not expect.
+    #[error("unexpected answer from Genesys Cloud: {0}")]
+    Unexpected(String),
+}
+
+impl GenesysError {
+    /// True when only a new sign-in helps.
+    pub fn needs_sign_in(&self) -> bool {
+        matches!(self, GenesysError::Unauthorized(_) | GenesysError::Forbidden(_))
+    }
+
+    /// How long to wait before the next try, when the server said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            GenesysError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// A channel: `{connectUri, id, expires}`.
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: String,
+    pub connect_uri: String,
+    /// Expiry, ms since the epoch (0 when unparsable).
+    pub expires_ms: i64,
+}
+
+/// A signed-in Genesys REST client.
+#[derive(Debug)]
+pub struct GenesysClient {
+    http: reqwest::Client,
+    api: String,
+    token: RwLock<String>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+impl GenesysClient {
+    /// A client for an API base with an access token.
+    pub fn new(http: reqwest::Client, api_base: &str, token: String) -> GenesysClient {
+        GenesysClient { http, api: api_base.trim_end_matches('/').to_string(), token: RwLock::new(token) }
+    }
+
+    /// Replaces the token after a new sign-in.
+    pub fn set_token(&self, token: String) {
+        *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, GenesysError> {
+        let token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut rb = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(token).timeout(TIMEOUT);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let resp = rb.send().await.map_err(|e| GenesysError::Transient(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let retry =
+            resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+        let bytes = resp.bytes().await.map_err(|e| GenesysError::Transient(e.to_string()))?;
+        let message = || {
+            serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| format!("HTTP {status}"))
+        };
+        match status {
+            200..=299 if bytes.is_empty() => Ok(Value::Null),
+            200..=299 => serde_json::from_slice(&bytes).map_err(|e| GenesysError::Unexpected(e.to_string())),
+            401 => Err(GenesysError::Unauthorized(message())),
+            403 => Err(GenesysError::Forbidden(message())),
+            429 => Err(GenesysError::RateLimited { retry_after: Duration::from_secs(retry.unwrap_or(5)) }),
+            500..=599 => Err(GenesysError::Transient(message())),
+            _ => Err(GenesysError::Unexpected(message())),
+        }
+    }
+
+    /// `GET /api/v2/users/me` → the user id.
+    pub async fn me(&self) -> Result<(String, String), GenesysError> {
+        let v = self.send(reqwest::Method::GET, "/api/v2/users/me", None).await?;
+        let id =
+            v.get("id").and_then(Value::as_str).ok_or_else(|| GenesysError::Unexpected("users/me has no id".into()))?;
+        Ok((id.to_string(), v.get("name").and_then(Value::as_str).unwrap_or("").to_string()))
+    }
+
+    /// Creates a notification channel.
+    pub async fn create_channel(&self) -> Result<Channel, GenesysError> {
+        let v = self.send(reqwest::Method::POST, "/api/v2/notifications/channels", None).await?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let (Some(id), Some(connect_uri)) = (s("id"), s("connectUri")) else {
+            return Err(GenesysError::Unexpected("channel without id or connectUri".into()));
+        };
+        let expires_ms = s("expires")
+            .and_then(|e| chrono::DateTime::parse_from_rfc3339(&e).ok())
+            .map_or(0, |t| t.timestamp_millis());
+        Ok(Channel { id, connect_uri, expires_ms })
+    }
+
+    /// Replaces the channel's topics; fails unless every topic is permitted.
+    pub async fn subscribe(&self, channel_id: &str, topics: &[String]) -> Result<(), GenesysError> {
+        let body = Value::Array(topics.iter().map(|t| json!({"id": t})).collect());
+        let v = self
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/v2/notifications/channels/{channel_id}/subscriptions"),
+                Some(body),
+            )
+            .await?;
+        let rejected: Vec<&str> = v
+            .get("entities")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| e.get("state").and_then(Value::as_str).is_some_and(|s| s != "Permitted"))
+            .filter_map(|e| e.get("id").and_then(Value::as_str))
+            .collect();
+        if rejected.is_empty() {
+            Ok(())
+        } else {
+            Err(GenesysError::Forbidden(format!("topics rejected: {}", rejected.join(", "))))
+        }
+    }
+
+    /// Every active conversation of the user (all pages).
+    pub async fn active_conversations(&self) -> Result<Vec<Value>, GenesysError> {
+        let mut out = vec![];
+        for page in 1..=50 {
+            let v = self
+                .send(reqwest::Method::GET, &format!("/api/v2/conversations?pageSize=100&pageNumber={page}"), None)
+                .await?;
+            let entities = v.get("entities").and_then(Value::as_array).cloned().unwrap_or_default();
+            let done = entities.is_empty() || v.get("nextUri").and_then(Value::as_str).is_none();
+            out.extend(entities);
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}

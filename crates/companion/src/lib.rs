@@ -1,0 +1,16 @@
+//! The Agent Companion engine: everything but the window. It subscribes to the agent's Genesys
+//! conversation notifications, tracks each call, and decides the Salesforce screen pop through a
+//! local SQLite TTL cache. It never depends on Tauri; the desktop shell and the `companion` command
+//! drive it through [`engine::EngineHandle`] and receive its events through [`events::EventSink`].
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod events;
+pub mod genesys;
+pub mod phone;
+pub mod salesforce;
+pub mod screenpop;
+pub mod status;
+pub mod store;

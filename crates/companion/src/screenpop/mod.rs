@@ -1,0 +1,358 @@
+//! The screen-pop resolver: an IVR-supplied record id first (validated), then the TTL cache
+//! (stale-while-revalidate), then one escaped SOSL search shared by every concurrent lookup of the
+//! number, within a time budget. Returned numbers are re-checked after normalising both sides.
+
+pub mod cache;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::events::{EngineEvent, EventSink};
+use crate::phone::{self, NoNumber, Normalized};
+use crate::salesforce::errors::{SfError, SfErrorKind};
+use crate::salesforce::{SalesforceClient, ids};
+use cache::LookupCache;
+use phonenumber::country::Id as Country;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// A record that matched the caller's number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// 18-character record id.
+    pub id: String,
+    /// `Contact`, `Lead`, …
+    pub object: String,
+    pub name: String,
+    pub account_name: Option<String>,
+    pub account_id: Option<String>,
+    /// Which field matched (`MobilePhone`).
+    pub matched_field: String,
+    /// The value as stored in Salesforce.
+    pub matched_value: String,
+    /// True when the stored value was already E.164; false when it matched after normalising.
+    pub exact_format: bool,
+    pub last_activity: Option<String>,
+}
+
+/// What the pop shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PopOutcome {
+    /// The IVR identified the caller.
+    Attribute { record_id: String, object: Option<String>, attribute: String },
+    /// One record.
+    Single { candidate: Candidate },
+    /// Several: the picker (ranked; the agent's earlier pick first).
+    Multiple { candidates: Vec<Candidate> },
+    /// Nobody has this number: manual search.
+    NoMatch,
+    /// Anonymous, withheld or unusable number.
+    NoNumber { reason: NoNumber },
+    /// The answer is not available in time or Salesforce failed: search by hand.
+    Unavailable { code: String, reason: String },
+}
+
+impl PopOutcome {
+    /// The outcome's short name, as the demo summary counts it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            PopOutcome::Attribute { .. } => "attribute",
+            PopOutcome::Single { .. } => "single",
+            PopOutcome::Multiple { .. } => "multiple",
+            PopOutcome::NoMatch => "no_match",
+            PopOutcome::NoNumber { .. } => "no_number",
+            PopOutcome::Unavailable { .. } => "unavailable",
+        }
+    }
+}
+
+/// Where the answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PopSource {
+    Attribute,
+    Cache,
+    Search,
+    None,
+}
+
+/// The decision for one call.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PopDecision {
+    pub conversation_id: String,
+    pub outcome: PopOutcome,
+    pub source: PopSource,
+    /// The caller's number, normalised.
+    pub e164: Option<String>,
+    /// Age of a cached answer.
+    pub cache_age_secs: Option<u64>,
+    /// Alerting frame received → decision, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// What the resolver is asked.
+#[derive(Debug, Clone)]
+pub struct PopRequest {
+    pub conversation_id: String,
+    pub ani: String,
+    pub attributes: BTreeMap<String, String>,
+    /// When the triggering frame arrived.
+    pub received: Instant,
+}
+
+/// Counters for the status view and the demo summary.
+#[derive(Debug, Default)]
+pub struct ResolverStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub searches: AtomicU64,
+    pub revalidations: AtomicU64,
+}
+
+/// Whether answers are cached (the seed design, for comparison, caches nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheMode {
+    Persistent,
+    Off,
+}
+
+type LookupResult = Result<Vec<Candidate>, SfError>;
+
+/// The resolver.
+pub struct Resolver {
+    cache: LookupCache,
+    salesforce: Arc<SalesforceClient>,
+    config: Arc<Config>,
+    country: Country,
+    clock: SharedClock,
+    sink: Arc<dyn EventSink>,
+    mode: CacheMode,
+    inflight: Mutex<HashMap<String, watch::Receiver<Option<LookupResult>>>>,
+    pub stats: ResolverStats,
+}
+
+/// A search that outlives the agent's budget still fills the cache, within this limit.
+const SEARCH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Longest attribute value considered as a record id.
+const MAX_ATTRIBUTE: usize = 64;
+
+impl Resolver {
+    /// A resolver.
+    pub fn new(
+        cache: LookupCache,
+        salesforce: Arc<SalesforceClient>,
+        config: Arc<Config>,
+        clock: SharedClock,
+        sink: Arc<dyn EventSink>,
+        mode: CacheMode,
+    ) -> Resolver {
+        let country = phone::country(&config.phone.default_country).unwrap_or(Country::US);
+        Resolver {
+            cache,
+            salesforce,
+            config,
+            country,
+            clock,
+            sink,
+            mode,
+            inflight: Mutex::new(HashMap::new()),
+            stats: ResolverStats::default(),
+        }
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &LookupCache {
+        &self.cache
+    }
+
+    fn attribute_id(&self, attributes: &BTreeMap<String, String>) -> Option<(String, String)> {
+        self.config.pop.attribute_keys.iter().find_map(|k| {
+            let v = attributes.get(k)?.trim();
+            if v.len() > MAX_ATTRIBUTE {
+                return None;
+            }
+            ids::to_id18(v).map(|id| (id, k.clone()))
+        })
+    }
+
+    /// Decides the pop for a call.
+    pub async fn resolve(self: &Arc<Self>, req: PopRequest) -> PopDecision {
+        let decision = |outcome: PopOutcome, source: PopSource, e164: Option<String>, age: Option<u64>| PopDecision {
+            conversation_id: req.conversation_id.clone(),
+            outcome,
+            source,
+            e164,
+            cache_age_secs: age,
+            elapsed_us: req.received.elapsed().as_micros() as u64,
+        };
+        if let Some((record_id, attribute)) = self.attribute_id(&req.attributes) {
+            let object = ids::object_of(&record_id).map(str::to_string);
+            return decision(PopOutcome::Attribute { record_id, object, attribute }, PopSource::Attribute, None, None);
+        }
+        let e164 = match phone::normalize(&req.ani, self.country) {
+            Normalized::E164(e) => e,
+            Normalized::NoNumber(reason) => {
+                return decision(PopOutcome::NoNumber { reason }, PopSource::None, None, None);
+            }
+        };
+        let now = self.clock.now_ms();
+        if self.mode == CacheMode::Persistent {
+            match self.cache.get(&e164, now) {
+                Ok(Some(hit)) => {
+                    self.stats.hits.fetch_add(1, Ordering::Relaxed);
+                    let age_ms = (now - hit.fetched_ms).max(0);
+                    if age_ms > self.config.cache.fresh_secs as i64 * 1000 {
+                        self.revalidate(&e164);
+                    }
+                    let outcome = self.outcome(&e164, hit.candidates);
+                    return decision(outcome, PopSource::Cache, Some(e164), Some((age_ms / 1000) as u64));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cache read failed; searching"),
+            }
+        }
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        let budget = Duration::from_millis(self.config.pop.lookup_budget_ms).saturating_sub(req.received.elapsed());
+        let mut rx = self.lookup_shared(&e164);
+        let waited = tokio::time::timeout(budget, rx.wait_for(Option::is_some)).await;
+        let result = match waited {
+            Ok(Ok(r)) => r.clone().expect("waited for Some"),
+            Ok(Err(_)) => Err(SfError::unexpected("the lookup stopped".into())),
+            Err(_) => {
+                let reason = format!("still looking after {} ms: search by hand", self.config.pop.lookup_budget_ms);
+                return decision(
+                    PopOutcome::Unavailable { code: "LOOKUP_TIMEOUT".into(), reason },
+                    PopSource::Search,
+                    Some(e164),
+                    None,
+                );
+            }
+        };
+        match result {
+            Ok(candidates) => {
+                let outcome = self.outcome(&e164, candidates);
+                decision(outcome, PopSource::Search, Some(e164), None)
+            }
+            Err(e) => {
+                let reason = match e.kind {
+                    SfErrorKind::Session => "Salesforce needs you to sign in again: search by hand".to_string(),
+                    SfErrorKind::Budget => {
+                        "the Salesforce API allowance for today is used up: search by hand".to_string()
+                    }
+                    _ => format!("Salesforce did not answer ({}): search by hand", e.message),
+                };
+                decision(PopOutcome::Unavailable { code: e.code, reason }, PopSource::Search, Some(e164), None)
+            }
+        }
+    }
+
+    /// Ranks candidates into an outcome: the agent's earlier pick first, then the most recent activity.
+    fn outcome(&self, e164: &str, mut candidates: Vec<Candidate>) -> PopOutcome {
+        match candidates.len() {
+            0 => PopOutcome::NoMatch,
+            1 => PopOutcome::Single { candidate: candidates.remove(0) },
+            _ => {
+                let chosen =
+                    if self.mode == CacheMode::Persistent { self.cache.choice(e164).ok().flatten() } else { None };
+                candidates.sort_by(|a, b| {
+                    let pick = |c: &Candidate| chosen.as_deref() != Some(c.id.as_str());
+                    pick(a)
+                        .cmp(&pick(b))
+                        .then_with(|| b.last_activity.cmp(&a.last_activity))
+                        .then_with(|| a.name.cmp(&b.name))
+                });
+                PopOutcome::Multiple { candidates }
+            }
+        }
+    }
+
+    /// Starts (or joins) the search for a number.
+    fn lookup_shared(self: &Arc<Self>, e164: &str) -> watch::Receiver<Option<LookupResult>> {
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rx) = map.get(e164) {
+            return rx.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        map.insert(e164.to_string(), rx.clone());
+        let this = self.clone();
+        let key = e164.to_string();
+        tokio::spawn(async move {
+            let result = this.search(&key).await;
+            this.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            let _ = tx.send(Some(result));
+        });
+        rx
+    }
+
+    fn revalidate(self: &Arc<Self>, e164: &str) {
+        self.stats.revalidations.fetch_add(1, Ordering::Relaxed);
+        let before = self.cache.get(e164, self.clock.now_ms()).ok().flatten().map(|c| c.candidates);
+        let mut rx = self.lookup_shared(e164);
+        let sink = self.sink.clone();
+        tokio::spawn(async move {
+            if let Ok(r) = rx.wait_for(Option::is_some).await {
+                if let Some(Ok(after)) = r.as_ref() {
+                    sink.emit(&EngineEvent::CacheRevalidated { changed: before.as_ref() != Some(after) });
+                }
+            }
+        });
+    }
+
+    /// One SOSL search, re-checked, stored in the cache.
+    async fn search(&self, e164: &str) -> LookupResult {
+        self.stats.searches.fetch_add(1, Ordering::Relaxed);
+        let digits = phone::national_digits(e164).unwrap_or_else(|| e164.trim_start_matches('+').to_string());
+        let records = self.salesforce.search_phone(&digits, &self.config.search.objects, SEARCH_TIMEOUT).await?;
+        let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, e164)).collect();
+        if self.mode == CacheMode::Persistent {
+            if let Err(e) = self.cache.put(e164, &candidates, self.clock.now_ms()) {
+                tracing::warn!(error = %e, "cache write failed");
+            }
+        }
+        Ok(candidates)
+    }
+
+    /// Keeps a search result only if one of its phone fields is really the caller's number.
+    fn recheck(&self, r: &Value, e164: &str) -> Option<Candidate> {
+        let id = ids::to_id18(r.get("Id")?.as_str()?)?;
+        let object = r.get("attributes").and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or("").to_string();
+        let fields = &self.config.search.objects.iter().find(|o| o.name == object)?.fields;
+        let (matched_field, matched_value) =
+            fields.iter().filter(|f| f.contains("Phone") && !f.contains('.')).find_map(|f| {
+                let v = r.get(f.as_str())?.as_str()?;
+                phone::same_number(v, e164, self.country).then(|| (f.clone(), v.to_string()))
+            })?;
+        let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+        let account_name = r
+            .get("Account")
+            .and_then(|a| a.get("Name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| text("Company"));
+        let exact_format = matched_value.trim() == e164;
+        Some(Candidate {
+            id,
+            object,
+            name: text("Name").unwrap_or_default(),
+            account_name,
+            account_id: text("AccountId").and_then(|a| ids::to_id18(&a)),
+            matched_field,
+            matched_value,
+            exact_format,
+            last_activity: text("LastActivityDate"),
+        })
+    }
+
+    /// Remembers the agent's pick for a number.
+    pub fn remember_choice(&self, e164: &str, record_id: &str) {
+        if let Err(e) = self.cache.remember_choice(e164, record_id, self.clock.now_ms()) {
+            tracing::warn!(error = %e, "could not remember the pick");
+        }
+    }
+}
