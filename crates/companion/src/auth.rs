@@ -202,3 +202,57 @@ fn describe<E: std::error::Error>(e: &E) -> String {
     }
     s
 }
+
+/// The real thing: opens the system browser and waits for the redirect on the loopback address of the
+/// redirect URI, answering the browser with a page that says to go back to the app.
+#[derive(Debug, Clone)]
+pub struct SystemBrowser {
+    /// The registered redirect URI (`http://127.0.0.1:8765/oauth/genesys`).
+    pub redirect_uri: String,
+    /// How long to wait for the person.
+    pub timeout: std::time::Duration,
+}
+
+const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>Agent Companion</title></head>\
+<body style=\"font-family:system-ui;margin:3em\"><h1>You are signed in</h1><p>You can close this tab and return to Agent Companion.</p></body></html>";
+
+impl Browser for SystemBrowser {
+    async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let redirect = reqwest::Url::parse(&self.redirect_uri).map_err(|e| AuthError::BadUrl(e.to_string()))?;
+        let host = redirect.host_str().unwrap_or("127.0.0.1");
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(AuthError::BadUrl(format!("the redirect URI must be a loopback address, not {host}")));
+        }
+        let port = redirect.port_or_known_default().unwrap_or(80);
+        let bind_host = if host == "localhost" { "127.0.0.1" } else { host.trim_matches(['[', ']']) };
+        let listener = tokio::net::TcpListener::bind((bind_host, port)).await.map_err(|e| {
+            AuthError::Browser(format!("cannot listen on {bind_host}:{port} for the sign-in redirect: {e}"))
+        })?;
+        open::that_detached(url.as_str()).map_err(|e| AuthError::Browser(format!("cannot open the browser: {e}")))?;
+        let wait = async {
+            loop {
+                let (mut sock, _) = listener.accept().await.map_err(|e| AuthError::Browser(e.to_string()))?;
+                let mut buf = vec![0u8; 8192];
+                let n = sock.read(&mut buf).await.map_err(|e| AuthError::Browser(e.to_string()))?;
+                let head = String::from_utf8_lossy(&buf[..n]);
+                let target = head.lines().next().and_then(|l| l.split_whitespace().nth(1)).unwrap_or("/");
+                if !target.starts_with(redirect.path()) {
+                    let _ = sock
+                        .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                    continue;
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{DONE_PAGE}",
+                    DONE_PAGE.len()
+                );
+                let _ = sock.write_all(reply.as_bytes()).await;
+                return Callback::from_url(&format!("http://{bind_host}:{port}{target}"));
+            }
+        };
+        tokio::time::timeout(self.timeout, wait)
+            .await
+            .map_err(|_| AuthError::Browser("nobody completed the sign-in in time".into()))?
+    }
+}

@@ -108,7 +108,9 @@ impl FeedHandle {
     pub async fn stop(mut self) {
         self.stop.notify_one();
         if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+            if tokio::time::timeout(Duration::from_secs(5), t).await.is_err() {
+                tracing::warn!("the notification feed did not stop in 5 s");
+            }
         }
     }
 }
@@ -325,7 +327,7 @@ async fn run(feed: Feed) {
     loop {
         match feed.pump(&mut session).await {
             Exit::Stop | Exit::Closed => {
-                let _ = session.ws.close(None).await;
+                close(&mut session.ws).await;
                 feed.set(ConnectionState::Stopped);
                 return;
             }
@@ -352,7 +354,7 @@ async fn run(feed: Feed) {
                 match feed.establish(0, String::new()).await {
                     Some(s) => {
                         let mut old = std::mem::replace(&mut session, s);
-                        let _ = old.ws.close(None).await;
+                        close(&mut old.ws).await;
                     }
                     None => return finish(&feed),
                 }
@@ -363,6 +365,11 @@ async fn run(feed: Feed) {
             },
         }
     }
+}
+
+/// Sends a close frame without waiting long for the server's answer.
+async fn close(ws: &mut Ws) {
+    let _ = tokio::time::timeout(Duration::from_millis(500), ws.close(None)).await;
 }
 
 fn finish(feed: &Feed) {
