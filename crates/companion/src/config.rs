@@ -470,41 +470,41 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
             origins.insert(k, layer);
         }
     };
-    if let Some(path) = &sources.managed {
-        if let Some(mut t) = read_layer(path)? {
-            if let Some(l) = t.remove("locked") {
-                let list = l.as_array().ok_or_else(|| ConfigError::File {
+    if let Some(path) = &sources.managed
+        && let Some(mut t) = read_layer(path)?
+    {
+        if let Some(l) = t.remove("locked") {
+            let list = l.as_array().ok_or_else(|| ConfigError::File {
+                path: path.clone(),
+                message: "`locked` must be an array of keys".into(),
+            })?;
+            for item in list {
+                let key = item.as_str().ok_or_else(|| ConfigError::File {
                     path: path.clone(),
-                    message: "`locked` must be an array of keys".into(),
+                    message: "`locked` entries must be strings".into(),
                 })?;
-                for item in list {
-                    let key = item.as_str().ok_or_else(|| ConfigError::File {
+                let section = ["genesys", "salesforce", "phone", "cache", "pop", "search", "store"].contains(&key);
+                if !section && !known_key(key) {
+                    return Err(ConfigError::File {
                         path: path.clone(),
-                        message: "`locked` entries must be strings".into(),
-                    })?;
-                    let section = ["genesys", "salesforce", "phone", "cache", "pop", "search", "store"].contains(&key);
-                    if !section && !known_key(key) {
-                        return Err(ConfigError::File {
-                            path: path.clone(),
-                            message: format!("`locked` names an unknown key: {key}"),
-                        });
-                    }
-                    locked.push(key.to_string());
+                        message: format!("`locked` names an unknown key: {key}"),
+                    });
                 }
+                locked.push(key.to_string());
             }
-            apply(Layer::Managed, t, &mut merged, &mut origins, &locked);
         }
+        apply(Layer::Managed, t, &mut merged, &mut origins, &locked);
     }
-    if let Some(path) = &sources.user {
-        if let Some(mut t) = read_layer(path)? {
-            if t.remove("locked").is_some() {
-                return Err(ConfigError::File {
-                    path: path.clone(),
-                    message: "`locked` belongs in the managed file only".into(),
-                });
-            }
-            apply(Layer::User, t, &mut merged, &mut origins, &locked);
+    if let Some(path) = &sources.user
+        && let Some(mut t) = read_layer(path)?
+    {
+        if t.remove("locked").is_some() {
+            return Err(ConfigError::File {
+                path: path.clone(),
+                message: "`locked` belongs in the managed file only".into(),
+            });
         }
+        apply(Layer::User, t, &mut merged, &mut origins, &locked);
     }
     let mut env_table = toml::Table::new();
     for (name, value) in &sources.env {

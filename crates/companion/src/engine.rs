@@ -4,7 +4,7 @@
 use crate::clock::SharedClock;
 use crate::config::{Config, PopTrigger};
 use crate::events::{EngineEvent, EventSink};
-use crate::genesys::feed::{ConnectionState, FeedHandle, FeedItem, FeedSettings, Source};
+use crate::genesys::feed::{ConnectionState, FeedEvent, FeedHandle, FeedItem, FeedSettings, Source};
 use crate::genesys::model::ConversationSnapshot;
 use crate::genesys::rest::GenesysClient;
 use crate::genesys::tracker::{Emitted, Tracker, Transition};
@@ -68,13 +68,16 @@ impl EngineHandle {
                 }
             }
         }
-        let (items_tx, items_rx) = mpsc::channel::<FeedItem>(1024);
-        let feed = FeedHandle::start(genesys, FeedSettings::from_config(&config.genesys, user_id), items_tx);
+        let (items_tx, items_rx) = mpsc::channel::<FeedEvent>(1024);
+        let feed = FeedHandle::start(genesys.clone(), FeedSettings::from_config(&config.genesys, user_id), items_tx);
         let connection = feed.state();
         let stop = Arc::new(Notify::new());
         let (journal_tx, journal_rx) = mpsc::unbounded_channel();
+        let (refetch_tx, refetch_rx) = mpsc::channel::<FeedItem>(256);
         let processor = Processor {
             tracker,
+            genesys,
+            refetch: refetch_tx,
             resolver: resolver.clone(),
             store: store.clone(),
             sink: sink.clone(),
@@ -83,7 +86,7 @@ impl EngineHandle {
             journal: journal_tx,
         };
         let tasks = vec![
-            tokio::spawn(processor.run(items_rx)),
+            tokio::spawn(processor.run(items_rx, refetch_rx)),
             tokio::spawn(watch_connection(connection.clone(), sink, store.clone(), clock.clone())),
             tokio::spawn(write_journal(store.clone(), journal_rx)),
             tokio::spawn(housekeeping(resolver.clone(), store.clone(), clock, config, stop.clone())),
@@ -131,6 +134,9 @@ impl Drop for EngineHandle {
 
 struct Processor {
     tracker: Tracker,
+    genesys: Arc<GenesysClient>,
+    /// Conversations fetched one by one after a reconnect come back here.
+    refetch: mpsc::Sender<FeedItem>,
     resolver: Arc<Resolver>,
     store: Arc<Store>,
     sink: Arc<dyn EventSink>,
@@ -140,24 +146,61 @@ struct Processor {
 }
 
 impl Processor {
-    async fn run(mut self, mut items: mpsc::Receiver<FeedItem>) {
-        while let Some(item) = items.recv().await {
-            let snap: ConversationSnapshot = match serde_json::from_value(item.body) {
-                Ok(s) => s,
-                Err(e) => {
-                    self.sink.emit(&EngineEvent::Problem {
-                        code: "MALFORMED_EVENT",
-                        message: format!("ignored a conversation event that could not be read: {e}"),
-                    });
-                    continue;
+    async fn run(mut self, mut feed: mpsc::Receiver<FeedEvent>, mut refetched: mpsc::Receiver<FeedItem>) {
+        loop {
+            tokio::select! {
+                event = feed.recv() => match event {
+                    Some(FeedEvent::Snapshot(item)) => self.snapshot(item),
+                    Some(FeedEvent::CaughtUp { active }) => self.fetch_ended(&active),
+                    None => return,
+                },
+                Some(item) = refetched.recv() => self.snapshot(item),
+            }
+        }
+    }
+
+    /// A tracked call that is not active any more ended while the socket was down: read its final
+    /// state, so that its last transitions (the wrap-up above all) are not lost.
+    fn fetch_ended(&mut self, active: &[String]) {
+        let ended: Vec<String> = self.tracker.open().into_iter().filter(|id| !active.contains(id)).take(200).collect();
+        for id in ended {
+            let (genesys, tx) = (self.genesys.clone(), self.refetch.clone());
+            self.tracker.close(&id);
+            tokio::spawn(async move {
+                match genesys.conversation(&id).await {
+                    Ok(Some(body)) => {
+                        let _ = tx
+                            .send(FeedItem {
+                                body,
+                                received: std::time::Instant::now(),
+                                source: Source::CatchUp,
+                                raw: None,
+                            })
+                            .await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read an ended conversation"),
                 }
-            };
-            if let (Some(raw), Source::Socket) = (item.raw, item.source) {
-                let _ = self.journal.send((self.clock.now_ms(), snap.id.clone(), raw));
+            });
+        }
+    }
+
+    fn snapshot(&mut self, item: FeedItem) {
+        let snap: ConversationSnapshot = match serde_json::from_value(item.body) {
+            Ok(s) => s,
+            Err(e) => {
+                self.sink.emit(&EngineEvent::Problem {
+                    code: "MALFORMED_EVENT",
+                    message: format!("ignored a conversation event that could not be read: {e}"),
+                });
+                return;
             }
-            for e in self.tracker.observe(&snap) {
-                self.announce(&e, item.received);
-            }
+        };
+        if let (Some(raw), Source::Socket) = (item.raw, item.source) {
+            let _ = self.journal.send((self.clock.now_ms(), snap.id.clone(), raw));
+        }
+        for e in self.tracker.observe(&snap) {
+            self.announce(&e, item.received);
         }
     }
 
@@ -184,7 +227,7 @@ impl Processor {
                 (self.resolver.clone(), self.sink.clone(), self.store.clone(), self.clock.clone());
             tokio::spawn(async move {
                 let decision = resolver.resolve(req).await;
-                sink.emit(&EngineEvent::Pop(decision.clone()));
+                sink.emit(&EngineEvent::Pop(Box::new(decision.clone())));
                 let record = match &decision.outcome {
                     crate::screenpop::PopOutcome::Single { candidate } => Some(candidate.id.clone()),
                     crate::screenpop::PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),

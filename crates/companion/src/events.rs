@@ -24,7 +24,7 @@ pub enum EngineEvent {
         inferred: bool,
     },
     /// The screen-pop decision for a call.
-    Pop(PopDecision),
+    Pop(Box<PopDecision>),
     /// A cached answer was checked again in the background.
     CacheRevalidated { changed: bool },
     /// Something went wrong that the user should know about.

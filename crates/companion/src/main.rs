@@ -253,7 +253,7 @@ impl EventSink for DemoSink {
                     describe(d)
                 );
             }
-            self.pops.lock().unwrap_or_else(|e| e.into_inner()).push(d.clone());
+            self.pops.lock().unwrap_or_else(|e| e.into_inner()).push((**d).clone());
         }
         if let (false, EngineEvent::Connection { state }) = (self.json, event) {
             println!(

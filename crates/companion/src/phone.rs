@@ -92,8 +92,15 @@ fn parse_valid(s: &str, default_country: Country) -> Option<PhoneNumber> {
     if !s.chars().all(|c| c.is_ascii_digit() || " +-().\u{a0}/".contains(c)) {
         return None;
     }
-    let n = phonenumber::parse(Some(default_country), s).ok()?;
-    phonenumber::is_valid(&n).then_some(n)
+    // An international number is parsed without a default region: phonenumber 0.3 applies the
+    // default region's national prefix to it otherwise (with US, `+49 151…` loses its `1`).
+    let region = (!s.starts_with('+')).then_some(default_country);
+    let n = phonenumber::parse(region, s).ok()?;
+    // Metadata lags new number ranges: a number of plausible length in a known country still counts.
+    let digits = n.code().value().to_string().len() + n.national().value().to_string().len();
+    let known_code = phonenumber::metadata::DATABASE.by_code(&n.code().value()).is_some_and(|m| !m.is_empty());
+    let plausible = known_code && (8..=15).contains(&digits);
+    (phonenumber::is_valid(&n) || plausible).then_some(n)
 }
 
 /// The country of an E.164 number, if libphonenumber knows it.
@@ -151,6 +158,12 @@ mod tests {
         }
         assert_eq!(normalize("020 7946 0123", Country::GB), e("+442079460123"));
         assert_eq!(normalize("+44 20 7946 0123", us), e("+442079460123"));
+        // International numbers keep every digit whatever the default country.
+        assert_eq!(normalize("tel:+4915133868426", us), e("+4915133868426"));
+        assert_eq!(normalize("+49 170 1234567", us), e("+491701234567"));
+        for de in ["0151 33868426", "+49 151 33868426", "+49 (151) 33868426"] {
+            assert!(same_number(de, "+4915133868426", us), "{de}");
+        }
     }
 
     #[test]

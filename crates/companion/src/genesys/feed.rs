@@ -43,6 +43,16 @@ pub enum Source {
     CatchUp,
 }
 
+/// What the feed delivers.
+#[derive(Debug, Clone)]
+pub enum FeedEvent {
+    /// A conversation snapshot.
+    Snapshot(FeedItem),
+    /// The catch-up after a (re)connect is complete: these conversations are active. A tracked call
+    /// not among them ended while the socket was down.
+    CaughtUp { active: Vec<String> },
+}
+
 /// A conversation snapshot from the feed.
 #[derive(Debug, Clone)]
 pub struct FeedItem {
@@ -92,7 +102,7 @@ pub struct FeedHandle {
 
 impl FeedHandle {
     /// Starts the feed; snapshots go to `out`.
-    pub fn start(rest: Arc<GenesysClient>, settings: FeedSettings, out: mpsc::Sender<FeedItem>) -> FeedHandle {
+    pub fn start(rest: Arc<GenesysClient>, settings: FeedSettings, out: mpsc::Sender<FeedEvent>) -> FeedHandle {
         let (tx, rx) = watch::channel(ConnectionState::Connecting);
         let stop = Arc::new(Notify::new());
         let task = tokio::spawn(run(Feed { rest, settings, out, state: tx, stop: stop.clone() }));
@@ -107,10 +117,10 @@ impl FeedHandle {
     /// Stops the feed and waits for it (bounded).
     pub async fn stop(mut self) {
         self.stop.notify_one();
-        if let Some(t) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(5), t).await.is_err() {
-                tracing::warn!("the notification feed did not stop in 5 s");
-            }
+        if let Some(t) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(5), t).await.is_err()
+        {
+            tracing::warn!("the notification feed did not stop in 5 s");
         }
     }
 }
@@ -126,7 +136,7 @@ impl Drop for FeedHandle {
 struct Feed {
     rest: Arc<GenesysClient>,
     settings: FeedSettings,
-    out: mpsc::Sender<FeedItem>,
+    out: mpsc::Sender<FeedEvent>,
     state: watch::Sender<ConnectionState>,
     stop: Arc<Notify>,
 }
@@ -188,12 +198,17 @@ impl Feed {
 
     /// Sends the active conversations, since nothing that happened while disconnected is replayed.
     async fn catch_up(&self) -> Result<(), GenesysError> {
+        let mut active = vec![];
         for body in self.rest.active_conversations().await? {
+            if let Some(id) = body.get("id").and_then(Value::as_str) {
+                active.push(id.to_string());
+            }
             let item = FeedItem { body, received: Instant::now(), source: Source::CatchUp, raw: None };
-            if self.out.send(item).await.is_err() {
-                break;
+            if self.out.send(FeedEvent::Snapshot(item)).await.is_err() {
+                return Ok(());
             }
         }
+        let _ = self.out.send(FeedEvent::CaughtUp { active }).await;
         Ok(())
     }
 
@@ -314,7 +329,7 @@ impl Feed {
         if topic == self.settings.topic() {
             let body = v.get("eventBody").cloned().unwrap_or(Value::Null);
             let item = FeedItem { body, received, source: Source::Socket, raw: Some(text.to_string()) };
-            if self.out.send(item).await.is_err() {
+            if self.out.send(FeedEvent::Snapshot(item)).await.is_err() {
                 return Some(Exit::Closed);
             }
         }

@@ -106,6 +106,11 @@ impl GenesysClient {
         Ok((id.to_string(), v.get("name").and_then(Value::as_str).unwrap_or("").to_string()))
     }
 
+    /// `DELETE /api/v2/tokens/me`: signs out (revokes the token).
+    pub async fn sign_out(&self) -> Result<(), GenesysError> {
+        self.send(reqwest::Method::DELETE, "/api/v2/tokens/me", None).await.map(|_| ())
+    }
+
     /// Creates a notification channel.
     pub async fn create_channel(&self) -> Result<Channel, GenesysError> {
         let v = self.send(reqwest::Method::POST, "/api/v2/notifications/channels", None).await?;
@@ -141,6 +146,19 @@ impl GenesysClient {
             Ok(())
         } else {
             Err(GenesysError::Forbidden(format!("topics rejected: {}", rejected.join(", "))))
+        }
+    }
+
+    /// One conversation, ended or not; `None` when Genesys does not know it (or no longer shows it).
+    pub async fn conversation(&self, id: &str) -> Result<Option<Value>, GenesysError> {
+        // Ids come from Genesys events; anything else is refused before it reaches a URL.
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Ok(None);
+        }
+        match self.send(reqwest::Method::GET, &format!("/api/v2/conversations/{id}"), None).await {
+            Ok(v) => Ok(Some(v)),
+            Err(GenesysError::Unexpected(_)) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -101,8 +101,8 @@ pub struct Emitted {
 #[derive(Debug, Default)]
 pub struct Tracker {
     user_id: String,
-    /// Highest stage announced per conversation.
-    stages: HashMap<String, Transition>,
+    /// Highest stage announced per conversation, and whether more can come.
+    stages: HashMap<String, (Transition, bool)>,
 }
 
 impl Tracker {
@@ -113,13 +113,27 @@ impl Tracker {
 
     /// Restores what was announced before a restart, so a call never pops twice.
     pub fn restore(&mut self, id: String, stage: Transition) {
-        let e = self.stages.entry(id).or_insert(stage);
-        *e = (*e).max(stage);
+        let e = self.stages.entry(id).or_insert((stage, stage != Transition::WrapupSubmitted));
+        if stage > e.0 {
+            *e = (stage, stage != Transition::WrapupSubmitted);
+        }
     }
 
     /// The highest stage announced for a conversation.
     pub fn stage(&self, id: &str) -> Option<Transition> {
-        self.stages.get(id).copied()
+        self.stages.get(id).map(|(t, _)| *t)
+    }
+
+    /// Conversations whose call may still move on (not wrapped up, not ended without after-call work).
+    pub fn open(&self) -> Vec<String> {
+        self.stages.iter().filter(|(_, (_, open))| *open).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// Marks a conversation as finished (Genesys no longer knows it).
+    pub fn close(&mut self, id: &str) {
+        if let Some(e) = self.stages.get_mut(id) {
+            e.1 = false;
+        }
     }
 
     /// Number of conversations in memory.
@@ -138,7 +152,7 @@ impl Tracker {
         if snap.id.is_empty() {
             return vec![];
         }
-        let prev = self.stages.get(&snap.id).copied();
+        let prev = self.stage(&snap.id);
         if prev.is_some_and(|p| p >= v.stage) {
             return vec![];
         }
@@ -154,7 +168,12 @@ impl Tracker {
                 out.push(Emitted { transition: t, inferred: t != v.stage, view: v.clone() });
             }
         }
-        self.stages.insert(snap.id.clone(), v.stage);
+        let open = match v.stage {
+            Transition::WrapupSubmitted => false,
+            Transition::Disconnected => v.after_call_work,
+            _ => true,
+        };
+        self.stages.insert(snap.id.clone(), (v.stage, open));
         out
     }
 }

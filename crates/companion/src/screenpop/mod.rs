@@ -296,10 +296,10 @@ impl Resolver {
         let mut rx = self.lookup_shared(e164);
         let sink = self.sink.clone();
         tokio::spawn(async move {
-            if let Ok(r) = rx.wait_for(Option::is_some).await {
-                if let Some(Ok(after)) = r.as_ref() {
-                    sink.emit(&EngineEvent::CacheRevalidated { changed: before.as_ref() != Some(after) });
-                }
+            if let Ok(r) = rx.wait_for(Option::is_some).await
+                && let Some(Ok(after)) = r.as_ref()
+            {
+                sink.emit(&EngineEvent::CacheRevalidated { changed: before.as_ref() != Some(after) });
             }
         });
     }
@@ -310,10 +310,10 @@ impl Resolver {
         let digits = phone::national_digits(e164).unwrap_or_else(|| e164.trim_start_matches('+').to_string());
         let records = self.salesforce.search_phone(&digits, &self.config.search.objects, SEARCH_TIMEOUT).await?;
         let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, e164)).collect();
-        if self.mode == CacheMode::Persistent {
-            if let Err(e) = self.cache.put(e164, &candidates, self.clock.now_ms()) {
-                tracing::warn!(error = %e, "cache write failed");
-            }
+        if self.mode == CacheMode::Persistent
+            && let Err(e) = self.cache.put(e164, &candidates, self.clock.now_ms())
+        {
+            tracing::warn!(error = %e, "cache write failed");
         }
         Ok(candidates)
     }

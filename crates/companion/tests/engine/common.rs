@@ -1,0 +1,143 @@
+//! A simulator, a signed-in engine on a temporary store, and an event recorder.
+
+use cloud_sim::config::PopulationConfig;
+use cloud_sim::{SimConfig, SimHandle};
+use companion::auth::{self, FollowRedirect};
+use companion::clock::{SharedClock, SystemClock};
+use companion::config::{self, Config, Sources};
+use companion::engine::{EngineHandle, EngineSetup};
+use companion::events::{EngineEvent, Recorder};
+use companion::genesys::feed::ConnectionState;
+use companion::genesys::rest::GenesysClient;
+use companion::salesforce::SalesforceClient;
+use companion::screenpop::PopDecision;
+use companion::store::Store;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub async fn sim() -> SimHandle {
+    let config = SimConfig {
+        population: PopulationConfig {
+            accounts: 60,
+            contacts: 600,
+            leads: 60,
+            shared_numbers: 30,
+            unknown_callers: 120,
+        },
+        ..SimConfig::default()
+    };
+    SimHandle::start(config).await.unwrap()
+}
+
+/// The configuration for a simulator, with quick reconnects, plus extra `key=value` flags.
+pub fn config_for(sim: &SimHandle, extra: &[&str]) -> Config {
+    let u = sim.urls();
+    let mut flags = vec![
+        format!("genesys.api_base={}", u.genesys_api),
+        format!("genesys.login_base={}", u.genesys_login),
+        format!("genesys.streaming_base={}", u.genesys_streaming),
+        format!("salesforce.login_base={}", u.salesforce_login),
+        "genesys.reconnect_initial_ms=50".into(),
+        "genesys.reconnect_max_ms=400".into(),
+        "genesys.silence_timeout_secs=3".into(),
+    ];
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    config::load(&Sources { flags, ..Default::default() }).unwrap().config
+}
+
+pub struct Signed {
+    pub genesys: Arc<GenesysClient>,
+    pub salesforce: Arc<SalesforceClient>,
+    pub user_id: String,
+}
+
+pub async fn sign_in(cfg: &Config) -> Signed {
+    let b = FollowRedirect(auth::oauth_http());
+    let g = auth::genesys(&cfg.genesys, &b).await.unwrap();
+    let s = auth::salesforce(&cfg.salesforce, &b).await.unwrap();
+    let http = reqwest::Client::new();
+    let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
+    let (user_id, _) = genesys.me().await.unwrap();
+    let salesforce =
+        Arc::new(SalesforceClient::new(http, s.instance_url.as_deref().unwrap(), &cfg.salesforce, s.access_token));
+    Signed { genesys, salesforce, user_id }
+}
+
+pub struct Running {
+    pub engine: EngineHandle,
+    pub events: Arc<Recorder>,
+    pub signed: Signed,
+}
+
+pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
+    let signed = sign_in(&cfg).await;
+    let events = Arc::new(Recorder::default());
+    let clock: SharedClock = Arc::new(SystemClock);
+    let engine = EngineHandle::start(EngineSetup {
+        config: Arc::new(cfg),
+        store,
+        genesys: signed.genesys.clone(),
+        salesforce: signed.salesforce.clone(),
+        user_id: signed.user_id.clone(),
+        sink: events.clone(),
+        clock,
+    })
+    .unwrap();
+    let mut conn = engine.connection();
+    let ok = tokio::time::timeout(
+        Duration::from_secs(10),
+        conn.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+    )
+    .await
+    .is_ok();
+    assert!(ok, "the feed connects");
+    Running { engine, events, signed }
+}
+
+pub fn temp_store() -> (tempfile::TempDir, Arc<Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("c.db")).unwrap());
+    (dir, store)
+}
+
+pub fn pops(events: &Recorder) -> Vec<PopDecision> {
+    events.events().into_iter().filter_map(|e| if let EngineEvent::Pop(p) = e { Some(*p) } else { None }).collect()
+}
+
+/// Waits (bounded) until `f` holds.
+pub async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn control(sim: &SimHandle, path: &str, body: Value) -> Value {
+    let r = reqwest::Client::new().post(format!("{}{path}", sim.urls().control)).json(&body).send().await.unwrap();
+    assert!(r.status().is_success(), "{path} {}", r.status());
+    r.json().await.unwrap()
+}
+
+pub async fn settings(sim: &SimHandle, patch: Value) {
+    let r = reqwest::Client::new()
+        .patch(format!("{}/_sim/settings", sim.urls().control))
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+/// Requests the simulator counted for an endpoint key (`salesforce GET /services/data/{v}/search`).
+pub fn count(sim: &SimHandle, key: &str) -> u64 {
+    sim.stats()["endpoints"][key]["count"].as_u64().unwrap_or(0)
+}
+
+pub const SEARCH: &str = "salesforce GET /services/data/{v}/search";
+
+pub async fn place(sim: &SimHandle, ani: &str, attributes: Value) -> String {
+    let v = control(sim, "/_sim/calls", json!({"ani": ani, "attributes": attributes, "manual": true})).await;
+    v["conversation_id"].as_str().unwrap().to_string()
+}

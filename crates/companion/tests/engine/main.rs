@@ -1,0 +1,6 @@
+//! The engine against the simulator over real sockets.
+
+mod common;
+mod feed;
+mod pops;
+mod resolver;
