@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# The main job: install what is missing, then start the simulator with a scenario of calls and print
-# what happens, watched through the same OAuth, REST, WebSocket and SOSL wire a real client uses.
-# Extra arguments go to cloud-sim (see `cargo run -p cloud-sim -- --help`).
+# The main job: install what is missing, then run the engine against the embedded simulator: sign in
+# to both clouds (authorization code + PKCE), take a scenario of calls, and print every screen-pop
+# decision as it happens, then one summary line. Extra arguments go to `companion demo`
+# (see `target/debug/companion demo --help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 bootstrap_rust
-log "building the simulator"
-cargo build --locked -q -p cloud-sim
-args=("$@")
-[ ${#args[@]} -eq 0 ] && args=(--seed 42 --scenario-calls 20 --rate 60 --speed 20 --watch --exit-after-scenario)
-exec target/debug/cloud-sim "${args[@]}"
+log "building the engine"
+cargo build --locked -q -p companion
+exec target/debug/companion demo "$@"

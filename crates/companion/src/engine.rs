@@ -28,6 +28,8 @@ pub struct EngineSetup {
     pub user_id: String,
     pub sink: Arc<dyn EventSink>,
     pub clock: SharedClock,
+    /// `Persistent` in the product; `Off` reproduces the seed design for comparisons.
+    pub cache_mode: CacheMode,
 }
 
 /// The running engine.
@@ -44,20 +46,14 @@ impl EngineHandle {
     /// Starts the feed and the engine's tasks.
     pub fn start(setup: EngineSetup) -> Result<EngineHandle, StoreError> {
         crate::phone::warm();
-        let EngineSetup { config, store, genesys, salesforce, user_id, sink, clock } = setup;
+        let EngineSetup { config, store, genesys, salesforce, user_id, sink, clock, cache_mode } = setup;
         let cache = LookupCache::new(store.clone(), config.cache.positive_ttl_secs, config.cache.negative_ttl_secs);
-        let resolver = Arc::new(Resolver::new(
-            cache,
-            salesforce,
-            config.clone(),
-            clock.clone(),
-            sink.clone(),
-            CacheMode::Persistent,
-        ));
+        let resolver =
+            Arc::new(Resolver::new(cache, salesforce, config.clone(), clock.clone(), sink.clone(), cache_mode));
         let mut tracker = Tracker::new(user_id.clone());
         let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
         {
-            let conn = store.conn();
+            let conn = store.background();
             let mut stmt = conn.prepare("SELECT id, stage FROM conversation WHERE updated_ms > ?1")?;
             let rows =
                 stmt.query_map([clock.now_ms() - retention_ms], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
@@ -233,7 +229,7 @@ impl Processor {
                     crate::screenpop::PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),
                     _ => None,
                 };
-                let r = store.conn().execute(
+                let r = store.background().execute(
                     "UPDATE conversation SET pop_outcome = ?2, pop_record = ?3, updated_ms = ?4 WHERE id = ?1",
                     params![decision.conversation_id, decision.outcome.label(), record, clock.now_ms()],
                 );
@@ -243,7 +239,7 @@ impl Processor {
             });
         }
         let now = self.clock.now_ms();
-        let r = self.store.conn().execute(
+        let r = self.store.background().execute(
             "INSERT INTO conversation(id, stage, ani, participant_id, first_seen_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
              ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), participant_id = excluded.participant_id, updated_ms = excluded.updated_ms",
             params![v.conversation_id, e.transition as i64, v.ani, v.agent_participant_id, now],
@@ -276,7 +272,7 @@ async fn watch_connection(
 async fn write_journal(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<(i64, String, String)>) {
     let mut batch = Vec::with_capacity(64);
     while rx.recv_many(&mut batch, 256).await > 0 {
-        let mut conn = store.conn();
+        let mut conn = store.background();
         let result = (|| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
             {
@@ -320,7 +316,7 @@ async fn housekeeping(
 /// One housekeeping pass; returns (cache entries, journal frames) removed.
 pub fn purge(resolver: &Resolver, store: &Store, now_ms: i64, retention_ms: i64) -> Result<(usize, usize), StoreError> {
     let cache = resolver.cache().purge_expired(now_ms)?;
-    let conn = store.conn();
+    let conn = store.background();
     let journal = conn.execute("DELETE FROM journal WHERE received_ms < ?1", [now_ms - retention_ms])?;
     conn.execute("DELETE FROM conversation WHERE updated_ms < ?1", [now_ms - retention_ms])?;
     Ok((cache, journal))

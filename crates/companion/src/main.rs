@@ -2,23 +2,20 @@
 //! against the configured clouds; `status` reads the local store.
 
 use clap::{Parser, Subcommand};
-use cloud_sim::scenario::ScenarioSpec;
-use cloud_sim::{SimConfig, SimHandle};
 use companion::auth::{self, Browser, FollowRedirect, SystemBrowser};
 use companion::clock::{SharedClock, SystemClock};
 use companion::config::{self, Config, Sources};
+use companion::demo::DemoOptions;
 use companion::engine::{EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, EventSink, JsonLines};
 use companion::genesys::feed::ConnectionState;
 use companion::genesys::rest::GenesysClient;
 use companion::salesforce::SalesforceClient;
-use companion::screenpop::{PopDecision, PopOutcome, PopSource};
+use companion::screenpop::{CacheMode, PopDecision, PopOutcome, PopSource};
 use companion::store::{self, Store};
-use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Agent Companion's engine, without the window.
@@ -85,8 +82,8 @@ enum CliError {
     Auth(#[from] auth::AuthError),
     #[error("{0}")]
     Genesys(#[from] companion::genesys::rest::GenesysError),
-    #[error("the simulator could not start: {0}")]
-    Sim(String),
+    #[error("{0}")]
+    Demo(#[from] companion::demo::DemoError),
     #[error("{0}")]
     Other(String),
 }
@@ -100,7 +97,15 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { calls, seed, rate, speed, json, ref data_dir } => {
-            demo(&cli, calls, seed, rate, speed, json, data_dir.clone()).await
+            let opts = DemoOptions {
+                calls,
+                seed,
+                rate_per_min: rate,
+                speed,
+                data_dir: data_dir.clone(),
+                ..DemoOptions::default()
+            };
+            demo(&cli, opts, json).await
         }
         Command::Run { auto_approve } => run(&cli, auto_approve).await,
         Command::Status { json, ref db } => status(&cli, json, db.clone()),
@@ -183,6 +188,7 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
         user_id,
         sink: Arc::new(JsonLines::default()),
         clock,
+        cache_mode: CacheMode::Persistent,
     })?;
     let mut conn = engine.connection();
     let code = loop {
@@ -201,10 +207,9 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     Ok(code)
 }
 
-/// Prints pops as they happen and keeps them for the summary.
-struct DemoSink {
+/// Prints pops (and, with `--json`, every event) as they happen.
+struct DemoPrinter {
     json: bool,
-    pops: Mutex<Vec<PopDecision>>,
     lines: JsonLines,
 }
 
@@ -230,13 +235,13 @@ fn describe(d: &PopDecision) -> String {
     }
 }
 
-impl EventSink for DemoSink {
+impl EventSink for DemoPrinter {
     fn emit(&self, event: &EngineEvent) {
         if self.json {
-            self.lines.emit(event);
+            return self.lines.emit(event);
         }
-        if let EngineEvent::Pop(d) = event {
-            if !self.json {
+        match event {
+            EngineEvent::Pop(d) => {
                 let src = match d.source {
                     PopSource::Cache => format!("cache, {} s old", d.cache_age_secs.unwrap_or(0)),
                     PopSource::Search => "Salesforce search".into(),
@@ -253,139 +258,31 @@ impl EventSink for DemoSink {
                     describe(d)
                 );
             }
-            self.pops.lock().unwrap_or_else(|e| e.into_inner()).push((**d).clone());
-        }
-        if let (false, EngineEvent::Connection { state }) = (self.json, event) {
-            println!(
-                "connection: {}",
-                serde_json::to_value(state).map(|v| v["state"].as_str().unwrap_or("").to_string()).unwrap_or_default()
-            );
+            EngineEvent::Connection { state } => {
+                let name = serde_json::to_value(state)
+                    .ok()
+                    .and_then(|v| v["state"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                println!("connection: {name}");
+            }
+            _ => {}
         }
     }
 }
 
-fn percentiles(mut v: Vec<f64>) -> Value {
-    if v.is_empty() {
-        return json!({"p50": null, "p99": null, "n": 0});
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let at = |p: f64| {
-        let x = v[((v.len() - 1) as f64 * p).round() as usize];
-        (x * 1000.0).round() / 1000.0
-    };
-    json!({"p50": at(0.5), "p99": at(0.99), "n": v.len()})
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn demo(
-    cli: &Cli,
-    calls: u32,
-    seed: u64,
-    rate: f64,
-    speed: f64,
-    json_out: bool,
-    data_dir: Option<PathBuf>,
-) -> Result<ExitCode, CliError> {
-    if calls == 0 || rate <= 0.0 || speed <= 0.0 {
-        return Err(CliError::Other("--calls, --rate and --speed must be above 0".into()));
-    }
-    let sim =
-        SimHandle::start(SimConfig { seed, ..SimConfig::default() }).await.map_err(|e| CliError::Sim(e.to_string()))?;
-    let urls = sim.urls().clone();
-    let mut flags = cli.set.clone();
-    flags.extend([
-        format!("genesys.api_base={}", urls.genesys_api),
-        format!("genesys.login_base={}", urls.genesys_login),
-        format!("genesys.streaming_base={}", urls.genesys_streaming),
-        format!("salesforce.login_base={}", urls.salesforce_login),
-    ]);
-    // The demo ignores the machine's config files: it must run the same everywhere.
-    let loaded = config::load(&Sources { flags, ..Default::default() })?;
-    let temp = data_dir.is_none().then(|| std::env::temp_dir().join(format!("companion-demo-{}", std::process::id())));
-    let dir = data_dir.or(temp.clone()).expect("one of them");
-    let mut cfg = loaded.config;
-    cfg.store.path = Some(dir.join("companion.db"));
-    let cfg = Arc::new(cfg);
-    let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
-    let browser = FollowRedirect(auth::oauth_http());
-    let (genesys, salesforce, user_id) = sign_in(&cfg, &browser, &browser).await?;
+async fn demo(cli: &Cli, opts: DemoOptions, json_out: bool) -> Result<ExitCode, CliError> {
     if !json_out {
-        println!("Simulator up; signed in to both clouds as agent {user_id} (authorization code + PKCE).");
+        println!(
+            "Starting the simulator, signing in to both clouds (authorization code + PKCE), running {} calls…",
+            opts.calls
+        );
     }
-    let sink = Arc::new(DemoSink { json: json_out, pops: Mutex::new(vec![]), lines: JsonLines::default() });
-    let clock: SharedClock = Arc::new(SystemClock);
-    let engine = EngineHandle::start(EngineSetup {
-        config: cfg,
-        store,
-        genesys,
-        salesforce,
-        user_id,
-        sink: sink.clone(),
-        clock,
-    })?;
-    let mut conn = engine.connection();
-    // (The borrow `wait_for` returns must not outlive this line: it would block the feed's updates.)
-    let connected = tokio::time::timeout(
-        Duration::from_secs(15),
-        conn.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
-    )
-    .await
-    .is_ok_and(|r| r.is_ok());
-    if !connected {
-        return Err(CliError::Other("the notification feed did not connect in 15 s".into()));
-    }
-    let spec = ScenarioSpec { calls, rate_per_min: rate / speed, seed: Some(seed), speed, ..ScenarioSpec::default() };
-    let scenario = sim.start_scenario(spec).map_err(|e| CliError::Other(e.to_string()))?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(calls as f64 * 60.0 / rate + 120.0);
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let progress = sim.scenario(&scenario).unwrap_or_default();
-        let popped = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).len() as u32;
-        if (progress.done && popped >= progress.placed) || tokio::time::Instant::now() > deadline {
-            break;
-        }
-    }
-    let progress = sim.scenario(&scenario).unwrap_or_default();
-    let stats = sim.stats();
-    let resolver = engine.resolver().clone();
-    engine.stop().await;
-    sim.shutdown().await;
-    let pops = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut by_outcome: BTreeMap<&str, u64> =
-        ["attribute", "single", "multiple", "no_match", "no_number", "unavailable"].iter().map(|k| (*k, 0)).collect();
-    let mut per_conv: HashMap<&str, u32> = HashMap::new();
-    for p in &pops {
-        *by_outcome.entry(p.outcome.label()).or_default() += 1;
-        *per_conv.entry(p.conversation_id.as_str()).or_default() += 1;
-    }
-    let ms = |src: PopSource| {
-        percentiles(pops.iter().filter(|p| p.source == src).map(|p| p.elapsed_us as f64 / 1000.0).collect())
-    };
-    let sf_endpoints: BTreeMap<String, u64> = stats["endpoints"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| k.strip_prefix("salesforce ").map(|e| (e.to_string(), v["count"].as_u64().unwrap_or(0))))
-        .collect();
-    let hits = resolver.stats.hits.load(std::sync::atomic::Ordering::Relaxed);
-    let misses = resolver.stats.misses.load(std::sync::atomic::Ordering::Relaxed);
-    let missed = progress.conversation_ids.iter().filter(|c| !per_conv.contains_key(c.as_str())).count();
-    let summary = json!({"summary": {
-        "calls": progress.placed,
-        "pops": by_outcome,
-        "pop_ms": {"hit": ms(PopSource::Cache), "miss": ms(PopSource::Search)},
-        "sf_api_calls": {"total": sf_endpoints.values().sum::<u64>(), "by_endpoint": sf_endpoints,
-                         "per_call": if progress.placed > 0 { (sf_endpoints.values().sum::<u64>() as f64 / progress.placed as f64 * 1000.0).round() / 1000.0 } else { 0.0 }},
-        "cache_hit_ratio": if hits + misses > 0 { (hits as f64 / (hits + misses) as f64 * 1000.0).round() / 1000.0 } else { 0.0 },
-        "missed_calls": missed,
-        "duplicate_pops": per_conv.values().filter(|n| **n > 1).count(),
-    }});
+    let opts = DemoOptions { flags: cli.set.clone(), ..opts };
+    let printer = Arc::new(DemoPrinter { json: json_out, lines: JsonLines::default() });
+    let report = companion::demo::run(opts, Some(printer)).await?;
     if !json_out {
         println!();
     }
-    println!("{summary}");
-    if let Some(t) = temp {
-        let _ = std::fs::remove_dir_all(t);
-    }
-    Ok(if missed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!("{}", report.summary());
+    Ok(if report.missed_calls() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

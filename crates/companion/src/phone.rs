@@ -118,6 +118,12 @@ pub fn national_digits(e164: &str) -> Option<String> {
 /// Whether a stored value (typed by a person, any format) is the caller's number. National forms are
 /// read in the caller's country first, then in the default country.
 pub fn same_number(stored: &str, caller_e164: &str, default_country: Country) -> bool {
+    // Cheap first: the stored digits must contain the caller's last seven digits, or parsing is moot.
+    let tail = &caller_e164[caller_e164.len().saturating_sub(7)..];
+    let digits: String = stored.chars().filter(char::is_ascii_digit).collect();
+    if !digits.contains(tail) {
+        return false;
+    }
     let mut regions = vec![];
     if let Some(c) = country_of(caller_e164) {
         regions.push(c);

@@ -66,11 +66,14 @@ fn migrations() -> Migrations<'static> {
     )])
 }
 
-/// The database, with the engine's connection.
+/// The database, with one long-lived connection per role: `conn` for the screen pop's hot path
+/// (cache, picks), `background` for everything that may hold the database longer (call stages, the
+/// journal, housekeeping, status), so a batch write never stands between a frame and its pop.
 #[derive(Debug)]
 pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    background: Mutex<Connection>,
 }
 
 /// The default database file: `<data dir>/agent-companion/companion.db`.
@@ -108,7 +111,10 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: path.into(), message: e.to_string() })?;
         }
-        let mut conn = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE)?;
+        let mut conn = connect(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
+        )?;
         let as_damaged = |e: rusqlite::Error| {
             if damaged(path, &e) {
                 StoreError::Damaged { path: path.into(), detail: e.to_string() }
@@ -117,7 +123,7 @@ impl Store {
             }
         };
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(as_damaged)?;
-        if !mode.eq_ignore_ascii_case("wal") && path.as_os_str() != ":memory:" {
+        if !mode.eq_ignore_ascii_case("wal") && !path.to_string_lossy().contains("mode=memory") {
             tracing::warn!(mode, "SQLite did not switch to WAL");
         }
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(as_damaged)?;
@@ -128,12 +134,17 @@ impl Store {
         migrations()
             .to_latest(&mut conn)
             .map_err(|e| StoreError::Migration { path: path.into(), message: e.to_string() })?;
-        Ok(Store { path: path.into(), conn: Mutex::new(conn) })
+        let background = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)?;
+        background.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(Store { path: path.into(), conn: Mutex::new(conn), background: Mutex::new(background) })
     }
 
-    /// A private in-memory database (tests, benchmarks of the seed design).
+    /// A private in-memory database shared by the store's connections (tests).
     pub fn in_memory() -> Result<Store, StoreError> {
-        Store::open(Path::new(":memory:"))
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        Store::open(Path::new(&format!("file:companion-mem-{}-{n}?mode=memory&cache=shared", std::process::id())))
     }
 
     /// The database file.
@@ -141,9 +152,14 @@ impl Store {
         &self.path
     }
 
-    /// The engine's connection.
+    /// The hot-path connection (cache, picks).
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The background connection (call stages, journal, housekeeping, status).
+    pub fn background(&self) -> MutexGuard<'_, Connection> {
+        self.background.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A separate read-only connection (for `companion status` while the engine runs).
@@ -159,7 +175,7 @@ impl Store {
 
     /// Records a status value (read by `companion status`).
     pub fn set_status(&self, key: &str, value: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.conn().execute(
+        self.background().execute(
             "INSERT INTO status_kv(key, value, updated_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
             rusqlite::params![key, value, now_ms],

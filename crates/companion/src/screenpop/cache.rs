@@ -66,7 +66,7 @@ impl LookupCache {
 
     /// Removes expired entries; returns how many.
     pub fn purge_expired(&self, now_ms: i64) -> Result<usize, StoreError> {
-        Ok(self.store.conn().execute("DELETE FROM cache_lookup WHERE expires_ms <= ?1", [now_ms])?)
+        Ok(self.store.background().execute("DELETE FROM cache_lookup WHERE expires_ms <= ?1", [now_ms])?)
     }
 
     /// Entry counts.

@@ -93,6 +93,8 @@ pub struct PopDecision {
     pub cache_age_secs: Option<u64>,
     /// Alerting frame received → decision, in microseconds.
     pub elapsed_us: u64,
+    /// Of which the Salesforce request took (searches only).
+    pub salesforce_us: Option<u64>,
 }
 
 /// What the resolver is asked.
@@ -121,7 +123,14 @@ pub enum CacheMode {
     Off,
 }
 
-type LookupResult = Result<Vec<Candidate>, SfError>;
+/// Candidates found, and how long the Salesforce request took.
+#[derive(Debug, Clone)]
+struct Found {
+    candidates: Vec<Candidate>,
+    request_us: u64,
+}
+
+type LookupResult = Result<Found, SfError>;
 
 /// The resolver.
 pub struct Resolver {
@@ -190,6 +199,7 @@ impl Resolver {
             e164,
             cache_age_secs: age,
             elapsed_us: req.received.elapsed().as_micros() as u64,
+            salesforce_us: None,
         };
         if let Some((record_id, attribute)) = self.attribute_id(&req.attributes) {
             let object = ids::object_of(&record_id).map(str::to_string);
@@ -235,9 +245,12 @@ impl Resolver {
             }
         };
         match result {
-            Ok(candidates) => {
-                let outcome = self.outcome(&e164, candidates);
-                decision(outcome, PopSource::Search, Some(e164), None)
+            Ok(found) => {
+                let outcome = self.outcome(&e164, found.candidates);
+                PopDecision {
+                    salesforce_us: Some(found.request_us),
+                    ..decision(outcome, PopSource::Search, Some(e164), None)
+                }
             }
             Err(e) => {
                 let reason = match e.kind {
@@ -284,8 +297,15 @@ impl Resolver {
         let key = e164.to_string();
         tokio::spawn(async move {
             let result = this.search(&key).await;
+            // Waiters first; the cache write is off their path. The number stays in flight until the
+            // answer is in the cache, so nobody searches it again meanwhile.
+            let _ = tx.send(Some(result.clone()));
+            if let (Ok(found), CacheMode::Persistent) = (&result, this.mode) {
+                if let Err(e) = this.cache.put(&key, &found.candidates, this.clock.now_ms()) {
+                    tracing::warn!(error = %e, "cache write failed");
+                }
+            }
             this.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-            let _ = tx.send(Some(result));
         });
         rx
     }
@@ -296,26 +316,29 @@ impl Resolver {
         let mut rx = self.lookup_shared(e164);
         let sink = self.sink.clone();
         tokio::spawn(async move {
-            if let Ok(r) = rx.wait_for(Option::is_some).await
-                && let Some(Ok(after)) = r.as_ref()
-            {
-                sink.emit(&EngineEvent::CacheRevalidated { changed: before.as_ref() != Some(after) });
+            // The borrow of the watched value is dropped before the sink runs.
+            let changed = match rx.wait_for(Option::is_some).await {
+                Ok(r) => match r.as_ref() {
+                    Some(Ok(after)) => Some(before.as_ref() != Some(&after.candidates)),
+                    _ => None,
+                },
+                Err(_) => None,
+            };
+            if let Some(changed) = changed {
+                sink.emit(&EngineEvent::CacheRevalidated { changed });
             }
         });
     }
 
-    /// One SOSL search, re-checked, stored in the cache.
+    /// One SOSL search, re-checked.
     async fn search(&self, e164: &str) -> LookupResult {
         self.stats.searches.fetch_add(1, Ordering::Relaxed);
         let digits = phone::national_digits(e164).unwrap_or_else(|| e164.trim_start_matches('+').to_string());
+        let started = Instant::now();
         let records = self.salesforce.search_phone(&digits, &self.config.search.objects, SEARCH_TIMEOUT).await?;
+        let request_us = started.elapsed().as_micros() as u64;
         let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, e164)).collect();
-        if self.mode == CacheMode::Persistent
-            && let Err(e) = self.cache.put(e164, &candidates, self.clock.now_ms())
-        {
-            tracing::warn!(error = %e, "cache write failed");
-        }
-        Ok(candidates)
+        Ok(Found { candidates, request_us })
     }
 
     /// Keeps a search result only if one of its phone fields is really the caller's number.

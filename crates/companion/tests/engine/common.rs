@@ -82,6 +82,7 @@ pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
         user_id: signed.user_id.clone(),
         sink: events.clone(),
         clock,
+        cache_mode: companion::screenpop::CacheMode::Persistent,
     })
     .unwrap();
     let mut conn = engine.connection();

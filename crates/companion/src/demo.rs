@@ -1,0 +1,264 @@
+//! The reference run: the simulator in-process, a sign-in against it (authorization code + PKCE, the
+//! simulator approving at once), the engine, and a seeded scenario of calls. `companion demo` prints
+//! it; the benchmarks measure it, with the cache and without (the seed design).
+
+use crate::auth::{self, FollowRedirect};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{self, Config, Sources};
+use crate::engine::{EngineHandle, EngineSetup};
+use crate::events::{EngineEvent, EventSink};
+use crate::genesys::feed::ConnectionState;
+use crate::genesys::rest::GenesysClient;
+use crate::salesforce::SalesforceClient;
+use crate::screenpop::{CacheMode, PopDecision, PopSource};
+use crate::store::Store;
+use cloud_sim::scenario::ScenarioSpec;
+use cloud_sim::{SimConfig, SimHandle};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the simulator could not start: {0}")]
+    Simulator(String),
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("sign-in against the simulator failed: {0}")]
+    Auth(#[from] auth::AuthError),
+    #[error("{0}")]
+    Genesys(#[from] crate::genesys::rest::GenesysError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub calls: u32,
+    pub seed: u64,
+    /// Calls per minute of wall time.
+    pub rate_per_min: f64,
+    /// How much faster than life each call runs.
+    pub speed: f64,
+    pub cache_mode: CacheMode,
+    /// Where the database goes (a temporary directory, removed afterwards, when absent).
+    pub data_dir: Option<PathBuf>,
+    /// Extra `key=value` configuration.
+    pub flags: Vec<String>,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            calls: 40,
+            seed: 42,
+            rate_per_min: 240.0,
+            speed: 30.0,
+            cache_mode: CacheMode::Persistent,
+            data_dir: None,
+            flags: vec![],
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub struct DemoReport {
+    pub placed: Vec<String>,
+    pub pops: Vec<PopDecision>,
+    /// Salesforce requests per endpoint, as the simulator counted them.
+    pub sf_endpoints: BTreeMap<String, u64>,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+}
+
+struct Collect {
+    pops: Mutex<Vec<PopDecision>>,
+    forward: Option<Arc<dyn EventSink>>,
+}
+
+impl EventSink for Collect {
+    fn emit(&self, event: &EngineEvent) {
+        if let EngineEvent::Pop(d) = event {
+            self.pops.lock().unwrap_or_else(|e| e.into_inner()).push((**d).clone());
+        }
+        if let Some(f) = &self.forward {
+            f.emit(event);
+        }
+    }
+}
+
+/// The configuration for a running simulator: its base URLs plus the given flags; no files are read,
+/// so a demo runs the same on every machine.
+pub fn config_for(sim: &SimHandle, flags: &[String]) -> Result<Config, config::ConfigError> {
+    let u = sim.urls();
+    let mut all = vec![
+        format!("genesys.api_base={}", u.genesys_api),
+        format!("genesys.login_base={}", u.genesys_login),
+        format!("genesys.streaming_base={}", u.genesys_streaming),
+        format!("salesforce.login_base={}", u.salesforce_login),
+    ];
+    all.extend(flags.iter().cloned());
+    Ok(config::load(&Sources { flags: all, ..Default::default() })?.config)
+}
+
+/// Runs the demo; events also go to `forward` as they happen.
+pub async fn run(opts: DemoOptions, forward: Option<Arc<dyn EventSink>>) -> Result<DemoReport, DemoError> {
+    if opts.calls == 0 || opts.rate_per_min <= 0.0 || opts.speed <= 0.0 {
+        return Err(DemoError::Other("calls, rate and speed must be above 0".into()));
+    }
+    let sim = SimHandle::start(SimConfig { seed: opts.seed, ..SimConfig::default() })
+        .await
+        .map_err(|e| DemoError::Simulator(e.to_string()))?;
+    let temp = opts
+        .data_dir
+        .is_none()
+        .then(|| std::env::temp_dir().join(format!("companion-demo-{}-{}", std::process::id(), rand::random::<u32>())));
+    let dir = opts.data_dir.clone().or(temp.clone()).expect("one of them");
+    let result = run_on(&sim, &opts, &dir, forward).await;
+    sim.shutdown().await;
+    if let Some(t) = temp {
+        let _ = std::fs::remove_dir_all(t);
+    }
+    result
+}
+
+async fn run_on(
+    sim: &SimHandle,
+    opts: &DemoOptions,
+    dir: &std::path::Path,
+    forward: Option<Arc<dyn EventSink>>,
+) -> Result<DemoReport, DemoError> {
+    let mut cfg = config_for(sim, &opts.flags)?;
+    cfg.store.path = Some(dir.join("companion.db"));
+    let cfg = Arc::new(cfg);
+    let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
+    let browser = FollowRedirect(auth::oauth_http());
+    let g = auth::genesys(&cfg.genesys, &browser).await?;
+    let s = auth::salesforce(&cfg.salesforce, &browser).await?;
+    let http = reqwest::Client::new();
+    let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
+    let (user_id, _) = genesys.me().await?;
+    let instance = s.instance_url.ok_or_else(|| DemoError::Other("no instance URL".into()))?;
+    let salesforce = Arc::new(SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token));
+    let sink = Arc::new(Collect { pops: Mutex::new(vec![]), forward });
+    let clock: SharedClock = Arc::new(SystemClock);
+    let engine = EngineHandle::start(EngineSetup {
+        config: cfg,
+        store,
+        genesys,
+        salesforce,
+        user_id,
+        sink: sink.clone(),
+        clock,
+        cache_mode: opts.cache_mode,
+    })?;
+    // (The borrow `wait_for` returns must not outlive this line: it would block the feed's updates.)
+    let connected = tokio::time::timeout(
+        Duration::from_secs(15),
+        engine.connection().wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    if !connected {
+        engine.stop().await;
+        return Err(DemoError::Other("the notification feed did not connect in 15 s".into()));
+    }
+    let spec = ScenarioSpec {
+        calls: opts.calls,
+        rate_per_min: opts.rate_per_min / opts.speed,
+        seed: Some(opts.seed),
+        speed: opts.speed,
+        ..ScenarioSpec::default()
+    };
+    let scenario = sim.start_scenario(spec).map_err(|e| DemoError::Other(e.to_string()))?;
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs_f64(opts.calls as f64 * 60.0 / opts.rate_per_min + 120.0);
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let progress = sim.scenario(&scenario).unwrap_or_default();
+        let popped = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).len() as u32;
+        if (progress.done && popped >= progress.placed) || tokio::time::Instant::now() > deadline {
+            break;
+        }
+    }
+    let placed = sim.scenario(&scenario).unwrap_or_default().conversation_ids;
+    let stats = sim.stats();
+    let (hits, misses) =
+        (engine.resolver().stats.hits.load(Ordering::Relaxed), engine.resolver().stats.misses.load(Ordering::Relaxed));
+    engine.stop().await;
+    let sf_endpoints = stats["endpoints"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| k.strip_prefix("salesforce ").map(|e| (e.to_string(), v["count"].as_u64().unwrap_or(0))))
+        .collect();
+    let pops = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(DemoReport { placed, pops, sf_endpoints, cache_hits: hits, cache_misses: misses })
+}
+
+/// `{p50, p99, n}` in milliseconds.
+pub fn percentiles_ms(mut us: Vec<u64>) -> Value {
+    if us.is_empty() {
+        return json!({"p50": null, "p99": null, "n": 0});
+    }
+    us.sort_unstable();
+    let at = |p: f64| (us[((us.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0 * 1000.0).round() / 1000.0;
+    json!({"p50": at(0.5), "p99": at(0.99), "n": us.len()})
+}
+
+impl DemoReport {
+    /// Pop latencies of one source, in µs.
+    pub fn latencies(&self, source: PopSource) -> Vec<u64> {
+        self.pops.iter().filter(|p| p.source == source).map(|p| p.elapsed_us).collect()
+    }
+
+    /// Engine time on cache misses, beyond the Salesforce request, in µs.
+    pub fn miss_overhead(&self) -> Vec<u64> {
+        self.pops.iter().filter_map(|p| p.salesforce_us.map(|sf| p.elapsed_us.saturating_sub(sf))).collect()
+    }
+
+    /// Salesforce requests in all.
+    pub fn sf_calls(&self) -> u64 {
+        self.sf_endpoints.values().sum()
+    }
+
+    /// The summary line: `{"summary": {...}}`.
+    pub fn summary(&self) -> Value {
+        let mut by_outcome: BTreeMap<&str, u64> =
+            ["attribute", "single", "multiple", "no_match", "no_number", "unavailable"]
+                .iter()
+                .map(|k| (*k, 0))
+                .collect();
+        let mut per_call: HashMap<&str, u32> = HashMap::new();
+        for p in &self.pops {
+            *by_outcome.entry(p.outcome.label()).or_default() += 1;
+            *per_call.entry(p.conversation_id.as_str()).or_default() += 1;
+        }
+        let calls = self.placed.len() as u64;
+        let lookups = self.cache_hits + self.cache_misses;
+        let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
+        json!({"summary": {
+            "calls": calls,
+            "pops": by_outcome,
+            "pop_ms": {"hit": percentiles_ms(self.latencies(PopSource::Cache)), "miss": percentiles_ms(self.latencies(PopSource::Search))},
+            "sf_api_calls": {"total": self.sf_calls(), "by_endpoint": self.sf_endpoints,
+                             "per_call": if calls > 0 { round3(self.sf_calls() as f64 / calls as f64) } else { 0.0 }},
+            "cache_hit_ratio": if lookups > 0 { round3(self.cache_hits as f64 / lookups as f64) } else { 0.0 },
+            "missed_calls": self.missed_calls(),
+            "duplicate_pops": per_call.values().filter(|n| **n > 1).count(),
+        }})
+    }
+
+    /// Calls placed that never popped.
+    pub fn missed_calls(&self) -> usize {
+        self.placed.iter().filter(|c| !self.pops.iter().any(|p| &p.conversation_id == *c)).count()
+    }
+}
