@@ -300,10 +300,10 @@ impl Resolver {
             // Waiters first; the cache write is off their path. The number stays in flight until the
             // answer is in the cache, so nobody searches it again meanwhile.
             let _ = tx.send(Some(result.clone()));
-            if let (Ok(found), CacheMode::Persistent) = (&result, this.mode) {
-                if let Err(e) = this.cache.put(&key, &found.candidates, this.clock.now_ms()) {
-                    tracing::warn!(error = %e, "cache write failed");
-                }
+            if let (Ok(found), CacheMode::Persistent) = (&result, this.mode)
+                && let Err(e) = this.cache.put(&key, &found.candidates, this.clock.now_ms())
+            {
+                tracing::warn!(error = %e, "cache write failed");
             }
             this.inflight.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
         });

@@ -1,5 +1,6 @@
 //! The engine against the simulator over real sockets.
 
+mod cli;
 mod common;
 mod feed;
 mod pops;

@@ -1,0 +1,71 @@
+//! The `companion` command as a user runs it.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn companion() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_companion"));
+    // The machine's own configuration must not leak into the test.
+    c.env("COMPANION_CONFIG", "/nonexistent/config.toml").env("COMPANION_MANAGED_CONFIG", "/nonexistent/managed.toml");
+    c
+}
+
+#[test]
+fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = companion()
+        .args(["demo", "--calls", "12", "--rate", "600", "--speed", "60", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let s = &summary["summary"];
+    assert_eq!(s["calls"], 12);
+    let pops: u64 = s["pops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(pops, 12);
+    for k in ["attribute", "single", "multiple", "no_match", "unavailable"] {
+        assert!(s["pops"][k].is_u64(), "{k}");
+    }
+    for k in ["hit", "miss"] {
+        assert!(s["pop_ms"][k].get("p50").is_some() && s["pop_ms"][k].get("p99").is_some());
+    }
+    assert!(s["sf_api_calls"]["total"].is_u64());
+    assert!(s["sf_api_calls"]["by_endpoint"].is_object());
+    assert!(s["cache_hit_ratio"].is_number());
+    assert_eq!(s["missed_calls"], 0);
+    assert_eq!(s["duplicate_pops"], 0);
+
+    let out = companion().args(["status", "--json", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["calls"], 12);
+    assert_eq!(status["connection"]["state"], "stopped");
+    let popped: u64 = status["pops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(popped, 12);
+    let out = companion().args(["status", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("Connection") && table.contains("stopped"), "{table}");
+}
+
+#[test]
+fn a_bad_configuration_stops_with_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[pop]\nlookup_budget_ms = 100\ntriger = \"alerting\"\n").unwrap();
+    let out = companion().args(["status", "--config"]).arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.toml") && err.contains("line 3") && err.contains("triger"), "{err}");
+    let out = companion().args(["status", "--set", "pop.trigger=sometimes"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pop.trigger"));
+}
+
+#[test]
+fn status_on_a_missing_database_says_so() {
+    let out = companion().args(["status", "--db", "/nonexistent/companion.db"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has not run yet"));
+}
