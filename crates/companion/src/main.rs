@@ -193,7 +193,7 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let mut conn = engine.connection();
     let code = loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break ExitCode::SUCCESS,
+            _ = shutdown_signal() => break ExitCode::SUCCESS,
             changed = conn.changed() => {
                 if changed.is_err() { break ExitCode::FAILURE; }
                 if let ConnectionState::SignInRequired { reason } = conn.borrow().clone() {
@@ -205,6 +205,27 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     };
     engine.stop().await;
     Ok(code)
+}
+
+/// Ctrl-C, or SIGTERM from a service manager.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Prints pops (and, with `--json`, every event) as they happen.
