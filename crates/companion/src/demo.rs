@@ -5,11 +5,9 @@
 use crate::auth::{self, FollowRedirect};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{self, Config, Sources};
-use crate::engine::{EngineHandle, EngineSetup};
+use crate::engine::{Clouds, EngineHandle, EngineSetup, SignInError};
 use crate::events::{EngineEvent, EventSink};
 use crate::genesys::feed::ConnectionState;
-use crate::genesys::rest::GenesysClient;
-use crate::salesforce::SalesforceClient;
 use crate::screenpop::{CacheMode, PopDecision, PopSource};
 use crate::store::Store;
 use cloud_sim::scenario::ScenarioSpec;
@@ -30,10 +28,8 @@ pub enum DemoError {
     Config(#[from] config::ConfigError),
     #[error("{0}")]
     Store(#[from] crate::store::StoreError),
-    #[error("sign-in against the simulator failed: {0}")]
-    Auth(#[from] auth::AuthError),
     #[error("{0}")]
-    Genesys(#[from] crate::genesys::rest::GenesysError),
+    SignIn(#[from] SignInError),
     #[error("{0}")]
     Other(String),
 }
@@ -141,13 +137,7 @@ async fn run_on(
     let cfg = Arc::new(cfg);
     let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
     let browser = FollowRedirect(auth::oauth_http());
-    let g = auth::genesys(&cfg.genesys, &browser).await?;
-    let s = auth::salesforce(&cfg.salesforce, &browser).await?;
-    let http = reqwest::Client::new();
-    let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
-    let (user_id, _) = genesys.me().await?;
-    let instance = s.instance_url.ok_or_else(|| DemoError::Other("no instance URL".into()))?;
-    let salesforce = Arc::new(SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token));
+    let Clouds { genesys, salesforce, user_id } = Clouds::sign_in(&cfg, &browser, &browser).await?;
     let sink = Arc::new(Collect { pops: Mutex::new(vec![]), forward });
     let clock: SharedClock = Arc::new(SystemClock);
     let engine = EngineHandle::start(EngineSetup {

@@ -18,6 +18,43 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// Signed-in clients of both clouds.
+pub struct Clouds {
+    pub genesys: Arc<GenesysClient>,
+    pub salesforce: Arc<SalesforceClient>,
+    /// The agent's Genesys user id.
+    pub user_id: String,
+}
+
+/// Why signing in to the clouds failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("sign-in failed: {0}")]
+    Auth(#[from] crate::auth::AuthError),
+    #[error("{0}")]
+    Genesys(#[from] crate::genesys::rest::GenesysError),
+    #[error("Salesforce gave no instance URL and none is configured")]
+    NoInstance,
+}
+
+impl Clouds {
+    /// Signs in to Genesys Cloud and Salesforce (each through its browser) and builds the clients.
+    pub async fn sign_in(
+        cfg: &Config,
+        genesys_browser: &impl crate::auth::Browser,
+        salesforce_browser: &impl crate::auth::Browser,
+    ) -> Result<Clouds, SignInError> {
+        let g = crate::auth::genesys(&cfg.genesys, genesys_browser).await?;
+        let s = crate::auth::salesforce(&cfg.salesforce, salesforce_browser).await?;
+        let http = reqwest::Client::new();
+        let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
+        let (user_id, _) = genesys.me().await?;
+        let instance = cfg.salesforce.instance_url.clone().or(s.instance_url).ok_or(SignInError::NoInstance)?;
+        let salesforce = Arc::new(SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token));
+        Ok(Clouds { genesys, salesforce, user_id })
+    }
+}
+
 /// What the engine needs to run.
 pub struct EngineSetup {
     pub config: Arc<Config>,

@@ -2,15 +2,13 @@
 //! against the configured clouds; `status` reads the local store.
 
 use clap::{Parser, Subcommand};
-use companion::auth::{self, Browser, FollowRedirect, SystemBrowser};
+use companion::auth::{self, FollowRedirect, SystemBrowser};
 use companion::clock::{SharedClock, SystemClock};
 use companion::config::{self, Config, Sources};
 use companion::demo::DemoOptions;
-use companion::engine::{EngineHandle, EngineSetup};
+use companion::engine::{Clouds, EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, EventSink, JsonLines};
 use companion::genesys::feed::ConnectionState;
-use companion::genesys::rest::GenesysClient;
-use companion::salesforce::SalesforceClient;
 use companion::screenpop::{CacheMode, PopDecision, PopOutcome, PopSource};
 use companion::store::{self, Store};
 use std::path::PathBuf;
@@ -78,14 +76,10 @@ enum CliError {
     Config(#[from] config::ConfigError),
     #[error("{0}")]
     Store(#[from] store::StoreError),
-    #[error("sign-in failed: {0}")]
-    Auth(#[from] auth::AuthError),
     #[error("{0}")]
-    Genesys(#[from] companion::genesys::rest::GenesysError),
+    SignIn(#[from] companion::engine::SignInError),
     #[error("{0}")]
     Demo(#[from] companion::demo::DemoError),
-    #[error("{0}")]
-    Other(String),
 }
 
 #[tokio::main]
@@ -145,39 +139,18 @@ fn status(cli: &Cli, json_out: bool, db: Option<PathBuf>) -> Result<ExitCode, Cl
     Ok(ExitCode::SUCCESS)
 }
 
-/// Signs in to both clouds and builds the clients.
-async fn sign_in(
-    cfg: &Config,
-    browser_g: &impl Browser,
-    browser_s: &impl Browser,
-) -> Result<(Arc<GenesysClient>, Arc<SalesforceClient>, String), CliError> {
-    let g = auth::genesys(&cfg.genesys, browser_g).await?;
-    let s = auth::salesforce(&cfg.salesforce, browser_s).await?;
-    let http = reqwest::Client::builder().build().map_err(|e| CliError::Other(e.to_string()))?;
-    let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
-    let (user_id, _) = genesys.me().await?;
-    let instance = cfg
-        .salesforce
-        .instance_url
-        .clone()
-        .or(s.instance_url)
-        .ok_or_else(|| CliError::Other("Salesforce gave no instance URL".into()))?;
-    let sf = Arc::new(SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token));
-    Ok((genesys, sf, user_id))
-}
-
 async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let cfg = Arc::new(loaded.config);
     let store = Arc::new(Store::open(&db_path(&cfg))?);
-    let (genesys, salesforce, user_id) = if auto_approve {
+    let Clouds { genesys, salesforce, user_id } = if auto_approve {
         let b = FollowRedirect(auth::oauth_http());
-        sign_in(&cfg, &b, &b).await?
+        Clouds::sign_in(&cfg, &b, &b).await?
     } else {
         let timeout = Duration::from_secs(300);
         let g = SystemBrowser { redirect_uri: cfg.genesys.redirect_uri.clone(), timeout };
         let s = SystemBrowser { redirect_uri: cfg.salesforce.redirect_uri.clone(), timeout };
-        sign_in(&cfg, &g, &s).await?
+        Clouds::sign_in(&cfg, &g, &s).await?
     };
     let clock: SharedClock = Arc::new(SystemClock);
     let engine = EngineHandle::start(EngineSetup {

@@ -5,11 +5,9 @@ use cloud_sim::{SimConfig, SimHandle};
 use companion::auth::{self, FollowRedirect};
 use companion::clock::{SharedClock, SystemClock};
 use companion::config::{self, Config, Sources};
-use companion::engine::{EngineHandle, EngineSetup};
+use companion::engine::{Clouds, EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, Recorder};
 use companion::genesys::feed::ConnectionState;
-use companion::genesys::rest::GenesysClient;
-use companion::salesforce::SalesforceClient;
 use companion::screenpop::PopDecision;
 use companion::store::Store;
 use serde_json::{Value, json};
@@ -46,28 +44,15 @@ pub fn config_for(sim: &SimHandle, extra: &[&str]) -> Config {
     config::load(&Sources { flags, ..Default::default() }).unwrap().config
 }
 
-pub struct Signed {
-    pub genesys: Arc<GenesysClient>,
-    pub salesforce: Arc<SalesforceClient>,
-    pub user_id: String,
-}
-
-pub async fn sign_in(cfg: &Config) -> Signed {
+pub async fn sign_in(cfg: &Config) -> Clouds {
     let b = FollowRedirect(auth::oauth_http());
-    let g = auth::genesys(&cfg.genesys, &b).await.unwrap();
-    let s = auth::salesforce(&cfg.salesforce, &b).await.unwrap();
-    let http = reqwest::Client::new();
-    let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
-    let (user_id, _) = genesys.me().await.unwrap();
-    let salesforce =
-        Arc::new(SalesforceClient::new(http, s.instance_url.as_deref().unwrap(), &cfg.salesforce, s.access_token));
-    Signed { genesys, salesforce, user_id }
+    Clouds::sign_in(cfg, &b, &b).await.unwrap()
 }
 
 pub struct Running {
     pub engine: EngineHandle,
     pub events: Arc<Recorder>,
-    pub signed: Signed,
+    pub signed: Clouds,
 }
 
 pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
