@@ -243,6 +243,103 @@ pub struct Config {
     pub pop: PopConfig,
     pub search: SearchConfig,
     pub store: StoreConfig,
+    pub disposition: DispositionConfig,
+    pub task: TaskConfig,
+    pub outbox: OutboxConfig,
+}
+
+/// How a disposition maps onto the org's log object (every org names things a little differently).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispositionConfig {
+    /// The sObject.
+    pub object: String,
+    /// The external-id field holding the conversation id (the upsert key).
+    pub external_id_field: String,
+    pub code_field: String,
+    pub reason_field: String,
+    pub timestamp_field: String,
+    /// The lookup to the contact, when the org has one ("" for none).
+    pub contact_field: String,
+    /// The agent's extension ("" for none).
+    pub agent_extension_field: String,
+    /// Wrap-up code name → picklist value; unmapped names are sent as they are.
+    pub code_map: BTreeMap<String, String>,
+}
+
+impl Default for DispositionConfig {
+    fn default() -> Self {
+        DispositionConfig {
+            object: "Disposition_Log__c".into(),
+            external_id_field: "Interaction_ID__c".into(),
+            code_field: "Disposition_Code__c".into(),
+            reason_field: "Disposition_Reason__c".into(),
+            timestamp_field: "Timestamp__c".into(),
+            contact_field: "Contact__c".into(),
+            agent_extension_field: String::new(),
+            code_map: BTreeMap::new(),
+        }
+    }
+}
+
+/// The optional call Task, upserted on its own external-id field so it stays idempotent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    pub enabled: bool,
+    pub external_id_field: String,
+    pub status: String,
+    pub priority: String,
+    /// The subject starts with this, followed by the disposition code.
+    pub subject_prefix: String,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        TaskConfig {
+            enabled: false,
+            external_id_field: "Genesys_Conversation_Id__c".into(),
+            status: "Completed".into(),
+            priority: "Normal".into(),
+            subject_prefix: "Call".into(),
+        }
+    }
+}
+
+/// The outbox and its pusher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Records per sObject Collections request (at most 200).
+    pub batch_size: usize,
+    /// First retry delay after a transient failure.
+    pub retry_initial_ms: u64,
+    /// Longest retry delay.
+    pub retry_max_ms: u64,
+    /// Wait after the org's daily API allocation ran out.
+    pub budget_backoff_secs: u64,
+    /// Above this share of the daily allocation used, pushes are spaced by `budget_spacing_secs`.
+    pub budget_slowdown_ratio: f64,
+    pub budget_spacing_secs: u64,
+    /// The pusher looks for due rows at least this often.
+    pub poll_secs: u64,
+    /// A disposition waits up to this long for others to share its API call (a full batch goes at once).
+    pub batch_window_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            batch_size: 200,
+            retry_initial_ms: 2_000,
+            retry_max_ms: 600_000,
+            budget_backoff_secs: 900,
+            budget_slowdown_ratio: 0.9,
+            budget_spacing_secs: 60,
+            poll_secs: 30,
+            batch_window_secs: 30,
+        }
+    }
 }
 
 /// Where a value came from.
@@ -360,6 +457,9 @@ struct FileShape {
     pop: Option<PopConfig>,
     search: Option<SearchConfig>,
     store: Option<StoreConfig>,
+    disposition: Option<DispositionConfig>,
+    task: Option<TaskConfig>,
+    outbox: Option<OutboxConfig>,
 }
 
 fn read_layer(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
@@ -433,6 +533,7 @@ fn known_key(key: &str) -> bool {
         "salesforce.instance_url",
         "salesforce.lightning_host",
         "store.path",
+        "disposition.code_map",
     ];
     all.iter().any(|k| k == key) || optional.contains(&key)
 }
@@ -483,7 +584,19 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
                     path: path.clone(),
                     message: "`locked` entries must be strings".into(),
                 })?;
-                let section = ["genesys", "salesforce", "phone", "cache", "pop", "search", "store"].contains(&key);
+                let section = [
+                    "genesys",
+                    "salesforce",
+                    "phone",
+                    "cache",
+                    "pop",
+                    "search",
+                    "store",
+                    "disposition",
+                    "task",
+                    "outbox",
+                ]
+                .contains(&key);
                 if !section && !known_key(key) {
                     return Err(ConfigError::File {
                         path: path.clone(),
@@ -624,6 +737,30 @@ fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
     }
     if c.genesys.reconnect_max_ms < c.genesys.reconnect_initial_ms {
         return Err(bad("genesys.reconnect_max_ms", "must be at least genesys.reconnect_initial_ms".into()));
+    }
+    if !(1..=200).contains(&c.outbox.batch_size) {
+        return Err(bad("outbox.batch_size", "must be between 1 and 200 (the sObject Collections limit)".into()));
+    }
+    if c.outbox.retry_initial_ms == 0 || c.outbox.retry_max_ms < c.outbox.retry_initial_ms {
+        return Err(bad("outbox.retry_max_ms", "retry delays must be above 0, the longest at least the first".into()));
+    }
+    if !(0.0..=1.0).contains(&c.outbox.budget_slowdown_ratio) {
+        return Err(bad("outbox.budget_slowdown_ratio", "must be a share between 0 and 1".into()));
+    }
+    let d = &c.disposition;
+    for (key, v, optional) in [
+        ("disposition.object", &d.object, false),
+        ("disposition.external_id_field", &d.external_id_field, false),
+        ("disposition.code_field", &d.code_field, false),
+        ("disposition.reason_field", &d.reason_field, false),
+        ("disposition.timestamp_field", &d.timestamp_field, false),
+        ("disposition.contact_field", &d.contact_field, true),
+        ("disposition.agent_extension_field", &d.agent_extension_field, true),
+        ("task.external_id_field", &c.task.external_id_field, false),
+    ] {
+        if !(optional && v.is_empty()) && (!is_identifier_path(v) || v.contains('.')) {
+            return Err(bad(key, format!("`{v}` is not an API name")));
+        }
     }
     if c.search.objects.is_empty() {
         return Err(bad("search.objects", "at least one object must be searched".into()));

@@ -8,6 +8,7 @@ use crate::config::{self, Config, Sources};
 use crate::engine::{Clouds, EngineHandle, EngineSetup, SignInError};
 use crate::events::{EngineEvent, EventSink};
 use crate::genesys::feed::ConnectionState;
+use crate::outbox::RowState;
 use crate::screenpop::{CacheMode, PopDecision, PopSource};
 use crate::store::Store;
 use cloud_sim::scenario::ScenarioSpec;
@@ -73,6 +74,12 @@ pub struct DemoReport {
     pub sf_endpoints: BTreeMap<String, u64>,
     pub cache_hits: u64,
     pub cache_misses: u64,
+    /// Conversations with a disposition in the outbox.
+    pub queued: Vec<String>,
+    /// The outbox by state at the end.
+    pub depth: BTreeMap<RowState, u64>,
+    /// Log records in Salesforce per interaction id.
+    pub crm: HashMap<String, u64>,
 }
 
 struct Collect {
@@ -96,6 +103,8 @@ impl EventSink for Collect {
 pub fn config_for(sim: &SimHandle, flags: &[String]) -> Result<Config, config::ConfigError> {
     let u = sim.urls();
     let mut all = vec![
+        // The simulated org's wrap-up codes, mapped onto its Disposition_Code__c picklist.
+        r#"disposition.code_map={ "Sale" = "Completed", "Callback Requested" = "Pending Transfer", "Billing Question" = "Completed", "Technical Support" = "Completed", "Complaint" = "Completed", "Wrong Number" = "Failed" }"#.to_string(),
         format!("genesys.api_base={}", u.genesys_api),
         format!("genesys.login_base={}", u.genesys_login),
         format!("genesys.streaming_base={}", u.genesys_streaming),
@@ -179,8 +188,23 @@ async fn run_on(
             break;
         }
     }
+    // Then let the outbox drain.
+    let drain_deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let depth = engine.outbox().depth().unwrap_or_default();
+        let pending = depth.get(&RowState::Pending).copied().unwrap_or(0);
+        if pending == 0 || tokio::time::Instant::now() > drain_deadline {
+            break;
+        }
+        engine.flush_outbox();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let placed = sim.scenario(&scenario).unwrap_or_default().conversation_ids;
     let stats = sim.stats();
+    let queued: Vec<String> =
+        engine.outbox().list(None, usize::MAX).unwrap_or_default().into_iter().map(|r| r.conversation_id).collect();
+    let depth = engine.outbox().depth().unwrap_or_default();
+    let crm = crm_records(sim).await?;
     let (hits, misses) =
         (engine.resolver().stats.hits.load(Ordering::Relaxed), engine.resolver().stats.misses.load(Ordering::Relaxed));
     engine.stop().await;
@@ -191,7 +215,26 @@ async fn run_on(
         .filter_map(|(k, v)| k.strip_prefix("salesforce ").map(|e| (e.to_string(), v["count"].as_u64().unwrap_or(0))))
         .collect();
     let pops = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(DemoReport { placed, pops, sf_endpoints, cache_hits: hits, cache_misses: misses })
+    Ok(DemoReport { placed, pops, sf_endpoints, cache_hits: hits, cache_misses: misses, queued, depth, crm })
+}
+
+/// How many log records Salesforce holds per interaction id (read from the simulator, not the engine).
+async fn crm_records(sim: &SimHandle) -> Result<HashMap<String, u64>, DemoError> {
+    let url = format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control);
+    let v: Value = reqwest::get(url)
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| DemoError::Other(e.to_string()))?
+        .json()
+        .await
+        .map_err(|e| DemoError::Other(e.to_string()))?;
+    let mut out = HashMap::new();
+    for r in v["records"].as_array().into_iter().flatten() {
+        if let Some(id) = r["Interaction_ID__c"].as_str() {
+            *out.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    Ok(out)
 }
 
 /// `{p50, p99, n}` in milliseconds.
@@ -244,7 +287,22 @@ impl DemoReport {
             "cache_hit_ratio": if lookups > 0 { round3(self.cache_hits as f64 / lookups as f64) } else { 0.0 },
             "missed_calls": self.missed_calls(),
             "duplicate_pops": per_call.values().filter(|n| **n > 1).count(),
+            "dispositions": {
+                "enqueued": self.queued.len(),
+                "delivered": self.depth.get(&RowState::Delivered).copied().unwrap_or(0),
+                "needs_attention": self.depth.get(&RowState::NeedsAttention).copied().unwrap_or(0),
+                "pending": self.depth.get(&RowState::Pending).copied().unwrap_or(0),
+            },
+            "crm_records": self.queued.iter().filter(|c| self.crm.contains_key(*c)).count(),
+            "crm_duplicates": self.crm.values().filter(|n| **n > 1).count(),
+            "lost": self.lost(),
         }})
+    }
+
+    /// Queued dispositions that are not in Salesforce and not parked or discarded on purpose.
+    pub fn lost(&self) -> usize {
+        let parked = self.depth.get(&RowState::NeedsAttention).copied().unwrap_or(0) as usize;
+        self.queued.iter().filter(|c| !self.crm.contains_key(*c)).count().saturating_sub(parked)
     }
 
     /// Calls placed that never popped.

@@ -8,12 +8,16 @@ use crate::genesys::feed::{ConnectionState, FeedEvent, FeedHandle, FeedItem, Fee
 use crate::genesys::model::ConversationSnapshot;
 use crate::genesys::rest::GenesysClient;
 use crate::genesys::tracker::{Emitted, Tracker, Transition};
+use crate::outbox::pusher::{PusherHandle, PusherState};
+use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError};
 use crate::salesforce::SalesforceClient;
 use crate::screenpop::cache::LookupCache;
 use crate::screenpop::{CacheMode, PopRequest, Resolver};
 use crate::store::{Store, StoreError};
 use rusqlite::params;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::RwLock;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -50,8 +54,15 @@ impl Clouds {
         let genesys = Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), g.access_token));
         let (user_id, _) = genesys.me().await?;
         let instance = cfg.salesforce.instance_url.clone().or(s.instance_url).ok_or(SignInError::NoInstance)?;
-        let salesforce = Arc::new(SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token));
-        Ok(Clouds { genesys, salesforce, user_id })
+        let mut client = SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token);
+        if let Some(refresh_token) = s.refresh_token {
+            client = client.with_refresh(crate::salesforce::Refresh {
+                token_url: format!("{}/services/oauth2/token", cfg.salesforce.login_base.trim_end_matches('/')),
+                client_id: cfg.salesforce.client_id.clone(),
+                refresh_token: std::sync::Mutex::new(refresh_token),
+            });
+        }
+        Ok(Clouds { genesys, salesforce: Arc::new(client), user_id })
     }
 }
 
@@ -69,9 +80,43 @@ pub struct EngineSetup {
     pub cache_mode: CacheMode,
 }
 
+/// Wrap-up code names by id, read from Genesys and refreshed when an unknown code shows up.
+#[derive(Debug, Default)]
+pub struct WrapupCodes {
+    by_id: RwLock<HashMap<String, String>>,
+    last_load_ms: std::sync::atomic::AtomicI64,
+}
+
+impl WrapupCodes {
+    /// The name for a code from an event: by id first, then as a name; unknown codes are kept as they are.
+    pub async fn name_of(&self, genesys: &GenesysClient, code: &str, now_ms: i64) -> String {
+        let lookup = |m: &HashMap<String, String>| {
+            m.get(code).cloned().or_else(|| m.values().find(|n| n.as_str() == code).cloned())
+        };
+        if let Some(n) = lookup(&self.by_id.read().unwrap_or_else(|e| e.into_inner())) {
+            return n;
+        }
+        // At most one reload a minute, however many unknown codes arrive.
+        let last = self.last_load_ms.load(std::sync::atomic::Ordering::Relaxed);
+        if now_ms - last >= 60_000 {
+            self.last_load_ms.store(now_ms, std::sync::atomic::Ordering::Relaxed);
+            match genesys.wrapup_codes().await {
+                Ok(list) => *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = list.into_iter().collect(),
+                Err(e) => tracing::warn!(error = %e, "could not read the wrap-up codes"),
+            }
+            if let Some(n) = lookup(&self.by_id.read().unwrap_or_else(|e| e.into_inner())) {
+                return n;
+            }
+        }
+        code.to_string()
+    }
+}
+
 /// The running engine.
 pub struct EngineHandle {
     feed: Option<FeedHandle>,
+    pusher: Option<PusherHandle>,
+    outbox: Arc<Outbox>,
     connection: watch::Receiver<ConnectionState>,
     tasks: Vec<JoinHandle<()>>,
     stop: Arc<Notify>,
@@ -86,7 +131,7 @@ impl EngineHandle {
         let EngineSetup { config, store, genesys, salesforce, user_id, sink, clock, cache_mode } = setup;
         let cache = LookupCache::new(store.clone(), config.cache.positive_ttl_secs, config.cache.negative_ttl_secs);
         let resolver =
-            Arc::new(Resolver::new(cache, salesforce, config.clone(), clock.clone(), sink.clone(), cache_mode));
+            Arc::new(Resolver::new(cache, salesforce.clone(), config.clone(), clock.clone(), sink.clone(), cache_mode));
         let mut tracker = Tracker::new(user_id.clone());
         let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
         {
@@ -101,6 +146,9 @@ impl EngineHandle {
                 }
             }
         }
+        let outbox = Arc::new(Outbox::new(store.clone(), clock.clone()));
+        let pusher =
+            PusherHandle::start(outbox.clone(), salesforce.clone(), config.clone(), clock.clone(), sink.clone());
         let (items_tx, items_rx) = mpsc::channel::<FeedEvent>(1024);
         let feed = FeedHandle::start(genesys.clone(), FeedSettings::from_config(&config.genesys, user_id), items_tx);
         let connection = feed.state();
@@ -110,6 +158,8 @@ impl EngineHandle {
         let processor = Processor {
             tracker,
             genesys,
+            codes: Arc::new(WrapupCodes::default()),
+            outbox: outbox.clone(),
             refetch: refetch_tx,
             resolver: resolver.clone(),
             store: store.clone(),
@@ -124,7 +174,7 @@ impl EngineHandle {
             tokio::spawn(write_journal(store.clone(), journal_rx)),
             tokio::spawn(housekeeping(resolver.clone(), store.clone(), clock, config, stop.clone())),
         ];
-        Ok(EngineHandle { feed: Some(feed), connection, tasks, stop, resolver, store })
+        Ok(EngineHandle { feed: Some(feed), pusher: Some(pusher), outbox, connection, tasks, stop, resolver, store })
     }
 
     /// The connection state, to watch.
@@ -142,11 +192,43 @@ impl EngineHandle {
         &self.store
     }
 
+    /// The outbox (queue list, retry, discard).
+    pub fn outbox(&self) -> &Arc<Outbox> {
+        &self.outbox
+    }
+
+    /// The pusher's state, to watch.
+    pub fn pusher(&self) -> Option<tokio::sync::watch::Receiver<PusherState>> {
+        self.pusher.as_ref().map(PusherHandle::state)
+    }
+
+    /// Tells the pusher to look for due rows now (after a sign-in or a retry).
+    pub fn wake_pusher(&self) {
+        if let Some(p) = &self.pusher {
+            p.wake();
+        }
+    }
+
+    /// Sends what is queued now, without waiting for the batch window.
+    pub fn flush_outbox(&self) {
+        if let Some(p) = &self.pusher {
+            p.flush();
+        }
+    }
+
+    /// The agent sets (or changes) the disposition of a call in the companion.
+    pub fn set_disposition(&self, d: Disposition) -> Result<i64, OutboxError> {
+        self.outbox.enqueue(&Disposition { source: DispositionSource::Agent, ..d })
+    }
+
     /// Stops everything, bounded in time.
     pub async fn stop(mut self) {
         self.stop.notify_waiters();
         if let Some(f) = self.feed.take() {
             f.stop().await;
+        }
+        if let Some(p) = self.pusher.take() {
+            p.stop().await;
         }
         for t in self.tasks.drain(..) {
             // The processor and the journal end when the feed's channel closes.
@@ -168,6 +250,8 @@ impl Drop for EngineHandle {
 struct Processor {
     tracker: Tracker,
     genesys: Arc<GenesysClient>,
+    codes: Arc<WrapupCodes>,
+    outbox: Arc<Outbox>,
     /// Conversations fetched one by one after a reconnect come back here.
     refetch: mpsc::Sender<FeedItem>,
     resolver: Arc<Resolver>,
@@ -275,6 +359,9 @@ impl Processor {
                 }
             });
         }
+        if e.transition == Transition::WrapupSubmitted {
+            self.capture(v);
+        }
         let now = self.clock.now_ms();
         let r = self.store.background().execute(
             "INSERT INTO conversation(id, stage, ani, participant_id, first_seen_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
@@ -284,6 +371,53 @@ impl Processor {
         if let Err(err) = r {
             tracing::warn!(error = %err, "could not record the call's stage");
         }
+    }
+}
+
+impl Processor {
+    /// Queues the wrap-up submitted in Genesys: the code's name, the notes, the caller's record.
+    fn capture(&self, v: &crate::genesys::tracker::CallView) {
+        let Some(w) = v.wrapup.clone() else { return };
+        let (genesys, codes, outbox, store, sink, clock) = (
+            self.genesys.clone(),
+            self.codes.clone(),
+            self.outbox.clone(),
+            self.store.clone(),
+            self.sink.clone(),
+            self.clock.clone(),
+        );
+        let conversation_id = v.conversation_id.clone();
+        tokio::spawn(async move {
+            let code = codes.name_of(&genesys, w.code.as_deref().unwrap_or(""), clock.now_ms()).await;
+            let contact_id: Option<String> = store
+                .background()
+                .query_row("SELECT pop_record FROM conversation WHERE id = ?1", [&conversation_id], |r| r.get(0))
+                .ok()
+                .flatten();
+            let timestamp = w.end_time.clone().unwrap_or_else(|| {
+                chrono::DateTime::from_timestamp_millis(clock.now_ms())
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            });
+            let d = Disposition {
+                conversation_id: conversation_id.clone(),
+                code: if code.is_empty() { "Unspecified".into() } else { code.clone() },
+                reason: w.notes.unwrap_or_default(),
+                timestamp,
+                duration_secs: w.duration_seconds,
+                contact_id,
+                account_id: None,
+                agent_extension: None,
+                source: DispositionSource::Genesys,
+            };
+            match outbox.enqueue(&d) {
+                Ok(version) => sink.emit(&EngineEvent::DispositionQueued { conversation_id, code: d.code, version }),
+                Err(e) => sink.emit(&EngineEvent::Problem {
+                    code: "DISPOSITION_NOT_QUEUED",
+                    message: format!("the wrap-up of {conversation_id} could not be queued: {e}"),
+                }),
+            }
+        });
     }
 }
 

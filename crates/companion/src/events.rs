@@ -25,6 +25,10 @@ pub enum EngineEvent {
     },
     /// The screen-pop decision for a call.
     Pop(Box<PopDecision>),
+    /// A disposition was written to the outbox (durably): "queued".
+    DispositionQueued { conversation_id: String, code: String, version: i64 },
+    /// A disposition reached Salesforce: "in Salesforce".
+    DispositionDelivered { conversation_id: String, salesforce_id: Option<String> },
     /// A cached answer was checked again in the background.
     CacheRevalidated { changed: bool },
     /// Something went wrong that the user should know about.

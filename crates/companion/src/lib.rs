@@ -10,6 +10,7 @@ pub mod demo;
 pub mod engine;
 pub mod events;
 pub mod genesys;
+pub mod outbox;
 pub mod phone;
 pub mod salesforce;
 pub mod screenpop;

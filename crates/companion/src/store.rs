@@ -27,8 +27,9 @@ pub enum StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE cache_lookup (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE cache_lookup (
             e164 TEXT PRIMARY KEY,
             candidates TEXT NOT NULL,
             fetched_ms INTEGER NOT NULL,
@@ -63,7 +64,37 @@ fn migrations() -> Migrations<'static> {
             value TEXT NOT NULL,
             updated_ms INTEGER NOT NULL
         ) WITHOUT ROWID;",
-    )])
+        ),
+        M::up(
+            "CREATE TABLE outbox (
+            conversation_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'needs_attention', 'discarded')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_ms INTEGER NOT NULL,
+            delivered_version INTEGER,
+            salesforce_id TEXT,
+            error_class TEXT,
+            error_code TEXT,
+            error_message TEXT,
+            created_ms INTEGER NOT NULL,
+            updated_ms INTEGER NOT NULL,
+            delivered_ms INTEGER
+        ) WITHOUT ROWID;
+        CREATE INDEX outbox_due ON outbox(state, next_attempt_ms);
+        CREATE TABLE outbox_event (
+            id INTEGER PRIMARY KEY,
+            conversation_id TEXT NOT NULL,
+            at_ms INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            error_class TEXT,
+            detail TEXT
+        );
+        CREATE INDEX outbox_event_at ON outbox_event(at_ms);
+        ALTER TABLE conversation ADD COLUMN pop_us INTEGER;",
+        ),
+    ])
 }
 
 /// The database, with one long-lived connection per role: `conn` for the screen pop's hot path
@@ -74,6 +105,7 @@ pub struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
     background: Mutex<Connection>,
+    outbox: Mutex<Connection>,
 }
 
 /// The default database file: `<data dir>/agent-companion/companion.db`.
@@ -136,7 +168,15 @@ impl Store {
             .map_err(|e| StoreError::Migration { path: path.into(), message: e.to_string() })?;
         let background = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)?;
         background.pragma_update(None, "synchronous", "NORMAL")?;
-        Ok(Store { path: path.into(), conn: Mutex::new(conn), background: Mutex::new(background) })
+        // The outbox's own connection: every commit reaches the disk before it is acknowledged.
+        let outbox = connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)?;
+        outbox.pragma_update(None, "synchronous", "FULL")?;
+        Ok(Store {
+            path: path.into(),
+            conn: Mutex::new(conn),
+            background: Mutex::new(background),
+            outbox: Mutex::new(outbox),
+        })
     }
 
     /// A private in-memory database shared by the store's connections (tests).
@@ -155,6 +195,11 @@ impl Store {
     /// The hot-path connection (cache, picks).
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The outbox's connection (`synchronous=FULL`: a disposition is on disk once its write returns).
+    pub fn outbox(&self) -> MutexGuard<'_, Connection> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The background connection (call stages, journal, housekeeping, status).

@@ -162,6 +162,30 @@ impl GenesysClient {
         }
     }
 
+    /// The org's wrap-up codes: (id, name).
+    pub async fn wrapup_codes(&self) -> Result<Vec<(String, String)>, GenesysError> {
+        let mut out = vec![];
+        for page in 1..=20 {
+            let v = self
+                .send(
+                    reqwest::Method::GET,
+                    &format!("/api/v2/routing/wrapupcodes?pageSize=100&pageNumber={page}"),
+                    None,
+                )
+                .await?;
+            let entities = v.get("entities").and_then(Value::as_array).cloned().unwrap_or_default();
+            out.extend(
+                entities
+                    .iter()
+                    .filter_map(|e| Some((e.get("id")?.as_str()?.to_string(), e.get("name")?.as_str()?.to_string()))),
+            );
+            if entities.is_empty() || v.get("nextUri").and_then(Value::as_str).is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// Every active conversation of the user (all pages).
     pub async fn active_conversations(&self) -> Result<Vec<Value>, GenesysError> {
         let mut out = vec![];

@@ -19,6 +19,15 @@ pub struct ApiUsage {
     pub max: AtomicU64,
 }
 
+/// What a refresh needs: the token endpoint, the app, and the refresh token (replaced at once when
+/// the org rotates it).
+#[derive(Debug)]
+pub struct Refresh {
+    pub token_url: String,
+    pub client_id: String,
+    pub refresh_token: std::sync::Mutex<String>,
+}
+
 /// A signed-in Salesforce REST client.
 #[derive(Debug)]
 pub struct SalesforceClient {
@@ -30,6 +39,7 @@ pub struct SalesforceClient {
     pub usage: ApiUsage,
     /// Requests sent.
     pub requests: AtomicU64,
+    refresh: Option<Refresh>,
 }
 
 impl SalesforceClient {
@@ -42,7 +52,109 @@ impl SalesforceClient {
             token: RwLock::new(token),
             usage: ApiUsage::default(),
             requests: AtomicU64::new(0),
+            refresh: None,
         }
+    }
+
+    /// Lets the client refresh its session with a refresh token.
+    pub fn with_refresh(mut self, refresh: Refresh) -> SalesforceClient {
+        self.refresh = Some(refresh);
+        self
+    }
+
+    /// Gets a new access token with the refresh token (once); the rotated refresh token, if any,
+    /// replaces the old one at once. A refusal is a `Session` error: the agent signs in again.
+    pub async fn refresh_session(&self) -> Result<(), SfError> {
+        let Some(r) = &self.refresh else {
+            return Err(SfError {
+                kind: errors::SfErrorKind::Session,
+                status: None,
+                code: "NO_REFRESH_TOKEN".into(),
+                message: "sign in to Salesforce again".into(),
+                retry_after: None,
+            });
+        };
+        let refresh_token = r.refresh_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token.as_str()),
+            ("client_id", r.client_id.as_str()),
+        ];
+        let resp = self
+            .http
+            .post(&r.token_url)
+            .form(&form)
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(SfError::network)?;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.map_err(SfError::network)?;
+        match (status, v.get("access_token").and_then(Value::as_str)) {
+            (200, Some(token)) => {
+                self.set_token(token.to_string());
+                if let Some(rotated) = v.get("refresh_token").and_then(Value::as_str) {
+                    *r.refresh_token.lock().unwrap_or_else(|e| e.into_inner()) = rotated.to_string();
+                }
+                Ok(())
+            }
+            _ => Err(SfError {
+                kind: errors::SfErrorKind::Session,
+                status: Some(status),
+                code: v.get("error").and_then(Value::as_str).unwrap_or("invalid_grant").to_string(),
+                message: v
+                    .get("error_description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the refresh was refused")
+                    .to_string(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// Upserts up to 200 records of one object on an external-id field in one call; returns the
+    /// per-record results, in order.
+    pub async fn upsert_collection(
+        &self,
+        object: &str,
+        external_id_field: &str,
+        records: Vec<Value>,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, SfError> {
+        let url = format!(
+            "{}/services/data/{}/composite/sobjects/{object}/{external_id_field}",
+            self.instance_url, self.version
+        );
+        let token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let body = serde_json::json!({"allOrNone": false, "records": records});
+        let resp = self
+            .http
+            .patch(url)
+            .bearer_auth(token)
+            .json(&body)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(SfError::network)?;
+        self.note_usage(resp.headers());
+        let status = resp.status();
+        let retry_after = errors::retry_after(resp.headers());
+        let bytes = resp.bytes().await.map_err(SfError::network)?;
+        if !status.is_success() {
+            return Err(SfError::from_response(status.as_u16(), retry_after, &bytes));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Array(results)) if results.len() == body["records"].as_array().map_or(0, Vec::len) => Ok(results),
+            _ => Err(SfError::unexpected(
+                "Salesforce answered the batch with something other than one result per record".into(),
+            )),
+        }
+    }
+
+    /// The org's API usage last seen: (used, max).
+    pub fn api_usage(&self) -> (u64, u64) {
+        (self.usage.used.load(Ordering::Relaxed), self.usage.max.load(Ordering::Relaxed))
     }
 
     /// Replaces the access token (after a refresh or a new sign-in).

@@ -1,0 +1,490 @@
+//! The durable outbox: one row per conversation, written in one `synchronous=FULL` transaction before
+//! the disposition is acknowledged; a later edit replaces the pending payload (versioned) or, after
+//! delivery, is delivered again as an update. Rows leave only by delivery or by an explicit, recorded
+//! discard.
+
+pub mod mapping;
+pub mod pusher;
+
+use crate::clock::SharedClock;
+use crate::store::{Store, StoreError};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// Where a disposition came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispositionSource {
+    /// The wrap-up the agent submitted in Genesys Cloud.
+    Genesys,
+    /// Set by the agent in the companion.
+    Agent,
+}
+
+/// A wrap-up disposition, as queued.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disposition {
+    pub conversation_id: String,
+    /// The wrap-up code's name (mapped to the org's picklist when sent).
+    pub code: String,
+    /// Reason or notes.
+    pub reason: String,
+    /// When the disposition was final, ISO-8601.
+    pub timestamp: String,
+    pub duration_secs: Option<u64>,
+    /// The Salesforce record of the caller, when the pop or the picker resolved it.
+    pub contact_id: Option<String>,
+    pub account_id: Option<String>,
+    pub agent_extension: Option<String>,
+    pub source: DispositionSource,
+}
+
+/// The state of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum RowState {
+    Pending,
+    Delivered,
+    NeedsAttention,
+    Discarded,
+}
+
+impl RowState {
+    fn as_str(self) -> &'static str {
+        match self {
+            RowState::Pending => "pending",
+            RowState::Delivered => "delivered",
+            RowState::NeedsAttention => "needs_attention",
+            RowState::Discarded => "discarded",
+        }
+    }
+
+    /// From the stored text.
+    pub fn parse(s: &str) -> Option<RowState> {
+        [RowState::Pending, RowState::Delivered, RowState::NeedsAttention, RowState::Discarded]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A row as `companion queue list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub conversation_id: String,
+    pub version: i64,
+    pub state: RowState,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub salesforce_id: Option<String>,
+    pub error_class: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub updated_ms: i64,
+    pub disposition: Disposition,
+}
+
+/// A row due for delivery.
+#[derive(Debug, Clone)]
+pub struct DueRow {
+    pub version: i64,
+    pub attempts: i64,
+    /// Since when it has been due.
+    pub due_ms: i64,
+    pub disposition: Disposition,
+}
+
+/// Why an outbox operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("no queued disposition for conversation {0}")]
+    NotFound(String),
+    #[error("the disposition of {id} is {state:?}: {why}")]
+    WrongState { id: String, state: RowState, why: &'static str },
+    #[error("a disposition needs a conversation id and a code")]
+    Incomplete,
+}
+
+impl From<rusqlite::Error> for OutboxError {
+    fn from(e: rusqlite::Error) -> Self {
+        OutboxError::Store(StoreError::Sql(e))
+    }
+}
+
+/// The outbox.
+#[derive(Debug)]
+pub struct Outbox {
+    pub(crate) store: Arc<Store>,
+    clock: SharedClock,
+    wake: Arc<Notify>,
+}
+
+fn record_event(
+    conn: &rusqlite::Connection,
+    id: &str,
+    at: i64,
+    kind: &str,
+    class: Option<&str>,
+    detail: Option<&str>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO outbox_event(conversation_id, at_ms, kind, error_class, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, at, kind, class, detail])?;
+    Ok(())
+}
+
+impl Outbox {
+    /// The outbox over a store.
+    pub fn new(store: Arc<Store>, clock: SharedClock) -> Outbox {
+        Outbox { store, clock, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Signalled on every enqueue or retry, so the pusher wakes at once.
+    pub fn wake_signal(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Writes a disposition durably; returns its version. A pending row's payload is replaced; a
+    /// delivered row goes back to pending and is delivered again as an update.
+    pub fn enqueue(&self, d: &Disposition) -> Result<i64, OutboxError> {
+        if d.conversation_id.trim().is_empty() || d.code.trim().is_empty() {
+            return Err(OutboxError::Incomplete);
+        }
+        let now = self.clock.now_ms();
+        let payload = serde_json::to_string(d).expect("dispositions serialize");
+        let mut conn = self.store.outbox();
+        let tx = conn.transaction()?;
+        let existing: Option<(i64, String)> = tx
+            .query_row("SELECT version, state FROM outbox WHERE conversation_id = ?1", [&d.conversation_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        let version = existing.as_ref().map_or(1, |(v, _)| v + 1);
+        tx.execute(
+            "INSERT INTO outbox(conversation_id, version, payload, state, attempts, next_attempt_ms, created_ms, updated_ms)
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4)
+             ON CONFLICT(conversation_id) DO UPDATE SET version = excluded.version, payload = excluded.payload, state = 'pending',
+               attempts = 0, next_attempt_ms = excluded.next_attempt_ms, error_class = NULL, error_code = NULL, error_message = NULL,
+               updated_ms = excluded.updated_ms",
+            params![d.conversation_id, version, payload, now],
+        )?;
+        let kind = match existing.as_ref().map(|(_, s)| s.as_str()) {
+            None => "enqueued",
+            Some("delivered") => "edited_after_delivery",
+            Some(_) => "edited",
+        };
+        record_event(&tx, &d.conversation_id, now, kind, None, Some(&format!("version {version}")))?;
+        tx.commit()?;
+        drop(conn);
+        self.wake.notify_one();
+        Ok(version)
+    }
+
+    /// Up to `limit` rows due now, oldest first.
+    pub fn due(&self, limit: usize) -> Result<Vec<DueRow>, OutboxError> {
+        let now = self.clock.now_ms();
+        let conn = self.store.outbox();
+        let mut stmt = conn.prepare_cached(
+            "SELECT version, attempts, payload, next_attempt_ms FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, created_ms LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+        })?;
+        let mut out = vec![];
+        for row in rows {
+            let (version, attempts, payload, due_ms) = row?;
+            match serde_json::from_str(&payload) {
+                Ok(disposition) => out.push(DueRow { version, attempts, due_ms, disposition }),
+                Err(e) => tracing::error!(error = %e, "an outbox payload could not be read"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// When the next pending row is due, if any.
+    pub fn next_due_ms(&self) -> Result<Option<i64>, OutboxError> {
+        Ok(self.store.outbox().query_row(
+            "SELECT min(next_attempt_ms) FROM outbox WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Marks a row delivered, unless it was edited since `version` was sent (then the edit goes next).
+    pub fn delivered(&self, id: &str, version: i64, salesforce_id: Option<&str>) -> Result<bool, OutboxError> {
+        let now = self.clock.now_ms();
+        let conn = self.store.outbox();
+        let n = conn.execute(
+            "UPDATE outbox SET state = 'delivered', delivered_version = version, salesforce_id = coalesce(?3, salesforce_id), delivered_ms = ?4,
+               updated_ms = ?4, error_class = NULL, error_code = NULL, error_message = NULL
+             WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+            params![id, version, salesforce_id, now],
+        )?;
+        if n == 1 {
+            record_event(&conn, id, now, "delivered", None, salesforce_id)?;
+        }
+        Ok(n == 1)
+    }
+
+    /// Schedules another try.
+    pub fn retry_later(
+        &self,
+        id: &str,
+        version: i64,
+        next_ms: i64,
+        class: &str,
+        code: &str,
+        message: &str,
+    ) -> Result<(), OutboxError> {
+        let now = self.clock.now_ms();
+        let conn = self.store.outbox();
+        let n = conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?3, error_class = ?4, error_code = ?5, error_message = ?6, updated_ms = ?7
+             WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+            params![id, version, next_ms, class, code, message, now],
+        )?;
+        if n == 1 {
+            record_event(&conn, id, now, "failed", Some(class), Some(&format!("{code}: {message}")))?;
+        }
+        Ok(())
+    }
+
+    /// Postpones a row without counting an attempt (signed out, allocation spent).
+    pub fn postpone(&self, id: &str, version: i64, next_ms: i64) -> Result<(), OutboxError> {
+        self.store.outbox().execute(
+            "UPDATE outbox SET next_attempt_ms = ?3 WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+            params![id, version, next_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Parks a row that cannot succeed as it is, with Salesforce's own message.
+    pub fn park(&self, id: &str, version: i64, class: &str, code: &str, message: &str) -> Result<(), OutboxError> {
+        let now = self.clock.now_ms();
+        let conn = self.store.outbox();
+        let n = conn.execute(
+            "UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, error_class = ?3, error_code = ?4, error_message = ?5, updated_ms = ?6
+             WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+            params![id, version, class, code, message, now],
+        )?;
+        if n == 1 {
+            record_event(&conn, id, now, "parked", Some(class), Some(&format!("{code}: {message}")))?;
+        }
+        Ok(())
+    }
+
+    fn state_of(conn: &rusqlite::Connection, id: &str) -> Result<RowState, OutboxError> {
+        let s: Option<String> =
+            conn.query_row("SELECT state FROM outbox WHERE conversation_id = ?1", [id], |r| r.get(0)).optional()?;
+        s.and_then(|s| RowState::parse(&s)).ok_or_else(|| OutboxError::NotFound(id.to_string()))
+    }
+
+    /// Tries a parked (or waiting) row again now.
+    pub fn retry_now(&self, id: &str, who: &str) -> Result<(), OutboxError> {
+        let now = self.clock.now_ms();
+        let conn = self.store.outbox();
+        match Self::state_of(&conn, id)? {
+            RowState::Pending | RowState::NeedsAttention => {}
+            state => {
+                return Err(OutboxError::WrongState {
+                    id: id.into(),
+                    state,
+                    why: "only pending or parked dispositions can be retried",
+                });
+            }
+        }
+        conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE conversation_id = ?1",
+            params![id, now],
+        )?;
+        record_event(&conn, id, now, "retried", None, Some(who))?;
+        drop(conn);
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Gives up on a row that was not delivered; the discard is recorded with who and why.
+    pub fn discard(&self, id: &str, who: &str, why: &str) -> Result<(), OutboxError> {
+        let now = self.clock.now_ms();
+        let conn = self.store.outbox();
+        match Self::state_of(&conn, id)? {
+            RowState::Pending | RowState::NeedsAttention => {}
+            state => {
+                return Err(OutboxError::WrongState {
+                    id: id.into(),
+                    state,
+                    why: "delivered or discarded dispositions cannot be discarded",
+                });
+            }
+        }
+        conn.execute(
+            "UPDATE outbox SET state = 'discarded', updated_ms = ?2 WHERE conversation_id = ?1",
+            params![id, now],
+        )?;
+        record_event(&conn, id, now, "discarded", None, Some(&format!("{who}: {why}")))?;
+        Ok(())
+    }
+
+    /// Rows, optionally of one state, newest first.
+    pub fn list(&self, state: Option<RowState>, limit: usize) -> Result<Vec<OutboxRow>, OutboxError> {
+        list(&self.store.outbox(), state, limit)
+    }
+
+    /// Counts by state.
+    pub fn depth(&self) -> Result<BTreeMap<RowState, u64>, OutboxError> {
+        depth(&self.store.outbox())
+    }
+}
+
+/// Rows of an outbox table, on any connection (the CLI reads while the engine runs).
+pub fn list(conn: &rusqlite::Connection, state: Option<RowState>, limit: usize) -> Result<Vec<OutboxRow>, OutboxError> {
+    let mut stmt = conn.prepare(
+        "SELECT conversation_id, version, state, attempts, next_attempt_ms, salesforce_id, error_class, error_code, error_message, updated_ms, payload
+         FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY updated_ms DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![state.map(RowState::as_str), limit as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
+            r.get::<_, i64>(9)?,
+            r.get::<_, String>(10)?,
+        ))
+    })?;
+    let mut out = vec![];
+    for row in rows {
+        let (
+            conversation_id,
+            version,
+            st,
+            attempts,
+            next_attempt_ms,
+            salesforce_id,
+            error_class,
+            error_code,
+            error_message,
+            updated_ms,
+            payload,
+        ) = row?;
+        let (Some(state), Ok(disposition)) = (RowState::parse(&st), serde_json::from_str(&payload)) else { continue };
+        out.push(OutboxRow {
+            conversation_id,
+            version,
+            state,
+            attempts,
+            next_attempt_ms,
+            salesforce_id,
+            error_class,
+            error_code,
+            error_message,
+            updated_ms,
+            disposition,
+        });
+    }
+    Ok(out)
+}
+
+/// Counts by state, on any connection.
+pub fn depth(conn: &rusqlite::Connection) -> Result<BTreeMap<RowState, u64>, OutboxError> {
+    let mut stmt = conn.prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+    let mut out = BTreeMap::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (s, n) = row?;
+        if let Some(state) = RowState::parse(&s) {
+            out.insert(state, n as u64);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn disp(id: &str, code: &str) -> Disposition {
+        Disposition {
+            conversation_id: id.into(),
+            code: code.into(),
+            reason: "notes".into(),
+            timestamp: "2026-11-21T14:20:35.000Z".into(),
+            duration_secs: Some(12),
+            contact_id: None,
+            account_id: None,
+            agent_extension: None,
+            source: DispositionSource::Genesys,
+        }
+    }
+
+    fn outbox() -> (Arc<ManualClock>, Outbox) {
+        let clock = ManualClock::at(1_000);
+        (clock.clone(), Outbox::new(Arc::new(Store::in_memory().unwrap()), clock))
+    }
+
+    #[test]
+    fn one_row_per_conversation_and_edits_replace_the_pending_payload() {
+        let (_, o) = outbox();
+        assert_eq!(o.enqueue(&disp("c1", "Completed")).unwrap(), 1);
+        assert_eq!(o.enqueue(&disp("c1", "Failed")).unwrap(), 2);
+        let due = o.due(10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].disposition.code, "Failed");
+        assert_eq!(due[0].version, 2);
+        // Delivering the old version does not mark the row delivered.
+        assert!(!o.delivered("c1", 1, Some("a0B")).unwrap());
+        assert!(o.delivered("c1", 2, Some("a0B")).unwrap());
+        assert!(o.due(10).unwrap().is_empty());
+        // An edit after delivery is delivered again, as an update.
+        assert_eq!(o.enqueue(&disp("c1", "Completed")).unwrap(), 3);
+        assert_eq!(o.due(10).unwrap()[0].version, 3);
+        assert_eq!(o.depth().unwrap()[&RowState::Pending], 1);
+    }
+
+    #[test]
+    fn back_off_park_retry_and_a_recorded_discard() {
+        let (clock, o) = outbox();
+        o.enqueue(&disp("c1", "Completed")).unwrap();
+        o.retry_later("c1", 1, 5_000, "transient", "SERVER_UNAVAILABLE", "Server is unavailable").unwrap();
+        assert!(o.due(10).unwrap().is_empty(), "not due before its time");
+        clock.advance_ms(4_000);
+        assert_eq!(o.due(10).unwrap()[0].attempts, 1);
+        o.park("c1", 1, "permanent", "FIELD_CUSTOM_VALIDATION_EXCEPTION", "Notes are required").unwrap();
+        assert!(o.due(10).unwrap().is_empty());
+        let parked = o.list(Some(RowState::NeedsAttention), 10).unwrap();
+        assert_eq!(parked[0].error_message.as_deref(), Some("Notes are required"));
+        o.retry_now("c1", "supervisor").unwrap();
+        assert_eq!(o.due(10).unwrap().len(), 1);
+        o.discard("c1", "supervisor", "duplicate of another call").unwrap();
+        assert!(o.due(10).unwrap().is_empty());
+        assert!(matches!(o.discard("c1", "x", "y"), Err(OutboxError::WrongState { .. })));
+        assert!(matches!(o.retry_now("nope", "x"), Err(OutboxError::NotFound(_))));
+        let events: Vec<String> = o
+            .store
+            .outbox()
+            .prepare("SELECT kind FROM outbox_event WHERE conversation_id = 'c1' ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(events, ["enqueued", "failed", "parked", "retried", "discarded"]);
+    }
+
+    #[test]
+    fn incomplete_dispositions_are_refused() {
+        let (_, o) = outbox();
+        assert!(matches!(o.enqueue(&disp("", "Completed")), Err(OutboxError::Incomplete)));
+        assert!(matches!(o.enqueue(&disp("c1", " ")), Err(OutboxError::Incomplete)));
+    }
+}
