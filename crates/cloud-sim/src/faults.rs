@@ -24,6 +24,8 @@ pub enum FaultKind {
     TokenExpired,
     /// Salesforce 401 "This session is not valid for use with the REST API".
     ApiDisabled,
+    /// OAuth token endpoints: 400 `invalid_grant` "expired access/refresh token" (a refresh refused).
+    InvalidGrant,
     /// Apply the request, then drop the connection without a response.
     ResetAfterWrite,
     /// Drop the connection without applying the request.

@@ -356,6 +356,9 @@ async fn apply_fault(state: &Shared, service: Service, rule: &FaultRule, req: Re
             "REQUEST_LIMIT_EXCEEDED",
             "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
         ),
+        FaultKind::InvalidGrant => {
+            crate::http::oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "expired access/refresh token")
+        }
         FaultKind::ApiDisabled if genesys => {
             genesys_error(StatusCode::UNAUTHORIZED, "bad.credentials", "Invalid login credentials.")
         }

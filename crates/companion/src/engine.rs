@@ -85,6 +85,8 @@ pub struct EngineSetup {
 pub struct WrapupCodes {
     by_id: RwLock<HashMap<String, String>>,
     last_load_ms: std::sync::atomic::AtomicI64,
+    /// One load at a time; the others wait for it and read its result.
+    loading: tokio::sync::Mutex<()>,
 }
 
 impl WrapupCodes {
@@ -97,8 +99,12 @@ impl WrapupCodes {
             return n;
         }
         // At most one reload a minute, however many unknown codes arrive.
+        let _one_at_a_time = self.loading.lock().await;
+        if let Some(n) = lookup(&self.by_id.read().unwrap_or_else(|e| e.into_inner())) {
+            return n;
+        }
         let last = self.last_load_ms.load(std::sync::atomic::Ordering::Relaxed);
-        if now_ms - last >= 60_000 {
+        if last == 0 || now_ms - last >= 60_000 {
             self.last_load_ms.store(now_ms, std::sync::atomic::Ordering::Relaxed);
             match genesys.wrapup_codes().await {
                 Ok(list) => *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = list.into_iter().collect(),
@@ -350,26 +356,30 @@ impl Processor {
                     crate::screenpop::PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),
                     _ => None,
                 };
+                // An upsert: the stage's own write may not have happened yet.
                 let r = store.background().execute(
-                    "UPDATE conversation SET pop_outcome = ?2, pop_record = ?3, updated_ms = ?4 WHERE id = ?1",
-                    params![decision.conversation_id, decision.outcome.label(), record, clock.now_ms()],
+                    "INSERT INTO conversation(id, stage, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us) VALUES (?1, 1, ?4, ?4, ?2, ?3, ?5)
+                     ON CONFLICT(id) DO UPDATE SET pop_outcome = excluded.pop_outcome, pop_record = excluded.pop_record, pop_us = excluded.pop_us, updated_ms = excluded.updated_ms",
+                    params![decision.conversation_id, decision.outcome.label(), record, clock.now_ms(), decision.elapsed_us as i64],
                 );
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "could not record the pop");
                 }
             });
         }
-        if e.transition == Transition::WrapupSubmitted {
-            self.capture(v);
-        }
+        // After the pop has started, so the pop never waits for this write.
         let now = self.clock.now_ms();
         let r = self.store.background().execute(
             "INSERT INTO conversation(id, stage, ani, participant_id, first_seen_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), participant_id = excluded.participant_id, updated_ms = excluded.updated_ms",
+             ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), ani = coalesce(ani, excluded.ani),
+               participant_id = excluded.participant_id, updated_ms = excluded.updated_ms",
             params![v.conversation_id, e.transition as i64, v.ani, v.agent_participant_id, now],
         );
         if let Err(err) = r {
             tracing::warn!(error = %err, "could not record the call's stage");
+        }
+        if e.transition == Transition::WrapupSubmitted {
+            self.capture(v);
         }
     }
 }

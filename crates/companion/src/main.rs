@@ -60,6 +60,14 @@ enum Command {
         #[arg(long)]
         auto_approve: bool,
     },
+    /// List, retry or discard queued dispositions (works while the engine runs).
+    Queue {
+        /// The database file (default: the configured one).
+        #[arg(long, global = true)]
+        db: Option<PathBuf>,
+        #[command(subcommand)]
+        action: QueueAction,
+    },
     /// Print what the local store says (works while the engine runs).
     Status {
         #[arg(long)]
@@ -67,6 +75,28 @@ enum Command {
         /// The database file (default: the configured one).
         #[arg(long)]
         db: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum QueueAction {
+    /// Queued dispositions, newest first.
+    List {
+        /// Only this state: pending, delivered, needs_attention, discarded.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Try a parked (or waiting) disposition again now.
+    Retry { conversation_id: String },
+    /// Give up on a disposition that was not delivered; the discard is recorded with the reason.
+    Discard {
+        conversation_id: String,
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -80,6 +110,10 @@ enum CliError {
     SignIn(#[from] companion::engine::SignInError),
     #[error("{0}")]
     Demo(#[from] companion::demo::DemoError),
+    #[error("{0}")]
+    Outbox(#[from] companion::outbox::OutboxError),
+    #[error("{0}")]
+    Usage(String),
 }
 
 #[tokio::main]
@@ -103,6 +137,7 @@ async fn main() -> ExitCode {
         }
         Command::Run { auto_approve } => run(&cli, auto_approve).await,
         Command::Status { json, ref db } => status(&cli, json, db.clone()),
+        Command::Queue { ref db, ref action } => queue(&cli, db.clone(), action),
     };
     match result {
         Ok(code) => code,
@@ -178,6 +213,65 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     };
     engine.stop().await;
     Ok(code)
+}
+
+fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<ExitCode, CliError> {
+    use companion::outbox::{Outbox, RowState};
+    let path = match db {
+        Some(p) => p,
+        None => db_path(&load_config(cli)?.config),
+    };
+    if !path.exists() {
+        return Err(CliError::Usage(format!("no database at {}: the engine has not run yet", path.display())));
+    }
+    let outbox = Outbox::new(Arc::new(Store::open(&path)?), Arc::new(SystemClock));
+    let who = format!(
+        "companion queue ({})",
+        std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown user".into())
+    );
+    match action {
+        QueueAction::List { state, limit, json } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some(s) => Some(RowState::parse(s).ok_or_else(|| {
+                    CliError::Usage(format!("unknown state {s}: pending, delivered, needs_attention or discarded"))
+                })?),
+            };
+            let rows = outbox.list(state, *limit)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows).expect("rows serialize"));
+            } else if rows.is_empty() {
+                println!("No queued dispositions.");
+            } else {
+                for r in rows {
+                    let when = chrono::DateTime::from_timestamp_millis(r.updated_ms)
+                        .map(|t| t.with_timezone(&chrono::Local).format("%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default();
+                    let why = r.error_message.as_deref().map(|m| format!("  — {m}")).unwrap_or_default();
+                    println!(
+                        "{when}  {:<38} {:<16} v{} {:<20} tries {}{why}",
+                        r.conversation_id,
+                        format!("{:?}", r.state),
+                        r.version,
+                        r.disposition.code,
+                        r.attempts
+                    );
+                }
+            }
+        }
+        QueueAction::Retry { conversation_id } => {
+            outbox.retry_now(conversation_id, &who)?;
+            println!("{conversation_id}: queued for another try now.");
+        }
+        QueueAction::Discard { conversation_id, reason } => {
+            if reason.trim().is_empty() {
+                return Err(CliError::Usage("--reason must say why".into()));
+            }
+            outbox.discard(conversation_id, &who, reason)?;
+            println!("{conversation_id}: discarded ({reason}); the discard is recorded.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

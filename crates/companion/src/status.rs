@@ -22,9 +22,29 @@ pub struct StatusSnapshot {
     pub pops: BTreeMap<String, u64>,
     /// Journal frames kept.
     pub journal_frames: u64,
+    /// The outbox by state.
+    pub queue: BTreeMap<String, u64>,
+    /// Age of the oldest pending disposition, seconds.
+    pub oldest_pending_secs: Option<u64>,
+    /// When a push last succeeded (ms since the epoch).
+    pub last_push_ms: Option<i64>,
+    /// Failures of the last 24 h by class, with the latest message of each.
+    pub recent_errors: BTreeMap<String, ErrorCount>,
+    /// The org's API usage last seen.
+    pub api_usage: Option<Value>,
+    /// Pop latency over the last 500 pops, ms.
+    pub pop_ms_p50: Option<f64>,
+    pub pop_ms_p99: Option<f64>,
     /// The database file and its size.
     pub database: String,
     pub database_bytes: u64,
+}
+
+/// Failures of one class.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorCount {
+    pub count: u64,
+    pub latest: String,
 }
 
 /// Reads the snapshot from a database file (read-only connection).
@@ -51,6 +71,41 @@ pub fn read(path: &Path) -> Result<StatusSnapshot, StoreError> {
         pops.insert(k, n as u64);
     }
     let journal_frames: i64 = conn.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let queue = crate::outbox::depth(&conn)
+        .map_err(|e| match e {
+            crate::outbox::OutboxError::Store(s) => s,
+            other => StoreError::Open { path: path.into(), message: other.to_string() },
+        })?
+        .into_iter()
+        .map(|(k, v)| {
+            (serde_json::to_value(k).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default(), v)
+        })
+        .collect();
+    let oldest: Option<i64> =
+        conn.query_row("SELECT min(created_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
+    let kv = |k: &str| -> Result<Option<String>, StoreError> {
+        Ok(conn.query_row("SELECT value FROM status_kv WHERE key = ?1", [k], |r| r.get(0)).optional()?)
+    };
+    let last_push_ms = kv("last_push_ms")?.and_then(|v| v.parse().ok());
+    let api_usage = kv("api_usage")?.and_then(|v| serde_json::from_str(&v).ok());
+    let mut recent_errors = BTreeMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT error_class, count(*), (SELECT detail FROM outbox_event e2 WHERE e2.error_class = e.error_class ORDER BY id DESC LIMIT 1)
+         FROM outbox_event e WHERE error_class IS NOT NULL AND at_ms > ?1 GROUP BY error_class",
+    )?;
+    for row in stmt.query_map([now - 86_400_000], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+    })? {
+        let (class, n, latest) = row?;
+        recent_errors.insert(class, ErrorCount { count: n as u64, latest: latest.unwrap_or_default() });
+    }
+    let mut lat: Vec<i64> = conn
+        .prepare("SELECT pop_us FROM conversation WHERE pop_us IS NOT NULL ORDER BY updated_ms DESC LIMIT 500")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    lat.sort_unstable();
+    let pct = |p: f64| (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0);
     let database_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok(StatusSnapshot {
         connection,
@@ -60,6 +115,13 @@ pub fn read(path: &Path) -> Result<StatusSnapshot, StoreError> {
         calls: calls as u64,
         pops,
         journal_frames: journal_frames as u64,
+        queue,
+        oldest_pending_secs: oldest.map(|o| ((now - o).max(0) / 1000) as u64),
+        last_push_ms,
+        recent_errors,
+        api_usage,
+        pop_ms_p50: pct(0.5),
+        pop_ms_p99: pct(0.99),
         database: path.display().to_string(),
         database_bytes,
     })
@@ -79,8 +141,42 @@ impl StatusSnapshot {
         } else {
             self.pops.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
         };
+        let fmt_time = |ms: Option<i64>| {
+            ms.and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "never".into())
+        };
+        let queue = if self.queue.is_empty() {
+            "empty".to_string()
+        } else {
+            self.queue.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", ")
+        };
+        let errors = if self.recent_errors.is_empty() {
+            "none in 24 h".to_string()
+        } else {
+            self.recent_errors
+                .iter()
+                .map(|(k, e)| format!("{k} ×{} (latest: {})", e.count, e.latest))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let usage = self
+            .api_usage
+            .as_ref()
+            .map(|u| format!("{} of {} today", u["used"], u["max"]))
+            .unwrap_or_else(|| "not seen yet".into());
+        let latency = match (self.pop_ms_p50, self.pop_ms_p99) {
+            (Some(a), Some(b)) => format!("p50 {a:.2} ms, p99 {b:.2} ms"),
+            _ => "no pops yet".into(),
+        };
         let rows = [
             ("Connection", format!("{state} (since {when})")),
+            ("Dispositions", queue),
+            ("Oldest pending", self.oldest_pending_secs.map(|s| format!("{s} s")).unwrap_or_else(|| "none".into())),
+            ("Last push", fmt_time(self.last_push_ms)),
+            ("Errors", errors),
+            ("Salesforce API", usage),
+            ("Pop latency", latency),
             ("Calls (retention window)", self.calls.to_string()),
             ("Pops", pops),
             ("Cache", format!("{} numbers with records, {} without", self.cache_positive, self.cache_negative)),

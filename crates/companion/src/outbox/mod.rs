@@ -158,7 +158,9 @@ impl Outbox {
         let now = self.clock.now_ms();
         let payload = serde_json::to_string(d).expect("dispositions serialize");
         let mut conn = self.store.outbox();
-        let tx = conn.transaction()?;
+        // IMMEDIATE: this transaction reads then writes; a deferred one could not upgrade to a write
+        // after another connection's commit, and would fail at once instead of waiting its turn.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing: Option<(i64, String)> = tx
             .query_row("SELECT version, state FROM outbox WHERE conversation_id = ?1", [&d.conversation_id], |r| {
                 Ok((r.get(0)?, r.get(1)?))

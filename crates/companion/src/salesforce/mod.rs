@@ -89,7 +89,7 @@ impl SalesforceClient {
             .await
             .map_err(SfError::network)?;
         let status = resp.status().as_u16();
-        let v: Value = resp.json().await.map_err(SfError::network)?;
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
         match (status, v.get("access_token").and_then(Value::as_str)) {
             (200, Some(token)) => {
                 self.set_token(token.to_string());
@@ -98,7 +98,7 @@ impl SalesforceClient {
                 }
                 Ok(())
             }
-            _ => Err(SfError {
+            (400 | 401, _) => Err(SfError {
                 kind: errors::SfErrorKind::Session,
                 status: Some(status),
                 code: v.get("error").and_then(Value::as_str).unwrap_or("invalid_grant").to_string(),
@@ -109,6 +109,8 @@ impl SalesforceClient {
                     .to_string(),
                 retry_after: None,
             }),
+            // The login host failing is not a refusal: try again later.
+            _ => Err(SfError::from_response(status, None, v.to_string().as_bytes())),
         }
     }
 

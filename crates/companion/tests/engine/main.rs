@@ -3,5 +3,6 @@
 mod cli;
 mod common;
 mod feed;
+mod outbox;
 mod pops;
 mod resolver;
