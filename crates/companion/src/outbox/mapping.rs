@@ -16,10 +16,9 @@ pub fn disposition_record(cfg: &DispositionConfig, d: &Disposition) -> Value {
     m.insert(cfg.timestamp_field.clone(), json!(d.timestamp));
     // Only a well-formed contact id is sent; anything else would fail the record.
     if let Some(id) = d.contact_id.as_deref().and_then(ids::to_id18).filter(|id| ids::object_of(id) == Some("Contact"))
+        && !cfg.contact_field.is_empty()
     {
-        if !cfg.contact_field.is_empty() {
-            m.insert(cfg.contact_field.clone(), json!(id));
-        }
+        m.insert(cfg.contact_field.clone(), json!(id));
     }
     if let (false, Some(ext)) = (cfg.agent_extension_field.is_empty(), d.agent_extension.as_deref()) {
         m.insert(cfg.agent_extension_field.clone(), json!(ext));

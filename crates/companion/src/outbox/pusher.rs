@@ -107,10 +107,10 @@ impl PusherHandle {
     /// Stops after the batch in flight, bounded in time.
     pub async fn stop(mut self) {
         self.stop.notify_one();
-        if let Some(t) = self.task.take() {
-            if tokio::time::timeout(Duration::from_secs(35), t).await.is_err() {
-                tracing::warn!("the pusher did not stop in time");
-            }
+        if let Some(t) = self.task.take()
+            && tokio::time::timeout(Duration::from_secs(35), t).await.is_err()
+        {
+            tracing::warn!("the pusher did not stop in time");
         }
     }
 }
