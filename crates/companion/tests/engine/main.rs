@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod crash;
 mod feed;
 mod outbox;
 mod pops;

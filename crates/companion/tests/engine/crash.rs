@@ -1,0 +1,111 @@
+//! `kill -9` of the engine process at random moments, during enqueues and pushes, restarted each
+//! time: afterwards every acknowledged (committed) disposition is in Salesforce exactly once and the
+//! database passes `PRAGMA integrity_check`. `CRASH_KILLS` sets how many kills (default 6; the long
+//! run is `scripts/crash-test.sh`).
+
+use crate::common::*;
+use companion::outbox::RowState;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn spawn_engine(sim: &cloud_sim::SimHandle, db: &Path) -> Child {
+    let u = sim.urls();
+    let sets = [
+        format!("genesys.api_base={}", u.genesys_api),
+        format!("genesys.login_base={}", u.genesys_login),
+        format!("genesys.streaming_base={}", u.genesys_streaming),
+        format!("salesforce.login_base={}", u.salesforce_login),
+        format!("store.path={}", db.display()),
+        "outbox.batch_window_secs=0".into(),
+        "outbox.retry_initial_ms=100".into(),
+        "outbox.retry_max_ms=500".into(),
+        "genesys.reconnect_initial_ms=50".into(),
+        r#"disposition.code_map={ "Sale" = "Completed", "Callback Requested" = "Pending Transfer", "Billing Question" = "Completed", "Technical Support" = "Completed", "Complaint" = "Completed", "Wrong Number" = "Failed" }"#.into(),
+    ];
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_companion"));
+    cmd.arg("run").arg("--auto-approve");
+    for s in sets {
+        cmd.arg("--set").arg(s);
+    }
+    cmd.env("COMPANION_CONFIG", "/nonexistent/config.toml")
+        .env("COMPANION_MANAGED_CONFIG", "/nonexistent/managed.toml")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the engine starts")
+}
+
+/// Kills the child with SIGKILL (std's `kill` is SIGKILL on Unix) and reaps it.
+fn kill_9(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn crm(sim: &cloud_sim::SimHandle) -> HashMap<String, usize> {
+    let v: Value = reqwest::get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control)).await.unwrap().json().await.unwrap();
+    let mut out = HashMap::new();
+    for r in v["records"].as_array().unwrap() {
+        *out.entry(r["Interaction_ID__c"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
+    let kills: usize = std::env::var("CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
+    let sim = sim().await;
+    // Slow pushes, so that kills also land while a batch is in flight.
+    control(&sim, "/_sim/faults", json!({"kind": "latency", "latency_ms": 40, "path_contains": "/composite/", "rate": 1.0})).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("companion.db");
+    let calls = (kills as u32 * 12).max(60);
+    let id = sim
+        .start_scenario(cloud_sim::scenario::ScenarioSpec {
+            calls,
+            rate_per_min: 900.0 / 40.0,
+            speed: 40.0,
+            abandon_rate: 0.0,
+            seed: Some(5),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    for _ in 0..kills {
+        let child = spawn_engine(&sim, &db);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+        kill_9(child);
+    }
+    // A last run that is left to finish its work.
+    let child = spawn_engine(&sim, &db);
+    eventually("the scenario to finish", 120, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    let drained = |db: &Path| -> bool {
+        let Ok(conn) = companion::store::Store::reader(db) else { return false };
+        companion::outbox::depth(&conn).map(|d| d.get(&RowState::Pending).copied().unwrap_or(0) == 0).unwrap_or(false)
+    };
+    let mut ok = false;
+    for _ in 0..300 {
+        if drained(&db) {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    kill_9(child);
+    assert!(ok, "the outbox drained after the last restart");
+
+    let conn = companion::store::Store::reader(&db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let rows = companion::outbox::list(&conn, None, usize::MAX).unwrap();
+    assert!(!rows.is_empty(), "some dispositions were acknowledged");
+    let records = crm(&sim).await;
+    for r in &rows {
+        assert_eq!(r.state, RowState::Delivered, "{}: {:?} {:?}", r.conversation_id, r.state, r.error_message);
+        assert_eq!(records.get(&r.conversation_id).copied(), Some(1), "{} must be in Salesforce exactly once", r.conversation_id);
+    }
+    eprintln!("{} kills; {} of {calls} calls' dispositions acknowledged and delivered once each", kills, rows.len());
+}

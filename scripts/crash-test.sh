@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The long crash test: the engine process is `kill -9`ed at random moments CRASH_KILLS times (default
+# 50) during a scenario, restarted each time; then every acknowledged disposition must be in the
+# simulator's Salesforce exactly once and the database must pass PRAGMA integrity_check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+bootstrap_rust
+bootstrap_nextest
+CRASH_KILLS=${CRASH_KILLS:-50} cargo nextest run --locked -p companion --no-capture -E 'test(kill_9_at_random_moments)'
