@@ -16,4 +16,5 @@ cargo nextest run --locked --workspace --no-fail-fast
 log "benchmark harness smoke run (figures in BENCHMARKS.md come from the full runs)"
 BENCH_SECS=1 cargo test --locked -q -p cloud-sim --bench sim_throughput
 BENCH_CALLS=60 BENCH_CACHE_ENTRIES=20000 BENCH_LOOKUPS=2000 cargo test --locked -q -p companion --bench pop_latency
+BENCH_ENQUEUES=100 BENCH_DRAIN=400 cargo test --locked -q -p companion --bench outbox
 log "all checks passed in $(( $(date +%s) - start )) s"

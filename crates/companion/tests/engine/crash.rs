@@ -46,7 +46,12 @@ fn kill_9(mut child: Child) {
 }
 
 async fn crm(sim: &cloud_sim::SimHandle) -> HashMap<String, usize> {
-    let v: Value = reqwest::get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control)).await.unwrap().json().await.unwrap();
+    let v: Value = reqwest::get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut out = HashMap::new();
     for r in v["records"].as_array().unwrap() {
         *out.entry(r["Interaction_ID__c"].as_str().unwrap().to_string()).or_default() += 1;
@@ -59,7 +64,12 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     let kills: usize = std::env::var("CRASH_KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(6);
     let sim = sim().await;
     // Slow pushes, so that kills also land while a batch is in flight.
-    control(&sim, "/_sim/faults", json!({"kind": "latency", "latency_ms": 40, "path_contains": "/composite/", "rate": 1.0})).await;
+    control(
+        &sim,
+        "/_sim/faults",
+        json!({"kind": "latency", "latency_ms": 40, "path_contains": "/composite/", "rate": 1.0}),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("companion.db");
     let calls = (kills as u32 * 12).max(60);
@@ -105,7 +115,12 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     let records = crm(&sim).await;
     for r in &rows {
         assert_eq!(r.state, RowState::Delivered, "{}: {:?} {:?}", r.conversation_id, r.state, r.error_message);
-        assert_eq!(records.get(&r.conversation_id).copied(), Some(1), "{} must be in Salesforce exactly once", r.conversation_id);
+        assert_eq!(
+            records.get(&r.conversation_id).copied(),
+            Some(1),
+            "{} must be in Salesforce exactly once",
+            r.conversation_id
+        );
     }
     eprintln!("{} kills; {} of {calls} calls' dispositions acknowledged and delivered once each", kills, rows.len());
 }

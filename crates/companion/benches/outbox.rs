@@ -1,0 +1,111 @@
+//! Outbox benchmarks, with the DESIGN targets: durable enqueue of one disposition (p99 ≤ 10 ms), and
+//! draining against the simulator with a 50 ms round trip (≥ 5,000 dispositions per minute).
+//!
+//! `cargo bench -p companion --bench outbox` (env: `BENCH_ENQUEUES`, default 2000; `BENCH_DRAIN`,
+//! default 10000).
+
+use cloud_sim::{SimConfig, SimHandle};
+use companion::auth::{self, FollowRedirect};
+use companion::clock::{SharedClock, SystemClock};
+use companion::engine::Clouds;
+use companion::events::Recorder;
+use companion::outbox::pusher::PusherHandle;
+use companion::outbox::{Disposition, DispositionSource, Outbox, RowState};
+use companion::store::Store;
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn pct(mut v: Vec<u64>, p: f64) -> f64 {
+    v.sort_unstable();
+    v.get(((v.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0) as f64
+}
+
+fn disposition(i: u64, prefix: &str) -> Disposition {
+    Disposition {
+        conversation_id: format!("{prefix}-{i:08}"),
+        code: "Completed".into(),
+        reason: "Customer asked about the last invoice; explained the late fee.".into(),
+        timestamp: "2026-11-21T14:20:35.000Z".into(),
+        duration_secs: Some(180),
+        contact_id: None,
+        account_id: None,
+        agent_extension: None,
+        source: DispositionSource::Genesys,
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let enqueues = env_num("BENCH_ENQUEUES", 2000);
+    let drain = env_num("BENCH_DRAIN", 10_000);
+    let dir = std::env::temp_dir().join(format!("companion-outbox-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let clock: SharedClock = Arc::new(SystemClock);
+
+    // Durable enqueue: one synchronous=FULL transaction per disposition, on this machine's disk.
+    let store = Arc::new(Store::open(&dir.join("enqueue.db")).expect("store"));
+    let outbox = Outbox::new(store, clock.clone());
+    let mut lat = Vec::with_capacity(enqueues as usize);
+    for i in 0..enqueues {
+        let t = Instant::now();
+        outbox.enqueue(&disposition(i, "enq")).expect("enqueue");
+        lat.push(t.elapsed().as_micros() as u64);
+    }
+
+    // Drain at a 50 ms round trip.
+    let sim = SimHandle::start(SimConfig::default()).await.expect("simulator");
+    let cfg = companion::demo::config_for(&sim, &["outbox.batch_window_secs=0".into()]).expect("config");
+    let b = FollowRedirect(auth::oauth_http());
+    let clouds = Clouds::sign_in(&cfg, &b, &b).await.expect("sign-in");
+    let client = reqwest::Client::new();
+    for body in [json!({"kind": "latency", "latency_ms": 50, "service": "salesforce", "rate": 1.0})] {
+        client.post(format!("{}/_sim/faults", sim.urls().control)).json(&body).send().await.expect("fault");
+    }
+    let store = Arc::new(Store::open(&dir.join("drain.db")).expect("store"));
+    let outbox = Arc::new(Outbox::new(store, clock.clone()));
+    for i in 0..drain {
+        outbox.enqueue(&disposition(i, "drain")).expect("enqueue");
+    }
+    let start = Instant::now();
+    let pusher = PusherHandle::start(
+        outbox.clone(),
+        clouds.salesforce.clone(),
+        Arc::new(cfg),
+        clock,
+        Arc::new(Recorder::default()),
+    );
+    loop {
+        let pending = outbox.depth().expect("depth").get(&RowState::Pending).copied().unwrap_or(0);
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    pusher.stop().await;
+    let delivered = outbox.depth().expect("depth").get(&RowState::Delivered).copied().unwrap_or(0);
+    let requests = sim.stats()["endpoints"]["salesforce PATCH /services/data/{v}/composite/sobjects/{object}/{field}"]
+        ["count"]
+        .as_u64()
+        .unwrap_or(0);
+    sim.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let per_min = delivered as f64 / secs * 60.0;
+    let (p50, p99) = (pct(lat.clone(), 0.5) / 1000.0, pct(lat, 0.99) / 1000.0);
+    println!("| measure | value | target | |");
+    println!("|---|---:|---|---|");
+    println!(
+        "| durable enqueue of one disposition, p50 / p99 ({enqueues} enqueues) | {p50:.2} / {p99:.2} ms | p99 ≤ 10 ms | {} |",
+        if p99 <= 10.0 { "met" } else { "NOT met" }
+    );
+    println!(
+        "| outbox drain at 50 ms round trip ({delivered} dispositions, {requests} requests, {secs:.1} s) | {per_min:.0} per minute | ≥ 5,000 per minute | {} |",
+        if per_min >= 5000.0 { "met" } else { "NOT met" }
+    );
+}
