@@ -10,6 +10,7 @@ use crate::genesys::rest::GenesysClient;
 use crate::genesys::tracker::{Emitted, Tracker, Transition};
 use crate::outbox::pusher::{PusherHandle, PusherState};
 use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError};
+use crate::phone::Normalized;
 use crate::salesforce::SalesforceClient;
 use crate::screenpop::cache::LookupCache;
 use crate::screenpop::{CacheMode, PopRequest, Resolver};
@@ -21,6 +22,25 @@ use std::sync::RwLock;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
+
+/// Why a pick was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PickError {
+    #[error("`{0}` is not a Salesforce record id")]
+    NotARecordId(String),
+    #[error("no call {0} is known")]
+    UnknownCall(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Outbox(#[from] OutboxError),
+}
+
+impl From<rusqlite::Error> for PickError {
+    fn from(e: rusqlite::Error) -> Self {
+        PickError::Store(StoreError::Sql(e))
+    }
+}
 
 /// Signed-in clients of both clouds.
 pub struct Clouds {
@@ -222,6 +242,39 @@ impl EngineHandle {
         }
     }
 
+    /// The agent picks the caller's record (picker, or manual search): remembered for the number, and
+    /// the contact of the call's disposition, also when it is already queued.
+    pub fn pick(&self, conversation_id: &str, record_id: &str) -> Result<(), PickError> {
+        let id = crate::salesforce::ids::to_id18(record_id)
+            .ok_or_else(|| PickError::NotARecordId(record_id.chars().take(40).collect()))?;
+        let ani: Option<String> = self
+            .store
+            .background()
+            .query_row("SELECT ani FROM conversation WHERE id = ?1", [conversation_id], |r| r.get(0))
+            .map_err(|_| PickError::UnknownCall(conversation_id.to_string()))?;
+        let now = self.resolver.clock_now();
+        self.store.background().execute(
+            "UPDATE conversation SET pop_record = ?2, updated_ms = ?3 WHERE id = ?1",
+            params![conversation_id, id, now],
+        )?;
+        if let Some(Normalized::E164(e164)) =
+            ani.as_deref().map(|a| crate::phone::normalize(a, self.resolver.country()))
+        {
+            self.resolver.remember_choice(&e164, &id);
+        }
+        // A disposition already queued (and not yet delivered) gets the contact too.
+        if let Some(row) =
+            self.outbox.list(None, usize::MAX)?.into_iter().find(|r| r.conversation_id == conversation_id)
+        {
+            if matches!(row.state, crate::outbox::RowState::Pending | crate::outbox::RowState::NeedsAttention)
+                && row.disposition.contact_id.as_deref() != Some(id.as_str())
+            {
+                self.outbox.enqueue(&Disposition { contact_id: Some(id), ..row.disposition })?;
+            }
+        }
+        Ok(())
+    }
+
     /// The agent sets (or changes) the disposition of a call in the companion.
     pub fn set_disposition(&self, d: Disposition) -> Result<i64, OutboxError> {
         self.outbox.enqueue(&Disposition { source: DispositionSource::Agent, ..d })
@@ -356,37 +409,47 @@ impl Processor {
                     crate::screenpop::PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),
                     _ => None,
                 };
-                // An upsert: the stage's own write may not have happened yet.
-                let r = store.background().execute(
-                    "INSERT INTO conversation(id, stage, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us) VALUES (?1, 1, ?4, ?4, ?2, ?3, ?5)
-                     ON CONFLICT(id) DO UPDATE SET pop_outcome = excluded.pop_outcome, pop_record = excluded.pop_record, pop_us = excluded.pop_us, updated_ms = excluded.updated_ms",
-                    params![decision.conversation_id, decision.outcome.label(), record, clock.now_ms(), decision.elapsed_us as i64],
-                );
-                if let Err(e) = r {
-                    tracing::warn!(error = %e, "could not record the pop");
-                }
+                // An upsert: the stage's own write may not have happened yet. Off the async workers.
+                let _ = tokio::task::spawn_blocking(move || {
+                    let r = store.background().execute(
+                        "INSERT INTO conversation(id, stage, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us) VALUES (?1, 1, ?4, ?4, ?2, ?3, ?5)
+                         ON CONFLICT(id) DO UPDATE SET pop_outcome = excluded.pop_outcome, pop_record = excluded.pop_record, pop_us = excluded.pop_us, updated_ms = excluded.updated_ms",
+                        params![decision.conversation_id, decision.outcome.label(), record, clock.now_ms(), decision.elapsed_us as i64],
+                    );
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "could not record the pop");
+                    }
+                })
+                .await;
             });
         }
-        // After the pop has started, so the pop never waits for this write.
-        let now = self.clock.now_ms();
-        let r = self.store.background().execute(
-            "INSERT INTO conversation(id, stage, ani, participant_id, first_seen_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), ani = coalesce(ani, excluded.ani),
-               participant_id = excluded.participant_id, updated_ms = excluded.updated_ms",
-            params![v.conversation_id, e.transition as i64, v.ani, v.agent_participant_id, now],
-        );
-        if let Err(err) = r {
-            tracing::warn!(error = %err, "could not record the call's stage");
-        }
-        if e.transition == Transition::WrapupSubmitted {
-            self.capture(v);
+        // After the pop has started, and off the async workers, so the pop never waits for this write.
+        let (store, now) = (self.store.clone(), self.clock.now_ms());
+        let (id, stage, ani, participant) =
+            (v.conversation_id.clone(), e.transition as i64, v.ani.clone(), v.agent_participant_id.clone());
+        let wrapped = e.transition == Transition::WrapupSubmitted;
+        let stage_written = tokio::task::spawn_blocking(move || {
+            let r = store.background().execute(
+                "INSERT INTO conversation(id, stage, ani, participant_id, first_seen_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), ani = coalesce(ani, excluded.ani),
+                   participant_id = excluded.participant_id, updated_ms = excluded.updated_ms",
+                params![id, stage, ani, participant, now],
+            );
+            if let Err(err) = r {
+                tracing::warn!(error = %err, "could not record the call's stage");
+            }
+        });
+        if wrapped {
+            // The disposition reads the pop's record: let the stage land first.
+            self.capture(v, Some(stage_written));
+            return;
         }
     }
 }
 
 impl Processor {
     /// Queues the wrap-up submitted in Genesys: the code's name, the notes, the caller's record.
-    fn capture(&self, v: &crate::genesys::tracker::CallView) {
+    fn capture(&self, v: &crate::genesys::tracker::CallView, after: Option<tokio::task::JoinHandle<()>>) {
         let Some(w) = v.wrapup.clone() else { return };
         let (genesys, codes, outbox, store, sink, clock) = (
             self.genesys.clone(),
@@ -398,12 +461,10 @@ impl Processor {
         );
         let conversation_id = v.conversation_id.clone();
         tokio::spawn(async move {
+            if let Some(a) = after {
+                let _ = a.await;
+            }
             let code = codes.name_of(&genesys, w.code.as_deref().unwrap_or(""), clock.now_ms()).await;
-            let contact_id: Option<String> = store
-                .background()
-                .query_row("SELECT pop_record FROM conversation WHERE id = ?1", [&conversation_id], |r| r.get(0))
-                .ok()
-                .flatten();
             let timestamp = w.end_time.clone().unwrap_or_else(|| {
                 chrono::DateTime::from_timestamp_millis(clock.now_ms())
                     .unwrap_or_default()
@@ -415,12 +476,28 @@ impl Processor {
                 reason: w.notes.unwrap_or_default(),
                 timestamp,
                 duration_secs: w.duration_seconds,
-                contact_id,
+                contact_id: None,
                 account_id: None,
                 agent_extension: None,
                 source: DispositionSource::Genesys,
             };
-            match outbox.enqueue(&d) {
+            // The caller's record (from the pop or the agent's pick), then the durable write: both off
+            // the async workers, so no pop waits behind a disk sync.
+            let queued = {
+                let (outbox, d) = (outbox.clone(), d.clone());
+                tokio::task::spawn_blocking(move || {
+                    let contact_id: Option<String> = store
+                        .background()
+                        .query_row("SELECT pop_record FROM conversation WHERE id = ?1", [&d.conversation_id], |r| {
+                            r.get(0)
+                        })
+                        .ok()
+                        .flatten();
+                    outbox.enqueue(&Disposition { contact_id, ..d })
+                })
+                .await
+            };
+            match queued.unwrap_or(Err(OutboxError::Incomplete)) {
                 Ok(version) => sink.emit(&EngineEvent::DispositionQueued { conversation_id, code: d.code, version }),
                 Err(e) => sink.emit(&EngineEvent::Problem {
                     code: "DISPOSITION_NOT_QUEUED",
@@ -453,22 +530,23 @@ async fn watch_connection(
 async fn write_journal(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<(i64, String, String)>) {
     let mut batch = Vec::with_capacity(64);
     while rx.recv_many(&mut batch, 256).await > 0 {
-        let mut conn = store.background();
-        let result = (|| -> rusqlite::Result<()> {
+        let (store, frames) = (store.clone(), std::mem::take(&mut batch));
+        let written = tokio::task::spawn_blocking(move || {
+            let mut conn = store.background();
             let tx = conn.transaction()?;
             {
                 let mut stmt =
                     tx.prepare_cached("INSERT INTO journal(received_ms, conversation_id, frame) VALUES (?1, ?2, ?3)")?;
-                for (ms, id, frame) in &batch {
+                for (ms, id, frame) in &frames {
                     stmt.execute(params![ms, id, frame])?;
                 }
             }
             tx.commit()
-        })();
-        if let Err(e) = result {
+        })
+        .await;
+        if let Ok(Err(e)) = written {
             tracing::warn!(error = %e, "journal write failed");
         }
-        batch.clear();
     }
 }
 

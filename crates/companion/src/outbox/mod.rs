@@ -86,6 +86,15 @@ pub struct OutboxRow {
     pub disposition: Disposition,
 }
 
+/// The outcome of a push for one row.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    Delivered { id: String, version: i64, salesforce_id: Option<String> },
+    Retry { id: String, version: i64, next_ms: i64, class: String, code: String, message: String },
+    Postpone { id: String, version: i64, next_ms: i64 },
+    Park { id: String, version: i64, class: String, code: String, message: String },
+}
+
 /// A row due for delivery.
 #[derive(Debug, Clone)]
 pub struct DueRow {
@@ -219,18 +228,8 @@ impl Outbox {
 
     /// Marks a row delivered, unless it was edited since `version` was sent (then the edit goes next).
     pub fn delivered(&self, id: &str, version: i64, salesforce_id: Option<&str>) -> Result<bool, OutboxError> {
-        let now = self.clock.now_ms();
-        let conn = self.store.outbox();
-        let n = conn.execute(
-            "UPDATE outbox SET state = 'delivered', delivered_version = version, salesforce_id = coalesce(?3, salesforce_id), delivered_ms = ?4,
-               updated_ms = ?4, error_class = NULL, error_code = NULL, error_message = NULL
-             WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
-            params![id, version, salesforce_id, now],
-        )?;
-        if n == 1 {
-            record_event(&conn, id, now, "delivered", None, salesforce_id)?;
-        }
-        Ok(n == 1)
+        let s = Settlement::Delivered { id: id.into(), version, salesforce_id: salesforce_id.map(str::to_string) };
+        Ok(self.settle(std::slice::from_ref(&s))?[0])
     }
 
     /// Schedules another try.
@@ -243,41 +242,86 @@ impl Outbox {
         code: &str,
         message: &str,
     ) -> Result<(), OutboxError> {
-        let now = self.clock.now_ms();
-        let conn = self.store.outbox();
-        let n = conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?3, error_class = ?4, error_code = ?5, error_message = ?6, updated_ms = ?7
-             WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
-            params![id, version, next_ms, class, code, message, now],
-        )?;
-        if n == 1 {
-            record_event(&conn, id, now, "failed", Some(class), Some(&format!("{code}: {message}")))?;
-        }
-        Ok(())
+        let s = Settlement::Retry {
+            id: id.into(),
+            version,
+            next_ms,
+            class: class.into(),
+            code: code.into(),
+            message: message.into(),
+        };
+        self.settle(&[s]).map(|_| ())
     }
 
     /// Postpones a row without counting an attempt (signed out, allocation spent).
     pub fn postpone(&self, id: &str, version: i64, next_ms: i64) -> Result<(), OutboxError> {
-        self.store.outbox().execute(
-            "UPDATE outbox SET next_attempt_ms = ?3 WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
-            params![id, version, next_ms],
-        )?;
-        Ok(())
+        self.settle(&[Settlement::Postpone { id: id.into(), version, next_ms }]).map(|_| ())
     }
 
     /// Parks a row that cannot succeed as it is, with Salesforce's own message.
     pub fn park(&self, id: &str, version: i64, class: &str, code: &str, message: &str) -> Result<(), OutboxError> {
+        let s = Settlement::Park {
+            id: id.into(),
+            version,
+            class: class.into(),
+            code: code.into(),
+            message: message.into(),
+        };
+        self.settle(&[s]).map(|_| ())
+    }
+
+    /// Records the outcomes of a push in one durable transaction (one disk sync per batch, not per
+    /// row). A row edited since its version was sent is left for the edit. Returns, per item, whether
+    /// it applied.
+    pub fn settle(&self, items: &[Settlement]) -> Result<Vec<bool>, OutboxError> {
         let now = self.clock.now_ms();
-        let conn = self.store.outbox();
-        let n = conn.execute(
-            "UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, error_class = ?3, error_code = ?4, error_message = ?5, updated_ms = ?6
-             WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
-            params![id, version, class, code, message, now],
-        )?;
-        if n == 1 {
-            record_event(&conn, id, now, "parked", Some(class), Some(&format!("{code}: {message}")))?;
+        let mut conn = self.store.outbox();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut applied = Vec::with_capacity(items.len());
+        for item in items {
+            let n = match item {
+                Settlement::Delivered { id, version, salesforce_id } => {
+                    let n = tx.prepare_cached(
+                        "UPDATE outbox SET state = 'delivered', delivered_version = version, salesforce_id = coalesce(?3, salesforce_id), delivered_ms = ?4,
+                           updated_ms = ?4, error_class = NULL, error_code = NULL, error_message = NULL
+                         WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+                    )?
+                    .execute(params![id, version, salesforce_id, now])?;
+                    if n == 1 {
+                        record_event(&tx, id, now, "delivered", None, salesforce_id.as_deref())?;
+                    }
+                    n
+                }
+                Settlement::Retry { id, version, next_ms, class, code, message } => {
+                    let n = tx.prepare_cached(
+                        "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?3, error_class = ?4, error_code = ?5, error_message = ?6, updated_ms = ?7
+                         WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+                    )?
+                    .execute(params![id, version, next_ms, class, code, message, now])?;
+                    if n == 1 {
+                        record_event(&tx, id, now, "failed", Some(class), Some(&format!("{code}: {message}")))?;
+                    }
+                    n
+                }
+                Settlement::Postpone { id, version, next_ms } => tx
+                    .prepare_cached("UPDATE outbox SET next_attempt_ms = ?3 WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'")?
+                    .execute(params![id, version, next_ms])?,
+                Settlement::Park { id, version, class, code, message } => {
+                    let n = tx.prepare_cached(
+                        "UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, error_class = ?3, error_code = ?4, error_message = ?5, updated_ms = ?6
+                         WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+                    )?
+                    .execute(params![id, version, class, code, message, now])?;
+                    if n == 1 {
+                        record_event(&tx, id, now, "parked", Some(class), Some(&format!("{code}: {message}")))?;
+                    }
+                    n
+                }
+            };
+            applied.push(n == 1);
         }
-        Ok(())
+        tx.commit()?;
+        Ok(applied)
     }
 
     fn state_of(conn: &rusqlite::Connection, id: &str) -> Result<RowState, OutboxError> {

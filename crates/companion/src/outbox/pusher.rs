@@ -5,7 +5,7 @@
 //! spaced out as the daily allocation nears its end; permanent → parked with Salesforce's message (a
 //! whole-batch refusal is split to find the record at fault). It never spins.
 
-use super::{DueRow, Outbox, mapping};
+use super::{DueRow, Outbox, Settlement, mapping};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::events::{EngineEvent, EventSink};
@@ -177,7 +177,9 @@ impl Pusher {
                 Next::Until(ms) => Duration::from_millis((ms - self.clock.now_ms()).max(1) as u64),
                 Next::Continue => {
                     let now = self.clock.now_ms();
-                    match self.outbox.next_due_ms() {
+                    let outbox = self.outbox.clone();
+                    let next_due = tokio::task::spawn_blocking(move || outbox.next_due_ms()).await.unwrap_or(Ok(None));
+                    match next_due {
                         Ok(Some(due)) if due <= now => Duration::ZERO,
                         Ok(Some(due)) => Duration::from_millis((due - now) as u64)
                             .min(Duration::from_secs(self.config.outbox.poll_secs)),
@@ -215,7 +217,13 @@ impl Pusher {
                 return Ok(Next::Until(next));
             }
         }
-        let due = self.outbox.due(self.config.outbox.batch_size)?;
+        let (outbox, limit) = (self.outbox.clone(), self.config.outbox.batch_size);
+        let due = tokio::task::spawn_blocking(move || outbox.due(limit)).await.map_err(|e| {
+            super::OutboxError::Store(crate::store::StoreError::Open {
+                path: Default::default(),
+                message: e.to_string(),
+            })
+        })??;
         if due.is_empty() {
             self.flush.store(false, std::sync::atomic::Ordering::SeqCst);
             return Ok(Next::Continue);
@@ -239,21 +247,26 @@ impl Pusher {
         match self.salesforce.upsert_collection(&d.object, &d.external_id_field, records, REQUEST_TIMEOUT).await {
             Ok(results) => {
                 let mut ok = vec![];
+                let mut settled = vec![];
                 for (row, result) in rows.into_iter().zip(results) {
                     if result.get("success").and_then(Value::as_bool) == Some(true) {
                         let id = result.get("id").and_then(Value::as_str).map(str::to_string);
                         ok.push((row, id));
                     } else {
-                        self.record_failure(&row, &result)?;
+                        settled.push(self.failure(&row, &result));
                     }
                 }
                 if self.config.task.enabled && !ok.is_empty() {
+                    self.settle(settled).await?;
                     return self.push_tasks(ok).await;
                 }
-                for (row, id) in ok {
-                    self.delivered(&row, id)?;
-                }
-                self.note_push();
+                settled.extend(ok.into_iter().map(|(row, id)| Settlement::Delivered {
+                    id: row.disposition.conversation_id,
+                    version: row.version,
+                    salesforce_id: id,
+                }));
+                self.settle(settled).await?;
+                self.note_push().await;
                 Ok(Next::Continue)
             }
             Err(e) => self.whole_batch_failed(rows, e, may_refresh).await,
@@ -272,14 +285,23 @@ impl Pusher {
             .await
         {
             Ok(results) => {
-                for ((row, id), result) in ok.into_iter().zip(results) {
-                    if result.get("success").and_then(Value::as_bool) == Some(true) {
-                        self.delivered(&row, id)?;
-                    } else {
-                        self.record_failure(&row, &result)?;
-                    }
-                }
-                self.note_push();
+                let settled = ok
+                    .into_iter()
+                    .zip(results)
+                    .map(|((row, id), result)| {
+                        if result.get("success").and_then(Value::as_bool) == Some(true) {
+                            Settlement::Delivered {
+                                id: row.disposition.conversation_id,
+                                version: row.version,
+                                salesforce_id: id,
+                            }
+                        } else {
+                            self.failure(&row, &result)
+                        }
+                    })
+                    .collect();
+                self.settle(settled).await?;
+                self.note_push().await;
                 Ok(Next::Continue)
             }
             // The log records are in; the rows stay pending, and the next try upserts both again.
@@ -287,40 +309,59 @@ impl Pusher {
         }
     }
 
-    fn delivered(&self, row: &DueRow, salesforce_id: Option<String>) -> Result<(), super::OutboxError> {
-        if self.outbox.delivered(&row.disposition.conversation_id, row.version, salesforce_id.as_deref())? {
-            self.sink.emit(&EngineEvent::DispositionDelivered {
-                conversation_id: row.disposition.conversation_id.clone(),
-                salesforce_id,
-            });
+    /// Records outcomes off the async workers (one durable transaction), then announces deliveries.
+    async fn settle(&self, items: Vec<Settlement>) -> Result<(), super::OutboxError> {
+        if items.is_empty() {
+            return Ok(());
+        }
+        let outbox = self.outbox.clone();
+        let (items, applied) =
+            tokio::task::spawn_blocking(move || outbox.settle(&items).map(|a| (items, a))).await.map_err(|e| {
+                super::OutboxError::Store(crate::store::StoreError::Open {
+                    path: Default::default(),
+                    message: e.to_string(),
+                })
+            })??;
+        for (item, applied) in items.into_iter().zip(applied) {
+            if let (Settlement::Delivered { id, salesforce_id, .. }, true) = (item, applied) {
+                self.sink.emit(&EngineEvent::DispositionDelivered { conversation_id: id, salesforce_id });
+            }
         }
         Ok(())
     }
 
-    fn note_push(&self) {
+    async fn note_push(&self) {
         let (used, max) = self.salesforce.api_usage();
         let now = self.clock.now_ms();
         self.last_push_ms.store(now, std::sync::atomic::Ordering::Relaxed);
-        let _ = self.outbox.store.set_status("last_push_ms", &now.to_string(), now);
-        let _ = self.outbox.store.set_status("api_usage", &format!("{{\"used\":{used},\"max\":{max}}}"), now);
+        let store = self.outbox.store.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let _ = store.set_status("last_push_ms", &now.to_string(), now);
+            let _ = store.set_status("api_usage", &format!("{{\"used\":{used},\"max\":{max}}}"), now);
+        })
+        .await;
         self.set(PusherState::Pushing);
     }
 
-    fn record_failure(&self, row: &DueRow, result: &Value) -> Result<(), super::OutboxError> {
+    /// What to do with a record Salesforce refused.
+    fn failure(&self, row: &DueRow, result: &Value) -> Settlement {
         let err = result.get("errors").and_then(|e| e.get(0)).cloned().unwrap_or(Value::Null);
-        let code = err.get("statusCode").and_then(Value::as_str).unwrap_or("UNKNOWN");
-        let message =
-            err.get("message").and_then(Value::as_str).unwrap_or("Salesforce refused the record without a message");
-        let id = &row.disposition.conversation_id;
-        if TRANSIENT_RECORD_CODES.contains(&code) {
-            let next = self.clock.now_ms() + self.backoff_ms(row.attempts, None);
-            self.outbox.retry_later(id, row.version, next, "transient", code, message)
+        let code = err.get("statusCode").and_then(Value::as_str).unwrap_or("UNKNOWN").to_string();
+        let message = err
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("Salesforce refused the record without a message")
+            .to_string();
+        let id = row.disposition.conversation_id.clone();
+        if TRANSIENT_RECORD_CODES.contains(&code.as_str()) {
+            let next_ms = self.clock.now_ms() + self.backoff_ms(row.attempts, None);
+            Settlement::Retry { id, version: row.version, next_ms, class: "transient".into(), code, message }
         } else {
             self.sink.emit(&EngineEvent::Problem {
                 code: "DISPOSITION_NEEDS_ATTENTION",
                 message: format!("Salesforce refused the disposition of {id}: {message}"),
             });
-            self.outbox.park(id, row.version, "permanent", code, message)
+            Settlement::Park { id, version: row.version, class: "permanent".into(), code, message }
         }
     }
 
@@ -334,17 +375,18 @@ impl Pusher {
         match e.kind {
             SfErrorKind::Transient => {
                 let until = now + self.backoff_ms(rows.iter().map(|r| r.attempts).max().unwrap_or(0), e.retry_after);
-                for r in &rows {
-                    let next = now + self.backoff_ms(r.attempts, e.retry_after);
-                    self.outbox.retry_later(
-                        &r.disposition.conversation_id,
-                        r.version,
-                        next,
-                        "transient",
-                        &e.code,
-                        &e.message,
-                    )?;
-                }
+                let settled = rows
+                    .iter()
+                    .map(|r| Settlement::Retry {
+                        id: r.disposition.conversation_id.clone(),
+                        version: r.version,
+                        next_ms: now + self.backoff_ms(r.attempts, e.retry_after),
+                        class: "transient".into(),
+                        code: e.code.clone(),
+                        message: e.message.clone(),
+                    })
+                    .collect();
+                self.settle(settled).await?;
                 self.set(PusherState::BackingOff { until_ms: until, reason: e.message });
                 Ok(Next::Continue)
             }
@@ -355,9 +397,15 @@ impl Pusher {
             SfErrorKind::Session => self.hold(&e),
             SfErrorKind::Budget => {
                 let until = now + self.config.outbox.budget_backoff_secs as i64 * 1000;
-                for r in &rows {
-                    self.outbox.postpone(&r.disposition.conversation_id, r.version, until)?;
-                }
+                let settled = rows
+                    .iter()
+                    .map(|r| Settlement::Postpone {
+                        id: r.disposition.conversation_id.clone(),
+                        version: r.version,
+                        next_ms: until,
+                    })
+                    .collect();
+                self.settle(settled).await?;
                 let (used, max) = self.salesforce.api_usage();
                 self.sink.emit(&EngineEvent::Problem {
                     code: "SALESFORCE_ALLOCATION_SPENT",
@@ -382,7 +430,14 @@ impl Pusher {
                         r.disposition.conversation_id, e.message
                     ),
                 });
-                self.outbox.park(&r.disposition.conversation_id, r.version, "permanent", &e.code, &e.message)?;
+                let park = Settlement::Park {
+                    id: r.disposition.conversation_id.clone(),
+                    version: r.version,
+                    class: "permanent".into(),
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                };
+                self.settle(vec![park]).await?;
                 Ok(Next::Continue)
             }
         }

@@ -372,6 +372,16 @@ impl Resolver {
         })
     }
 
+    /// The resolver's clock, now.
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The country national numbers are read in.
+    pub fn country(&self) -> Country {
+        self.country
+    }
+
     /// Remembers the agent's pick for a number.
     pub fn remember_choice(&self, e164: &str, record_id: &str) {
         if let Err(e) = self.cache.remember_choice(e164, record_id, self.clock.now_ms()) {

@@ -241,3 +241,97 @@ async fn a_spent_allocation_waits_and_keeps_everything() {
     assert_eq!(crm(&sim).await["l-1"].len(), 1);
     run.engine.stop().await;
 }
+
+#[tokio::test]
+async fn the_optional_call_task_is_upserted_beside_the_log_record() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let mut flags = FAST.to_vec();
+    flags.push("task.enabled=true");
+    let run = start_engine(config_for(&sim, &flags), store).await;
+    let contact = sim.population().contacts[0].id.clone();
+    let mut d = disposition("t-1", "Sale", "Upgraded to premium");
+    d.contact_id = Some(contact.clone());
+    run.engine.set_disposition(d.clone()).unwrap();
+    eventually("delivery", 10, || pending(&run) == 0).await;
+    // Delivered twice (an edit): still one Task.
+    d.reason = "Upgraded to premium, annual plan".into();
+    run.engine.set_disposition(d).unwrap();
+    eventually("the update", 10, || pending(&run) == 0).await;
+    let v: Value =
+        reqwest::get(format!("{}/_sim/salesforce/Task", sim.urls().control)).await.unwrap().json().await.unwrap();
+    let tasks = v["records"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1);
+    let t = &tasks[0];
+    assert_eq!(t["Genesys_Conversation_Id__c"], "t-1");
+    assert_eq!(t["CallType"], "Inbound");
+    assert_eq!(t["CallDisposition"], "Completed");
+    assert_eq!(t["WhoId"], contact.as_str());
+    assert_eq!(t["Description"], "Upgraded to premium, annual plan");
+    assert_eq!(crm(&sim).await["t-1"][0]["Contact__c"], contact.as_str());
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn near_the_end_of_the_allocation_pushes_are_spaced_out() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let mut flags = FAST.to_vec();
+    flags.push("outbox.budget_spacing_secs=60");
+    let run = start_engine(config_for(&sim, &flags), store).await;
+    // Use up most of the allocation first.
+    let token = salesforce_token(&sim).await;
+    for _ in 0..50 {
+        reqwest::Client::new()
+            .get(format!("{}/services/data/v62.0/limits", sim.urls().salesforce))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+    }
+    let used = sim.stats()["salesforce_api_usage"]["used"].as_u64().unwrap();
+    settings(&sim, json!({"salesforce_daily_api_max": used + 4})).await;
+    run.engine.set_disposition(disposition("n-1", "Completed", "x")).unwrap();
+    eventually("the first push", 10, || pending(&run) == 0).await;
+    run.engine.set_disposition(disposition("n-2", "Completed", "y")).unwrap();
+    let mut state = run.engine.pusher().unwrap();
+    let spaced = tokio::time::timeout(
+        Duration::from_secs(5),
+        state.wait_for(|s| matches!(s, PusherState::BudgetLimited { .. })),
+    )
+    .await
+    .is_ok();
+    assert!(spaced, "the pusher slows down above 90 % of the allocation");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(pending(&run), 1, "the second disposition waits its turn, kept");
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn the_agents_pick_is_the_contact_of_the_disposition() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let run = start_engine(config_for(&sim, &FAST), store).await;
+    let shared = sim.population().callers_of(cloud_sim::data::CallerKind::Shared).next().unwrap().clone();
+    let cid = place(&sim, &shared.ani, json!({})).await;
+    eventually("the picker", 5, || pops(&run.events).len() == 1).await;
+    let chosen = shared.expected.last().unwrap().clone();
+    run.engine.pick(&cid, &chosen).unwrap();
+    for _ in 0..3 {
+        control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    }
+    eventually("the wrap-up's delivery", 10, || {
+        run.engine.outbox().depth().unwrap().get(&RowState::Delivered) == Some(&1)
+    })
+    .await;
+    assert_eq!(crm(&sim).await[&cid][0]["Contact__c"], chosen.as_str());
+    // The pick is remembered for the number: first in the picker next time.
+    place(&sim, &shared.ani, json!({})).await;
+    eventually("the second picker", 5, || pops(&run.events).len() == 2).await;
+    match &pops(&run.events)[1].outcome {
+        companion::screenpop::PopOutcome::Multiple { candidates } => assert_eq!(candidates[0].id, chosen),
+        other => panic!("{other:?}"),
+    }
+    assert!(run.engine.pick(&cid, "javascript:alert(1)").is_err(), "only a record id can be picked");
+    run.engine.stop().await;
+}
