@@ -85,8 +85,20 @@ fn cache_lookups(entries: u64, lookups: u64) -> (f64, f64, f64) {
 }
 
 async fn workload(calls: u32, mode: CacheMode) -> DemoReport {
-    let opts =
-        DemoOptions { calls, seed: 42, rate_per_min: 3000.0, speed: 50.0, cache_mode: mode, ..DemoOptions::default() };
+    // The seed design also writes each disposition on its own.
+    let flags = match mode {
+        CacheMode::Persistent => vec![],
+        CacheMode::Off => vec!["outbox.batch_size=1".to_string(), "outbox.batch_window_secs=0".to_string()],
+    };
+    let opts = DemoOptions {
+        calls,
+        seed: 42,
+        rate_per_min: 3000.0,
+        speed: 50.0,
+        cache_mode: mode,
+        flags,
+        ..DemoOptions::default()
+    };
     demo::run(opts, None).await.expect("the reference workload runs")
 }
 
@@ -177,6 +189,13 @@ async fn main() {
         per_call(&ours),
         per_call(&seed),
         per_call(&seed) / per_call(&ours).max(1e-9)
+    );
+    println!(
+        "| dispositions delivered (Salesforce requests for them) | {} ({}) | {} ({}) | |",
+        ours.summary()["summary"]["dispositions"]["delivered"],
+        ours.sf_endpoints.iter().filter(|(k, _)| k.contains("composite")).map(|(_, v)| v).sum::<u64>(),
+        seed.summary()["summary"]["dispositions"]["delivered"],
+        seed.sf_endpoints.iter().filter(|(k, _)| k.contains("composite")).map(|(_, v)| v).sum::<u64>(),
     );
     for (label, p) in [("p50", 0.5), ("p99", 0.99)] {
         let (a, b) = (ms(pct(our_pops.clone(), p)), ms(pct(seed_pops.clone(), p)));

@@ -263,14 +263,11 @@ impl EngineHandle {
             self.resolver.remember_choice(&e164, &id);
         }
         // A disposition already queued (and not yet delivered) gets the contact too.
-        if let Some(row) =
-            self.outbox.list(None, usize::MAX)?.into_iter().find(|r| r.conversation_id == conversation_id)
+        if let Some(row) = self.outbox.get(conversation_id)?
+            && matches!(row.state, crate::outbox::RowState::Pending | crate::outbox::RowState::NeedsAttention)
+            && row.disposition.contact_id.as_deref() != Some(id.as_str())
         {
-            if matches!(row.state, crate::outbox::RowState::Pending | crate::outbox::RowState::NeedsAttention)
-                && row.disposition.contact_id.as_deref() != Some(id.as_str())
-            {
-                self.outbox.enqueue(&Disposition { contact_id: Some(id), ..row.disposition })?;
-            }
+            self.outbox.enqueue(&Disposition { contact_id: Some(id), ..row.disposition })?;
         }
         Ok(())
     }
@@ -442,7 +439,6 @@ impl Processor {
         if wrapped {
             // The disposition reads the pop's record: let the stage land first.
             self.capture(v, Some(stage_written));
-            return;
         }
     }
 }

@@ -381,6 +381,11 @@ impl Outbox {
         list(&self.store.outbox(), state, limit)
     }
 
+    /// One conversation's row.
+    pub fn get(&self, id: &str) -> Result<Option<OutboxRow>, OutboxError> {
+        Ok(list_where(&self.store.outbox(), Some(id), None, 1)?.pop())
+    }
+
     /// Counts by state.
     pub fn depth(&self) -> Result<BTreeMap<RowState, u64>, OutboxError> {
         depth(&self.store.outbox())
@@ -389,11 +394,20 @@ impl Outbox {
 
 /// Rows of an outbox table, on any connection (the CLI reads while the engine runs).
 pub fn list(conn: &rusqlite::Connection, state: Option<RowState>, limit: usize) -> Result<Vec<OutboxRow>, OutboxError> {
-    let mut stmt = conn.prepare(
+    list_where(conn, None, state, limit)
+}
+
+fn list_where(
+    conn: &rusqlite::Connection,
+    id: Option<&str>,
+    state: Option<RowState>,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, OutboxError> {
+    let mut stmt = conn.prepare_cached(
         "SELECT conversation_id, version, state, attempts, next_attempt_ms, salesforce_id, error_class, error_code, error_message, updated_ms, payload
-         FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY updated_ms DESC LIMIT ?2",
+         FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR conversation_id = ?3) ORDER BY updated_ms DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![state.map(RowState::as_str), limit as i64], |r| {
+    let rows = stmt.query_map(params![state.map(RowState::as_str), limit.min(i64::MAX as usize) as i64, id], |r| {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, i64>(1)?,
