@@ -346,6 +346,23 @@ impl EventSink for DemoPrinter {
                     describe(d)
                 );
             }
+            EngineEvent::DispositionQueued { conversation_id, code, version } => {
+                let edit = if *version > 1 { format!(" (edit {version})") } else { String::new() };
+                println!(
+                    "{}  {:<8} disposition queued: {code}{edit}",
+                    chrono::Local::now().format("%H:%M:%S%.3f"),
+                    &conversation_id[..8.min(conversation_id.len())]
+                );
+            }
+            EngineEvent::DispositionDelivered { conversation_id, salesforce_id } => {
+                println!(
+                    "{}  {:<8} disposition in Salesforce ({})",
+                    chrono::Local::now().format("%H:%M:%S%.3f"),
+                    &conversation_id[..8.min(conversation_id.len())],
+                    salesforce_id.as_deref().unwrap_or("updated")
+                );
+            }
+            EngineEvent::Problem { message, .. } => println!("problem: {message}"),
             EngineEvent::Connection { state } => {
                 let name = serde_json::to_value(state)
                     .ok()

@@ -36,6 +36,10 @@ fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() 
     assert!(s["cache_hit_ratio"].is_number());
     assert_eq!(s["missed_calls"], 0);
     assert_eq!(s["duplicate_pops"], 0);
+    assert_eq!(s["lost"], 0);
+    assert_eq!(s["crm_duplicates"], 0);
+    assert_eq!(s["crm_records"], s["dispositions"]["enqueued"]);
+    assert_eq!(s["dispositions"]["delivered"], s["dispositions"]["enqueued"]);
 
     let out = companion().args(["status", "--json", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -44,9 +48,29 @@ fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() 
     assert_eq!(status["connection"]["state"], "stopped");
     let popped: u64 = status["pops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(popped, 12);
+    assert_eq!(status["queue"]["delivered"], s["dispositions"]["delivered"]);
+    assert!(status["last_push_ms"].is_i64());
     let out = companion().args(["status", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("Connection") && table.contains("stopped"), "{table}");
+    assert!(table.contains("Dispositions") && table.contains("delivered"), "{table}");
+
+    // The queue: list, and refusals that say why.
+    let db = dir.path().join("companion.db");
+    let out = companion().args(["queue", "list", "--json", "--db"]).arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rows.is_empty());
+    let delivered =
+        rows.iter().find(|r| r["state"] == "delivered").unwrap()["conversation_id"].as_str().unwrap().to_string();
+    let out = companion().args(["queue", "discard", &delivered, "--reason", "test", "--db"]).arg(&db).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be discarded"));
+    let out = companion().args(["queue", "retry", "no-such-call", "--db"]).arg(&db).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no queued disposition"));
+    let out = companion().args(["queue", "list", "--state", "lost", "--db"]).arg(&db).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown state"));
 }
 
 #[test]
