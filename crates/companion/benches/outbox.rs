@@ -16,6 +16,17 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A debug build (the CI smoke run) measures nothing worth a verdict.
+fn verdict(ok: bool) -> &'static str {
+    if cfg!(debug_assertions) {
+        "smoke run, no verdict"
+    } else if ok {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
 fn env_num(key: &str, default: u64) -> u64 {
     std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
@@ -102,10 +113,10 @@ async fn main() {
     println!("|---|---:|---|---|");
     println!(
         "| durable enqueue of one disposition, p50 / p99 ({enqueues} enqueues) | {p50:.2} / {p99:.2} ms | p99 ≤ 10 ms | {} |",
-        if p99 <= 10.0 { "met" } else { "NOT met" }
+        verdict(p99 <= 10.0)
     );
     println!(
         "| outbox drain at 50 ms round trip ({delivered} dispositions, {requests} requests, {secs:.1} s) | {per_min:.0} per minute | ≥ 5,000 per minute | {} |",
-        if per_min >= 5000.0 { "met" } else { "NOT met" }
+        verdict(per_min >= 5000.0)
     );
 }
