@@ -198,7 +198,14 @@ impl EngineHandle {
             tokio::spawn(processor.run(items_rx, refetch_rx)),
             tokio::spawn(watch_connection(connection.clone(), sink, store.clone(), clock.clone())),
             tokio::spawn(write_journal(store.clone(), journal_rx)),
-            tokio::spawn(housekeeping(resolver.clone(), store.clone(), clock, config, stop.clone())),
+            tokio::spawn(housekeeping(
+                resolver.clone(),
+                salesforce.clone(),
+                store.clone(),
+                clock,
+                config,
+                stop.clone(),
+            )),
         ];
         Ok(EngineHandle { feed: Some(feed), pusher: Some(pusher), outbox, connection, tasks, stop, resolver, store })
     }
@@ -549,23 +556,53 @@ async fn write_journal(store: Arc<Store>, mut rx: mpsc::UnboundedReceiver<(i64, 
 /// Purges expired cache entries, old journal frames and old conversations on schedule.
 async fn housekeeping(
     resolver: Arc<Resolver>,
+    salesforce: Arc<SalesforceClient>,
     store: Arc<Store>,
     clock: SharedClock,
     config: Arc<Config>,
     stop: Arc<Notify>,
 ) {
-    let every = Duration::from_secs(config.cache.purge_interval_secs);
+    let purge_every = config.cache.purge_interval_secs as i64 * 1000;
     let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
+    let mut last_purge = i64::MIN / 2;
     loop {
         let now = clock.now_ms();
-        if let Err(e) = purge(&resolver, &store, now, retention_ms) {
+        let (resolver2, salesforce2, store2) = (resolver.clone(), salesforce.clone(), store.clone());
+        let purge_now = now - last_purge >= purge_every;
+        if purge_now {
+            last_purge = now;
+        }
+        // Off the async workers: a purge can delete many rows.
+        let result = tokio::task::spawn_blocking(move || {
+            if purge_now {
+                purge(&resolver2, &store2, now, retention_ms)?;
+            }
+            record_stats(&resolver2, &salesforce2, &store2, now)
+        })
+        .await;
+        if let Ok(Err(e)) = result {
             tracing::warn!(error = %e, "housekeeping failed");
         }
         tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = stop.notified() => return,
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.notified() => {
+                let _ = record_stats(&resolver, &salesforce, &store, clock.now_ms());
+                return;
+            }
         }
     }
+}
+
+/// Counters for the status snapshot: cache hits and misses, the org's API usage last seen.
+fn record_stats(resolver: &Resolver, salesforce: &SalesforceClient, store: &Store, now: i64) -> Result<(), StoreError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let (hits, misses) = (resolver.stats.hits.load(Relaxed), resolver.stats.misses.load(Relaxed));
+    store.set_status("cache_stats", &format!("{{\"hits\":{hits},\"misses\":{misses}}}"), now)?;
+    let (used, max) = salesforce.api_usage();
+    if max > 0 {
+        store.set_status("api_usage", &format!("{{\"used\":{used},\"max\":{max}}}"), now)?;
+    }
+    Ok(())
 }
 
 /// One housekeeping pass; returns (cache entries, journal frames) removed.

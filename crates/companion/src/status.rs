@@ -32,6 +32,10 @@ pub struct StatusSnapshot {
     pub recent_errors: BTreeMap<String, ErrorCount>,
     /// The org's API usage last seen.
     pub api_usage: Option<Value>,
+    /// Cache hits and misses of the engine's current run, and the ratio.
+    pub cache_hits: Option<u64>,
+    pub cache_misses: Option<u64>,
+    pub cache_hit_ratio: Option<f64>,
     /// Pop latency over the last 500 pops, ms.
     pub pop_ms_p50: Option<f64>,
     pub pop_ms_p99: Option<f64>,
@@ -89,6 +93,13 @@ pub fn read(path: &Path) -> Result<StatusSnapshot, StoreError> {
     };
     let last_push_ms = kv("last_push_ms")?.and_then(|v| v.parse().ok());
     let api_usage = kv("api_usage")?.and_then(|v| serde_json::from_str(&v).ok());
+    let cache_stats: Option<Value> = kv("cache_stats")?.and_then(|v| serde_json::from_str(&v).ok());
+    let cache_hits = cache_stats.as_ref().and_then(|c| c["hits"].as_u64());
+    let cache_misses = cache_stats.as_ref().and_then(|c| c["misses"].as_u64());
+    let cache_hit_ratio = match (cache_hits, cache_misses) {
+        (Some(h), Some(m)) if h + m > 0 => Some((h as f64 / (h + m) as f64 * 1000.0).round() / 1000.0),
+        _ => None,
+    };
     let mut recent_errors = BTreeMap::new();
     let mut stmt = conn.prepare(
         "SELECT error_class, count(*), (SELECT detail FROM outbox_event e2 WHERE e2.error_class = e.error_class ORDER BY id DESC LIMIT 1)
@@ -120,6 +131,9 @@ pub fn read(path: &Path) -> Result<StatusSnapshot, StoreError> {
         last_push_ms,
         recent_errors,
         api_usage,
+        cache_hits,
+        cache_misses,
+        cache_hit_ratio,
         pop_ms_p50: pct(0.5),
         pop_ms_p99: pct(0.99),
         database: path.display().to_string(),
@@ -179,7 +193,17 @@ impl StatusSnapshot {
             ("Pop latency", latency),
             ("Calls (retention window)", self.calls.to_string()),
             ("Pops", pops),
-            ("Cache", format!("{} numbers with records, {} without", self.cache_positive, self.cache_negative)),
+            (
+                "Cache",
+                format!(
+                    "{} numbers with records, {} without; hit ratio {}",
+                    self.cache_positive,
+                    self.cache_negative,
+                    self.cache_hit_ratio
+                        .map(|r| format!("{:.0} %", r * 100.0))
+                        .unwrap_or_else(|| "not measured yet".into())
+                ),
+            ),
             ("Journal", format!("{} frames", self.journal_frames)),
             ("Database", format!("{} ({} KiB)", self.database, self.database_bytes / 1024)),
         ];

@@ -50,6 +50,8 @@ fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() 
     assert_eq!(popped, 12);
     assert_eq!(status["queue"]["delivered"], s["dispositions"]["delivered"]);
     assert!(status["last_push_ms"].is_i64());
+    assert!(status["cache_hit_ratio"].is_number(), "{status}");
+    assert!(status["api_usage"]["max"].is_u64(), "{status}");
     let out = companion().args(["status", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains("Connection") && table.contains("stopped"), "{table}");
