@@ -42,6 +42,8 @@ pub struct GenesysConfig {
     pub reconnect_max_ms: u64,
     /// Re-subscribe this long before the channel's expiry.
     pub channel_renew_before_secs: u64,
+    /// Warn the agent this long before the Genesys sign-in expires.
+    pub sign_in_warning_secs: u64,
 }
 
 impl Default for GenesysConfig {
@@ -58,6 +60,7 @@ impl Default for GenesysConfig {
             reconnect_initial_ms: 2_000,
             reconnect_max_ms: 90_000,
             channel_renew_before_secs: 3_600,
+            sign_in_warning_secs: 900,
         }
     }
 }

@@ -146,7 +146,8 @@ async fn run_on(
     let cfg = Arc::new(cfg);
     let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
     let browser = FollowRedirect(auth::oauth_http());
-    let Clouds { genesys, salesforce, user_id } = Clouds::sign_in(&cfg, &browser, &browser).await?;
+    let Clouds { genesys, salesforce, user_id, genesys_expires_at_ms } =
+        Clouds::sign_in(&cfg, &browser, &browser).await?;
     let sink = Arc::new(Collect { pops: Mutex::new(vec![]), forward });
     let clock: SharedClock = Arc::new(SystemClock);
     let engine = EngineHandle::start(EngineSetup {
@@ -158,6 +159,7 @@ async fn run_on(
         sink: sink.clone(),
         clock,
         cache_mode: opts.cache_mode,
+        genesys_expires_at_ms,
     })?;
     // (The borrow `wait_for` returns must not outlive this line: it would block the feed's updates.)
     let connected = tokio::time::timeout(

@@ -48,6 +48,8 @@ pub struct Clouds {
     pub salesforce: Arc<SalesforceClient>,
     /// The agent's Genesys user id.
     pub user_id: String,
+    /// When the Genesys sign-in expires (ms since the epoch), if Genesys said.
+    pub genesys_expires_at_ms: Option<i64>,
 }
 
 /// Why signing in to the clouds failed.
@@ -82,7 +84,8 @@ impl Clouds {
                 refresh_token: std::sync::Mutex::new(refresh_token),
             });
         }
-        Ok(Clouds { genesys, salesforce: Arc::new(client), user_id })
+        let genesys_expires_at_ms = g.expires_in_secs.map(|s| chrono::Utc::now().timestamp_millis() + s as i64 * 1000);
+        Ok(Clouds { genesys, salesforce: Arc::new(client), user_id, genesys_expires_at_ms })
     }
 }
 
@@ -98,6 +101,8 @@ pub struct EngineSetup {
     pub clock: SharedClock,
     /// `Persistent` in the product; `Off` reproduces the seed design for comparisons.
     pub cache_mode: CacheMode,
+    /// When the Genesys token expires (ms since the epoch), when known: the agent is warned ahead.
+    pub genesys_expires_at_ms: Option<i64>,
 }
 
 /// Wrap-up code names by id, read from Genesys and refreshed when an unknown code shows up.
@@ -141,6 +146,12 @@ impl WrapupCodes {
 /// The running engine.
 pub struct EngineHandle {
     feed: Option<FeedHandle>,
+    /// Kept so the tracker's channel outlives a feed that stopped for a new sign-in.
+    feed_tx: Option<mpsc::Sender<FeedEvent>>,
+    feed_state: Arc<watch::Sender<ConnectionState>>,
+    feed_settings: FeedSettings,
+    genesys: Arc<GenesysClient>,
+    genesys_expires_ms: Arc<std::sync::atomic::AtomicI64>,
     pusher: Option<PusherHandle>,
     outbox: Arc<Outbox>,
     connection: watch::Receiver<ConnectionState>,
@@ -154,7 +165,9 @@ impl EngineHandle {
     /// Starts the feed and the engine's tasks.
     pub fn start(setup: EngineSetup) -> Result<EngineHandle, StoreError> {
         crate::phone::warm();
-        let EngineSetup { config, store, genesys, salesforce, user_id, sink, clock, cache_mode } = setup;
+        let EngineSetup { config, store, genesys, salesforce, user_id, sink, clock, cache_mode, genesys_expires_at_ms } =
+            setup;
+        let genesys_expires_ms = Arc::new(std::sync::atomic::AtomicI64::new(genesys_expires_at_ms.unwrap_or(0)));
         let cache = LookupCache::new(store.clone(), config.cache.positive_ttl_secs, config.cache.negative_ttl_secs);
         let resolver =
             Arc::new(Resolver::new(cache, salesforce.clone(), config.clone(), clock.clone(), sink.clone(), cache_mode));
@@ -176,14 +189,16 @@ impl EngineHandle {
         let pusher =
             PusherHandle::start(outbox.clone(), salesforce.clone(), config.clone(), clock.clone(), sink.clone());
         let (items_tx, items_rx) = mpsc::channel::<FeedEvent>(1024);
-        let feed = FeedHandle::start(genesys.clone(), FeedSettings::from_config(&config.genesys, user_id), items_tx);
+        let feed_settings = FeedSettings::from_config(&config.genesys, user_id);
+        let feed_state = Arc::new(watch::channel(ConnectionState::Connecting).0);
+        let feed = FeedHandle::start_with(genesys.clone(), feed_settings.clone(), items_tx.clone(), feed_state.clone());
         let connection = feed.state();
         let stop = Arc::new(Notify::new());
         let (journal_tx, journal_rx) = mpsc::unbounded_channel();
         let (refetch_tx, refetch_rx) = mpsc::channel::<FeedItem>(256);
         let processor = Processor {
             tracker,
-            genesys,
+            genesys: genesys.clone(),
             codes: Arc::new(WrapupCodes::default()),
             outbox: outbox.clone(),
             refetch: refetch_tx,
@@ -194,6 +209,7 @@ impl EngineHandle {
             trigger: config.pop.trigger,
             journal: journal_tx,
         };
+        let sink_for_expiry = sink.clone();
         let tasks = vec![
             tokio::spawn(processor.run(items_rx, refetch_rx)),
             tokio::spawn(watch_connection(connection.clone(), sink, store.clone(), clock.clone())),
@@ -205,9 +221,24 @@ impl EngineHandle {
                 clock,
                 config,
                 stop.clone(),
+                (genesys_expires_ms.clone(), sink_for_expiry),
             )),
         ];
-        Ok(EngineHandle { feed: Some(feed), pusher: Some(pusher), outbox, connection, tasks, stop, resolver, store })
+        Ok(EngineHandle {
+            feed: Some(feed),
+            feed_tx: Some(items_tx),
+            feed_state,
+            feed_settings,
+            genesys,
+            genesys_expires_ms,
+            pusher: Some(pusher),
+            outbox,
+            connection,
+            tasks,
+            stop,
+            resolver,
+            store,
+        })
     }
 
     /// The connection state, to watch.
@@ -240,6 +271,29 @@ impl EngineHandle {
         if let Some(p) = &self.pusher {
             p.wake();
         }
+    }
+
+    /// The agent signed in to Genesys again: the new token is used at once, and a feed that stopped
+    /// for the sign-in starts again. Calls tracked so far, and everything queued, are kept.
+    pub fn genesys_signed_in(&mut self, access_token: String, expires_at_ms: Option<i64>) {
+        self.genesys.set_token(access_token);
+        self.genesys_expires_ms.store(expires_at_ms.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        if self.feed.as_ref().is_none_or(FeedHandle::is_finished) {
+            if let Some(tx) = &self.feed_tx {
+                self.feed = Some(FeedHandle::start_with(
+                    self.genesys.clone(),
+                    self.feed_settings.clone(),
+                    tx.clone(),
+                    self.feed_state.clone(),
+                ));
+            }
+        }
+    }
+
+    /// The agent signed in to Salesforce again: the held queue drains.
+    pub fn salesforce_signed_in(&self, access_token: String) {
+        self.resolver.salesforce().set_token(access_token);
+        self.wake_pusher();
     }
 
     /// Sends what is queued now, without waiting for the batch window.
@@ -290,6 +344,8 @@ impl EngineHandle {
         if let Some(f) = self.feed.take() {
             f.stop().await;
         }
+        // The tracker's channel closes with the last sender.
+        self.feed_tx.take();
         if let Some(p) = self.pusher.take() {
             p.stop().await;
         }
@@ -561,12 +617,24 @@ async fn housekeeping(
     clock: SharedClock,
     config: Arc<Config>,
     stop: Arc<Notify>,
+    (genesys_expires_ms, sink): (Arc<std::sync::atomic::AtomicI64>, Arc<dyn EventSink>),
 ) {
+    let mut warned_for = 0i64;
     let purge_every = config.cache.purge_interval_secs as i64 * 1000;
     let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
     let mut last_purge = i64::MIN / 2;
     loop {
         let now = clock.now_ms();
+        // Genesys gives a desktop app no refresh token: say so before the sign-in runs out.
+        let expires = genesys_expires_ms.load(std::sync::atomic::Ordering::Relaxed);
+        let warn_before = config.genesys.sign_in_warning_secs as i64 * 1000;
+        if expires > 0 && expires != warned_for && expires - now <= warn_before {
+            warned_for = expires;
+            sink.emit(&EngineEvent::SignInSoon {
+                cloud: "genesys",
+                expires_in_secs: ((expires - now).max(0) / 1000) as u64,
+            });
+        }
         let (resolver2, salesforce2, store2) = (resolver.clone(), salesforce.clone(), store.clone());
         let purge_now = now - last_purge >= purge_every;
         if purge_now {

@@ -29,6 +29,8 @@ pub enum EngineEvent {
     DispositionQueued { conversation_id: String, code: String, version: i64 },
     /// A disposition reached Salesforce: "in Salesforce".
     DispositionDelivered { conversation_id: String, salesforce_id: Option<String> },
+    /// A sign-in runs out soon: ask the agent to sign in again before it does.
+    SignInSoon { cloud: &'static str, expires_in_secs: u64 },
     /// A cached answer was checked again in the background.
     CacheRevalidated { changed: bool },
     /// Something went wrong that the user should know about.

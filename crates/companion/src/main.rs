@@ -178,7 +178,7 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let cfg = Arc::new(loaded.config);
     let store = Arc::new(Store::open(&db_path(&cfg))?);
-    let Clouds { genesys, salesforce, user_id } = if auto_approve {
+    let Clouds { genesys, salesforce, user_id, genesys_expires_at_ms } = if auto_approve {
         let b = FollowRedirect(auth::oauth_http());
         Clouds::sign_in(&cfg, &b, &b).await?
     } else {
@@ -197,6 +197,7 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
         sink: Arc::new(JsonLines::default()),
         clock,
         cache_mode: CacheMode::Persistent,
+        genesys_expires_at_ms,
     })?;
     let mut conn = engine.connection();
     let code = loop {

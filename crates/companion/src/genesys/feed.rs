@@ -103,10 +103,27 @@ pub struct FeedHandle {
 impl FeedHandle {
     /// Starts the feed; snapshots go to `out`.
     pub fn start(rest: Arc<GenesysClient>, settings: FeedSettings, out: mpsc::Sender<FeedEvent>) -> FeedHandle {
-        let (tx, rx) = watch::channel(ConnectionState::Connecting);
+        Self::start_with(rest, settings, out, Arc::new(watch::channel(ConnectionState::Connecting).0))
+    }
+
+    /// Starts the feed reporting into an existing state (a restart after a new sign-in keeps one
+    /// watchable connection state for the whole engine).
+    pub fn start_with(
+        rest: Arc<GenesysClient>,
+        settings: FeedSettings,
+        out: mpsc::Sender<FeedEvent>,
+        state: Arc<watch::Sender<ConnectionState>>,
+    ) -> FeedHandle {
+        state.send_replace(ConnectionState::Connecting);
+        let rx = state.subscribe();
         let stop = Arc::new(Notify::new());
-        let task = tokio::spawn(run(Feed { rest, settings, out, state: tx, stop: stop.clone() }));
+        let task = tokio::spawn(run(Feed { rest, settings, out, state, stop: stop.clone() }));
         FeedHandle { state: rx, stop, task: Some(task) }
+    }
+
+    /// True once the feed has ended (stopped, or waiting for a new sign-in).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// The connection state, to watch.
@@ -137,7 +154,7 @@ struct Feed {
     rest: Arc<GenesysClient>,
     settings: FeedSettings,
     out: mpsc::Sender<FeedEvent>,
-    state: watch::Sender<ConnectionState>,
+    state: Arc<watch::Sender<ConnectionState>>,
     stop: Arc<Notify>,
 }
 

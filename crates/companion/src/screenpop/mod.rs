@@ -372,6 +372,11 @@ impl Resolver {
         })
     }
 
+    /// The Salesforce client.
+    pub fn salesforce(&self) -> &Arc<SalesforceClient> {
+        &self.salesforce
+    }
+
     /// The resolver's clock, now.
     pub fn clock_now(&self) -> i64 {
         self.clock.now_ms()

@@ -68,6 +68,7 @@ pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
         sink: events.clone(),
         clock,
         cache_mode: companion::screenpop::CacheMode::Persistent,
+        genesys_expires_at_ms: signed.genesys_expires_at_ms,
     })
     .unwrap();
     let mut conn = engine.connection();

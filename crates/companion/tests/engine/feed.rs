@@ -154,3 +154,45 @@ async fn the_connected_trigger_pops_on_answer() {
     eventually("the pop on answer", 5, || pops(&run.events).len() == 1).await;
     run.engine.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
+    let sim = sim().await;
+    settings(&sim, json!({"genesys_token_lifetime_secs": 600})).await;
+    let (_dir, store) = temp_store();
+    let cfg = config_for(&sim, &[]);
+    let mut run = start_engine(cfg.clone(), store).await;
+    // 600 s of sign-in is inside the 15-minute warning: the agent is told at once.
+    eventually("the sign-in warning", 5, || {
+        run.events.events().iter().any(
+            |e| matches!(e, EngineEvent::SignInSoon { cloud: "genesys", expires_in_secs } if *expires_in_secs <= 600),
+        )
+    })
+    .await;
+    let cid = place(&sim, "tel:+14155550142", json!({})).await;
+    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
+    control(&sim, "/_sim/sockets/drop", json!({})).await;
+    let mut conn = run.engine.connection();
+    let asked = tokio::time::timeout(
+        Duration::from_secs(5),
+        conn.wait_for(|s| matches!(s, ConnectionState::SignInRequired { .. })),
+    )
+    .await
+    .is_ok();
+    assert!(asked, "sign in again");
+    // The call moves on while the agent signs in again.
+    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    let again = sign_in(&cfg).await;
+    let token = control(&sim, "/_sim/tokens", json!({"cloud": "genesys", "user": again.user_id})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run.engine.genesys_signed_in(token, None);
+    eventually("the connected transition after the new sign-in", 10, || {
+        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
+    })
+    .await;
+    assert_eq!(pops(&run.events).len(), 1, "the call was not popped again");
+    run.engine.stop().await;
+}
