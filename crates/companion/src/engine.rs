@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::RwLock;
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// Why a pick was refused.
@@ -156,7 +156,7 @@ pub struct EngineHandle {
     outbox: Arc<Outbox>,
     connection: watch::Receiver<ConnectionState>,
     tasks: Vec<JoinHandle<()>>,
-    stop: Arc<Notify>,
+    stop: watch::Sender<bool>,
     resolver: Arc<Resolver>,
     store: Arc<Store>,
 }
@@ -193,7 +193,7 @@ impl EngineHandle {
         let feed_state = Arc::new(watch::channel(ConnectionState::Connecting).0);
         let feed = FeedHandle::start_with(genesys.clone(), feed_settings.clone(), items_tx.clone(), feed_state.clone());
         let connection = feed.state();
-        let stop = Arc::new(Notify::new());
+        let (stop, stop_rx) = watch::channel(false);
         let (journal_tx, journal_rx) = mpsc::unbounded_channel();
         let (refetch_tx, refetch_rx) = mpsc::channel::<FeedItem>(256);
         let processor = Processor {
@@ -212,7 +212,7 @@ impl EngineHandle {
         let sink_for_expiry = sink.clone();
         let tasks = vec![
             tokio::spawn(processor.run(items_rx, refetch_rx)),
-            tokio::spawn(watch_connection(connection.clone(), sink, store.clone(), clock.clone())),
+            tokio::spawn(watch_connection(connection.clone(), sink, store.clone(), clock.clone(), stop_rx.clone())),
             tokio::spawn(write_journal(store.clone(), journal_rx)),
             tokio::spawn(housekeeping(
                 resolver.clone(),
@@ -220,7 +220,7 @@ impl EngineHandle {
                 store.clone(),
                 clock,
                 config,
-                stop.clone(),
+                stop_rx.clone(),
                 (genesys_expires_ms.clone(), sink_for_expiry),
             )),
         ];
@@ -278,15 +278,15 @@ impl EngineHandle {
     pub fn genesys_signed_in(&mut self, access_token: String, expires_at_ms: Option<i64>) {
         self.genesys.set_token(access_token);
         self.genesys_expires_ms.store(expires_at_ms.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
-        if self.feed.as_ref().is_none_or(FeedHandle::is_finished) {
-            if let Some(tx) = &self.feed_tx {
-                self.feed = Some(FeedHandle::start_with(
-                    self.genesys.clone(),
-                    self.feed_settings.clone(),
-                    tx.clone(),
-                    self.feed_state.clone(),
-                ));
-            }
+        if self.feed.as_ref().is_none_or(FeedHandle::is_finished)
+            && let Some(tx) = &self.feed_tx
+        {
+            self.feed = Some(FeedHandle::start_with(
+                self.genesys.clone(),
+                self.feed_settings.clone(),
+                tx.clone(),
+                self.feed_state.clone(),
+            ));
         }
     }
 
@@ -340,7 +340,6 @@ impl EngineHandle {
 
     /// Stops everything, bounded in time.
     pub async fn stop(mut self) {
-        self.stop.notify_waiters();
         if let Some(f) = self.feed.take() {
             f.stop().await;
         }
@@ -349,6 +348,7 @@ impl EngineHandle {
         if let Some(p) = self.pusher.take() {
             p.stop().await;
         }
+        let _ = self.stop.send(true);
         for t in self.tasks.drain(..) {
             // The processor and the journal end when the feed's channel closes.
             if tokio::time::timeout(Duration::from_secs(5), t).await.is_err() {
@@ -572,6 +572,7 @@ async fn watch_connection(
     sink: Arc<dyn EventSink>,
     store: Arc<Store>,
     clock: SharedClock,
+    mut stop: watch::Receiver<bool>,
 ) {
     loop {
         let state = rx.borrow_and_update().clone();
@@ -579,8 +580,16 @@ async fn watch_connection(
         if let Ok(json) = serde_json::to_string(&state) {
             let _ = store.set_status("connection", &json, clock.now_ms());
         }
-        if rx.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return },
+            _ = stop.changed() => {
+                // The feed's last word (stopped) may still be on its way.
+                let state = rx.borrow().clone();
+                if let Ok(json) = serde_json::to_string(&state) {
+                    let _ = store.set_status("connection", &json, clock.now_ms());
+                }
+                return;
+            }
         }
     }
 }
@@ -616,7 +625,7 @@ async fn housekeeping(
     store: Arc<Store>,
     clock: SharedClock,
     config: Arc<Config>,
-    stop: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
     (genesys_expires_ms, sink): (Arc<std::sync::atomic::AtomicI64>, Arc<dyn EventSink>),
 ) {
     let mut warned_for = 0i64;
@@ -653,7 +662,7 @@ async fn housekeeping(
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-            _ = stop.notified() => {
+            _ = stop.changed() => {
                 let _ = record_stats(&resolver, &salesforce, &store, clock.now_ms());
                 return;
             }
