@@ -32,9 +32,10 @@ bootstrap_rust() {
     echo "cargo is not installed: install Rust with rustup (https://rustup.rs) and run this again." >&2
     exit 1
   fi
-  # build-essential and pkg-config for the crates that compile C (bundled SQLite, ring).
+  # build-essential and pkg-config for the crates that compile C (bundled SQLite, ring); libdbus for
+  # the keychain (Secret Service) on Linux.
   need_cmd cc || apt_install build-essential
-  need_cmd pkg-config || apt_install pkg-config
+  apt_install pkg-config libdbus-1-dev
 }
 
 bootstrap_nextest() {

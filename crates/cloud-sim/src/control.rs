@@ -47,6 +47,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/scenario", post(start_scenario))
         .route("/_sim/scenario/{id}", get(get_scenario))
         .route("/_sim/tokens", post(mint_token))
+        .route("/_sim/tokens/issued", get(issued_tokens))
         .route("/_sim/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/_sim/faults/{id}", delete(remove_fault))
         .route("/_sim/sockets/drop", post(drop_sockets))
@@ -210,6 +211,15 @@ async fn mint_token(State(state): State<Shared>, bytes: axum::body::Bytes) -> Re
         }
         other => bad_request(format!("cloud must be genesys or salesforce, not {other}")),
     }
+}
+
+/// Every token value issued so far (for tests that prove no token leaks into files or logs).
+async fn issued_tokens(State(state): State<Shared>) -> Response {
+    let genesys: Vec<String> = state.genesys().tokens.keys().cloned().collect();
+    let sf = state.sf_read();
+    let sessions: Vec<String> = sf.sessions.keys().cloned().collect();
+    let refresh: Vec<String> = sf.refresh_tokens.keys().cloned().collect();
+    Json(json!({"genesys": genesys, "salesforce_sessions": sessions, "salesforce_refresh": refresh})).into_response()
 }
 
 async fn list_faults(State(state): State<Shared>) -> Response {

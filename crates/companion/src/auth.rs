@@ -256,3 +256,20 @@ impl Browser for SystemBrowser {
             .map_err(|_| AuthError::Browser("nobody completed the sign-in in time".into()))?
     }
 }
+
+/// Revokes a Salesforce token (a refresh token revokes its sessions too).
+pub async fn salesforce_revoke(cfg: &SalesforceConfig, token: &str) -> Result<(), AuthError> {
+    let url = format!("{}/services/oauth2/revoke", cfg.login_base.trim_end_matches('/'));
+    let r = oauth_http()
+        .post(url)
+        .form(&[("token", token)])
+        .send()
+        .await
+        .map_err(|e| AuthError::Exchange(e.to_string()))?;
+    match r.status().as_u16() {
+        200 => Ok(()),
+        // Already invalid: nothing left to revoke.
+        400 => Ok(()),
+        s => Err(AuthError::Exchange(format!("the revocation answered HTTP {s}"))),
+    }
+}

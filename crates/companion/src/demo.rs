@@ -127,7 +127,7 @@ pub async fn run(opts: DemoOptions, forward: Option<Arc<dyn EventSink>>) -> Resu
         .is_none()
         .then(|| std::env::temp_dir().join(format!("companion-demo-{}-{}", std::process::id(), rand::random::<u32>())));
     let dir = opts.data_dir.clone().or(temp.clone()).expect("one of them");
-    let result = run_on(&sim, &opts, &dir, forward).await;
+    let result = run_on_sim(&sim, &opts, &dir, forward).await;
     sim.shutdown().await;
     if let Some(t) = temp {
         let _ = std::fs::remove_dir_all(t);
@@ -135,7 +135,8 @@ pub async fn run(opts: DemoOptions, forward: Option<Arc<dyn EventSink>>) -> Resu
     result
 }
 
-async fn run_on(
+/// Runs the demo against a simulator the caller started, keeping the database in `dir`.
+pub async fn run_on_sim(
     sim: &SimHandle,
     opts: &DemoOptions,
     dir: &std::path::Path,

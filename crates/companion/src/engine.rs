@@ -63,7 +63,153 @@ pub enum SignInError {
     NoInstance,
 }
 
+/// One of the two clouds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cloud {
+    Genesys,
+    Salesforce,
+}
+
 impl Clouds {
+    /// Signs out of a cloud: the token is revoked there, and forgotten here. Returns whether a kept
+    /// sign-in was found.
+    pub async fn sign_out(
+        cfg: &Config,
+        secrets: &dyn crate::secrets::SecretStore,
+        cloud: Cloud,
+    ) -> Result<bool, SignInError> {
+        use crate::secrets::{key, load};
+        let k = match cloud {
+            Cloud::Genesys => key("genesys", &cfg.genesys.client_id, &cfg.genesys.login()),
+            Cloud::Salesforce => key("salesforce", &cfg.salesforce.client_id, &cfg.salesforce.login_base),
+        };
+        let Some(kept) = load(secrets, &k).ok().flatten() else { return Ok(false) };
+        match cloud {
+            Cloud::Genesys => {
+                if let Some(t) = kept.access_token {
+                    let client = GenesysClient::new(reqwest::Client::new(), &cfg.genesys.api(), t);
+                    match client.sign_out().await {
+                        Ok(()) | Err(crate::genesys::rest::GenesysError::Unauthorized(_)) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            Cloud::Salesforce => {
+                if let Some(t) = kept.refresh_token.or(kept.access_token) {
+                    crate::auth::salesforce_revoke(&cfg.salesforce, &t).await?;
+                }
+            }
+        }
+        let _ = secrets.delete(&k);
+        Ok(true)
+    }
+
+    /// Uses the kept sign-ins when they still work (a Genesys token not about to expire; a Salesforce
+    /// refresh token that still refreshes), signs in through the browsers otherwise, and keeps the new
+    /// sign-ins in `secrets`. A rotated Salesforce refresh token is kept at once.
+    pub async fn connect(
+        cfg: &Config,
+        secrets: Arc<dyn crate::secrets::SecretStore>,
+        genesys_browser: &impl crate::auth::Browser,
+        salesforce_browser: &impl crate::auth::Browser,
+    ) -> Result<Clouds, SignInError> {
+        use crate::secrets::{StoredSignIn, key, load, save};
+        let http = reqwest::Client::new();
+        let now = chrono::Utc::now().timestamp_millis();
+        let gkey = key("genesys", &cfg.genesys.client_id, &cfg.genesys.login());
+        let kept = load(secrets.as_ref(), &gkey)
+            .ok()
+            .flatten()
+            .filter(|s| s.access_token.is_some() && s.expires_at_ms.is_some_and(|e| e > now + 60_000));
+        let genesys_sign_in = match kept {
+            Some(s) => s,
+            None => {
+                let g = crate::auth::genesys(&cfg.genesys, genesys_browser).await?;
+                let s = StoredSignIn {
+                    access_token: Some(g.access_token),
+                    expires_at_ms: g.expires_in_secs.map(|e| now + e as i64 * 1000),
+                    ..Default::default()
+                };
+                if let Err(e) = save(secrets.as_ref(), &gkey, &s) {
+                    tracing::warn!(error = %e, "the Genesys sign-in could not be kept in the keychain");
+                }
+                s
+            }
+        };
+        let genesys = Arc::new(GenesysClient::new(
+            http.clone(),
+            &cfg.genesys.api(),
+            genesys_sign_in.access_token.clone().unwrap_or_default(),
+        ));
+        let user_id = match genesys.me().await {
+            Ok((id, _)) => id,
+            Err(e) if e.needs_sign_in() => {
+                // The kept token was revoked elsewhere: sign in again.
+                let _ = secrets.delete(&gkey);
+                return Box::pin(Clouds::connect(cfg, secrets, genesys_browser, salesforce_browser)).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let skey = key("salesforce", &cfg.salesforce.client_id, &cfg.salesforce.login_base);
+        let token_url = format!("{}/services/oauth2/token", cfg.salesforce.login_base.trim_end_matches('/'));
+        let persist = {
+            let (secrets, skey) = (secrets.clone(), skey.clone());
+            Arc::new(move |rotated: &str| {
+                if let Ok(Some(mut s)) = load(secrets.as_ref(), &skey) {
+                    s.refresh_token = Some(rotated.to_string());
+                    if let Err(e) = save(secrets.as_ref(), &skey, &s) {
+                        tracing::warn!(error = %e, "the rotated Salesforce refresh token could not be kept");
+                    }
+                }
+            }) as Arc<dyn Fn(&str) + Send + Sync>
+        };
+        let refresh_with = |refresh_token: String| crate::salesforce::Refresh {
+            token_url: token_url.clone(),
+            client_id: cfg.salesforce.client_id.clone(),
+            refresh_token: std::sync::Mutex::new(refresh_token),
+            persist: Some(persist.clone()),
+        };
+        let kept = load(secrets.as_ref(), &skey)
+            .ok()
+            .flatten()
+            .filter(|s| s.refresh_token.is_some() && s.instance_url.is_some());
+        if let Some(s) = kept {
+            let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).unwrap_or_default();
+            let client = SalesforceClient::new(http.clone(), &instance, &cfg.salesforce, String::new())
+                .with_refresh(refresh_with(s.refresh_token.clone().unwrap_or_default()));
+            if client.refresh_session().await.is_ok() {
+                return Ok(Clouds {
+                    genesys,
+                    salesforce: Arc::new(client),
+                    user_id,
+                    genesys_expires_at_ms: genesys_sign_in.expires_at_ms,
+                });
+            }
+            let _ = secrets.delete(&skey);
+        }
+        let s = crate::auth::salesforce(&cfg.salesforce, salesforce_browser).await?;
+        let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).ok_or(SignInError::NoInstance)?;
+        let mut client = SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token);
+        if let Some(rt) = s.refresh_token {
+            let kept = StoredSignIn {
+                refresh_token: Some(rt.clone()),
+                instance_url: Some(instance.clone()),
+                ..Default::default()
+            };
+            if let Err(e) = save(secrets.as_ref(), &skey, &kept) {
+                tracing::warn!(error = %e, "the Salesforce sign-in could not be kept in the keychain");
+            }
+            client = client.with_refresh(refresh_with(rt));
+        }
+        Ok(Clouds {
+            genesys,
+            salesforce: Arc::new(client),
+            user_id,
+            genesys_expires_at_ms: genesys_sign_in.expires_at_ms,
+        })
+    }
+
     /// Signs in to Genesys Cloud and Salesforce (each through its browser) and builds the clients.
     pub async fn sign_in(
         cfg: &Config,
@@ -82,6 +228,7 @@ impl Clouds {
                 token_url: format!("{}/services/oauth2/token", cfg.salesforce.login_base.trim_end_matches('/')),
                 client_id: cfg.salesforce.client_id.clone(),
                 refresh_token: std::sync::Mutex::new(refresh_token),
+                persist: None,
             });
         }
         let genesys_expires_at_ms = g.expires_in_secs.map(|s| chrono::Utc::now().timestamp_millis() + s as i64 * 1000);

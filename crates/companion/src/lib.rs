@@ -14,5 +14,6 @@ pub mod outbox;
 pub mod phone;
 pub mod salesforce;
 pub mod screenpop;
+pub mod secrets;
 pub mod status;
 pub mod store;

@@ -6,7 +6,7 @@ use companion::auth::{self, FollowRedirect, SystemBrowser};
 use companion::clock::{SharedClock, SystemClock};
 use companion::config::{self, Config, Sources};
 use companion::demo::DemoOptions;
-use companion::engine::{Clouds, EngineHandle, EngineSetup};
+use companion::engine::{Cloud, Clouds, EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, EventSink, JsonLines};
 use companion::genesys::feed::ConnectionState;
 use companion::screenpop::{CacheMode, PopDecision, PopOutcome, PopSource};
@@ -68,6 +68,19 @@ enum Command {
         #[command(subcommand)]
         action: QueueAction,
     },
+    /// Sign in to a cloud through the system browser, and keep the sign-in in the OS keychain.
+    Login {
+        #[arg(value_enum)]
+        cloud: CloudArg,
+        /// The identity provider approves without a person (a standalone simulator).
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Sign out of a cloud: revoke the token there and forget it here.
+    Logout {
+        #[arg(value_enum)]
+        cloud: CloudArg,
+    },
     /// Print what the local store says (works while the engine runs).
     Status {
         #[arg(long)]
@@ -76,6 +89,21 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CloudArg {
+    Genesys,
+    Salesforce,
+}
+
+impl From<CloudArg> for Cloud {
+    fn from(c: CloudArg) -> Cloud {
+        match c {
+            CloudArg::Genesys => Cloud::Genesys,
+            CloudArg::Salesforce => Cloud::Salesforce,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +136,8 @@ enum CliError {
     Store(#[from] store::StoreError),
     #[error("{0}")]
     SignIn(#[from] companion::engine::SignInError),
+    #[error("sign-in failed: {0}")]
+    Auth(#[from] auth::AuthError),
     #[error("{0}")]
     Demo(#[from] companion::demo::DemoError),
     #[error("{0}")]
@@ -138,6 +168,8 @@ async fn main() -> ExitCode {
         Command::Run { auto_approve } => run(&cli, auto_approve).await,
         Command::Status { json, ref db } => status(&cli, json, db.clone()),
         Command::Queue { ref db, ref action } => queue(&cli, db.clone(), action),
+        Command::Login { cloud, auto_approve } => login(&cli, cloud.into(), auto_approve).await,
+        Command::Logout { cloud } => logout(&cli, cloud.into()).await,
     };
     match result {
         Ok(code) => code,
@@ -178,14 +210,16 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let cfg = Arc::new(loaded.config);
     let store = Arc::new(Store::open(&db_path(&cfg))?);
+    let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
+    say_where_secrets_live(secrets.as_ref());
     let Clouds { genesys, salesforce, user_id, genesys_expires_at_ms } = if auto_approve {
         let b = FollowRedirect(auth::oauth_http());
-        Clouds::sign_in(&cfg, &b, &b).await?
+        Clouds::connect(&cfg, secrets, &b, &b).await?
     } else {
         let timeout = Duration::from_secs(300);
         let g = SystemBrowser { redirect_uri: cfg.genesys.redirect_uri.clone(), timeout };
         let s = SystemBrowser { redirect_uri: cfg.salesforce.redirect_uri.clone(), timeout };
-        Clouds::sign_in(&cfg, &g, &s).await?
+        Clouds::connect(&cfg, secrets, &g, &s).await?
     };
     let clock: SharedClock = Arc::new(SystemClock);
     let engine = EngineHandle::start(EngineSetup {
@@ -214,6 +248,73 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     };
     engine.stop().await;
     Ok(code)
+}
+
+fn say_where_secrets_live(secrets: &dyn companion::secrets::SecretStore) {
+    if let companion::secrets::SecretStoreKind::MemoryOnly { reason } = secrets.kind() {
+        eprintln!("companion: {reason}");
+    }
+}
+
+async fn login(cli: &Cli, cloud: Cloud, auto_approve: bool) -> Result<ExitCode, CliError> {
+    use companion::secrets::{StoredSignIn, key, save};
+    let cfg = load_config(cli)?.config;
+    let secrets = companion::secrets::open();
+    say_where_secrets_live(secrets.as_ref());
+    let timeout = Duration::from_secs(300);
+    let redirect = match cloud {
+        Cloud::Genesys => cfg.genesys.redirect_uri.clone(),
+        Cloud::Salesforce => cfg.salesforce.redirect_uri.clone(),
+    };
+    let tokens = match (cloud, auto_approve) {
+        (Cloud::Genesys, true) => auth::genesys(&cfg.genesys, &FollowRedirect(auth::oauth_http())).await?,
+        (Cloud::Genesys, false) => {
+            auth::genesys(&cfg.genesys, &SystemBrowser { redirect_uri: redirect, timeout }).await?
+        }
+        (Cloud::Salesforce, true) => auth::salesforce(&cfg.salesforce, &FollowRedirect(auth::oauth_http())).await?,
+        (Cloud::Salesforce, false) => {
+            auth::salesforce(&cfg.salesforce, &SystemBrowser { redirect_uri: redirect, timeout }).await?
+        }
+    };
+    let now = chrono::Utc::now().timestamp_millis();
+    let (k, kept) = match cloud {
+        Cloud::Genesys => (
+            key("genesys", &cfg.genesys.client_id, &cfg.genesys.login()),
+            StoredSignIn {
+                access_token: Some(tokens.access_token),
+                expires_at_ms: tokens.expires_in_secs.map(|e| now + e as i64 * 1000),
+                ..Default::default()
+            },
+        ),
+        Cloud::Salesforce => (
+            key("salesforce", &cfg.salesforce.client_id, &cfg.salesforce.login_base),
+            StoredSignIn {
+                refresh_token: tokens.refresh_token,
+                instance_url: tokens.instance_url,
+                ..Default::default()
+            },
+        ),
+    };
+    save(secrets.as_ref(), &k, &kept).map_err(|e| CliError::Usage(e.to_string()))?;
+    let until = kept
+        .expires_at_ms
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| format!(" until {}", t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")))
+        .unwrap_or_default();
+    println!("Signed in to {cloud:?}{until}.");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn logout(cli: &Cli, cloud: Cloud) -> Result<ExitCode, CliError> {
+    let cfg = load_config(cli)?.config;
+    let secrets = companion::secrets::open();
+    say_where_secrets_live(secrets.as_ref());
+    if Clouds::sign_out(&cfg, secrets.as_ref(), cloud).await? {
+        println!("Signed out of {cloud:?}: the token was revoked and forgotten.");
+    } else {
+        println!("Not signed in to {cloud:?} on this machine.");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<ExitCode, CliError> {

@@ -20,12 +20,21 @@ pub struct ApiUsage {
 }
 
 /// What a refresh needs: the token endpoint, the app, and the refresh token (replaced at once when
-/// the org rotates it).
-#[derive(Debug)]
+/// the org rotates it, and handed to `persist` so the keychain has the new one before it is used).
 pub struct Refresh {
     pub token_url: String,
     pub client_id: String,
     pub refresh_token: std::sync::Mutex<String>,
+    pub persist: Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>,
+}
+
+impl std::fmt::Debug for Refresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Refresh")
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A signed-in Salesforce REST client.
@@ -95,6 +104,9 @@ impl SalesforceClient {
                 self.set_token(token.to_string());
                 if let Some(rotated) = v.get("refresh_token").and_then(Value::as_str) {
                     *r.refresh_token.lock().unwrap_or_else(|e| e.into_inner()) = rotated.to_string();
+                    if let Some(persist) = &r.persist {
+                        persist(rotated);
+                    }
                 }
                 Ok(())
             }

@@ -7,3 +7,4 @@ mod feed;
 mod outbox;
 mod pops;
 mod resolver;
+mod signin;

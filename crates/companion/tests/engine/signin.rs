@@ -1,0 +1,125 @@
+//! Sign-in and secrets: kept sign-ins, rotation kept at once, state checked, sign-out revokes, and no
+//! token value in the database or the event stream after a full demo.
+
+use crate::common::*;
+use companion::auth::{self, AuthError, Browser, Callback, FollowRedirect};
+use companion::engine::{Cloud, Clouds};
+use companion::events::{EngineEvent, EventSink};
+use companion::secrets::{self, MemoryOnly, SecretStore};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+/// A browser nobody uses: proves a kept sign-in was enough.
+struct NoBrowser;
+
+impl Browser for NoBrowser {
+    async fn authorize(&self, _: &reqwest::Url) -> Result<Callback, AuthError> {
+        Err(AuthError::Browser("no browser in this test: the kept sign-in should have been used".into()))
+    }
+}
+
+/// A browser whose redirect comes back with another state (a forged or stale answer).
+struct ForgedState;
+
+impl Browser for ForgedState {
+    async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
+        let mut cb = FollowRedirect(auth::oauth_http()).authorize(url).await?;
+        cb.state = Some("not-the-state-we-sent".into());
+        Ok(cb)
+    }
+}
+
+#[tokio::test]
+async fn a_forged_state_is_rejected() {
+    let sim = sim().await;
+    let cfg = config_for(&sim, &[]);
+    assert!(matches!(auth::genesys(&cfg.genesys, &ForgedState).await, Err(AuthError::StateMismatch)));
+    assert!(matches!(auth::salesforce(&cfg.salesforce, &ForgedState).await, Err(AuthError::StateMismatch)));
+}
+
+#[tokio::test]
+async fn kept_sign_ins_are_used_and_a_rotated_refresh_token_is_kept_at_once() {
+    let sim = sim().await;
+    settings(&sim, json!({"salesforce_refresh_rotation": true})).await;
+    let cfg = config_for(&sim, &[]);
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryOnly::new("test"));
+    let b = FollowRedirect(auth::oauth_http());
+    let first = Clouds::connect(&cfg, store.clone(), &b, &b).await.unwrap();
+    let skey = secrets::key("salesforce", &cfg.salesforce.client_id, &cfg.salesforce.login_base);
+    let rt1 = secrets::load(store.as_ref(), &skey).unwrap().unwrap().refresh_token.unwrap();
+    drop(first);
+    // Second start: no browser; the Salesforce refresh rotates, and the new token is kept.
+    let second = Clouds::connect(&cfg, store.clone(), &NoBrowser, &NoBrowser).await.unwrap();
+    let rt2 = secrets::load(store.as_ref(), &skey).unwrap().unwrap().refresh_token.unwrap();
+    assert_ne!(rt1, rt2, "the rotated refresh token replaced the old one");
+    second.salesforce.refresh_session().await.unwrap();
+    let rt3 = secrets::load(store.as_ref(), &skey).unwrap().unwrap().refresh_token.unwrap();
+    assert_ne!(rt2, rt3);
+    // The old one is dead at Salesforce; the kept one works.
+    let third = Clouds::connect(&cfg, store.clone(), &NoBrowser, &NoBrowser).await.unwrap();
+    assert!(third.salesforce.refresh_session().await.is_ok());
+}
+
+#[tokio::test]
+async fn sign_out_revokes_and_forgets_and_a_revoked_kept_token_means_a_new_sign_in() {
+    let sim = sim().await;
+    let cfg = config_for(&sim, &[]);
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryOnly::new("test"));
+    let b = FollowRedirect(auth::oauth_http());
+    let clouds = Clouds::connect(&cfg, store.clone(), &b, &b).await.unwrap();
+    assert!(Clouds::sign_out(&cfg, store.as_ref(), Cloud::Genesys).await.unwrap());
+    assert!(clouds.genesys.me().await.is_err(), "the Genesys token is revoked");
+    assert!(Clouds::sign_out(&cfg, store.as_ref(), Cloud::Salesforce).await.unwrap());
+    assert!(clouds.salesforce.refresh_session().await.is_err(), "the refresh token is revoked");
+    assert!(!Clouds::sign_out(&cfg, store.as_ref(), Cloud::Genesys).await.unwrap(), "nothing left to sign out of");
+    // Nothing kept: connecting needs the browser again.
+    assert!(Clouds::connect(&cfg, store.clone(), &NoBrowser, &NoBrowser).await.is_err());
+    // A kept Genesys token revoked elsewhere: a new sign-in, not an error.
+    let clouds = Clouds::connect(&cfg, store.clone(), &b, &b).await.unwrap();
+    clouds.genesys.sign_out().await.unwrap();
+    assert!(Clouds::connect(&cfg, store.clone(), &b, &NoBrowser).await.is_ok());
+}
+
+/// Every event, as the JSON the CLI would print.
+#[derive(Default)]
+struct JsonCapture(Mutex<String>);
+
+impl EventSink for JsonCapture {
+    fn emit(&self, event: &EngineEvent) {
+        let mut s = self.0.lock().unwrap();
+        s.push_str(&serde_json::to_string(event).unwrap());
+        s.push('\n');
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_value_reaches_the_database_or_the_event_stream_after_a_full_demo() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let capture = Arc::new(JsonCapture::default());
+    let opts = companion::demo::DemoOptions { calls: 20, rate_per_min: 600.0, speed: 60.0, ..Default::default() };
+    let report = companion::demo::run_on_sim(&sim, &opts, dir.path(), Some(capture.clone())).await.unwrap();
+    assert_eq!(report.missed_calls(), 0);
+    let issued: Value =
+        reqwest::get(format!("{}/_sim/tokens/issued", sim.urls().control)).await.unwrap().json().await.unwrap();
+    let tokens: Vec<String> = ["genesys", "salesforce_sessions", "salesforce_refresh"]
+        .iter()
+        .flat_map(|k| issued[k].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()))
+        .collect();
+    assert!(tokens.len() >= 3, "{issued}");
+    let mut files = vec![];
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        files.push((p.display().to_string(), std::fs::read(&p).unwrap()));
+    }
+    assert!(files.iter().any(|(n, _)| n.ends_with("companion.db")));
+    let events = capture.0.lock().unwrap().clone();
+    for t in &tokens {
+        // The opaque part of a Salesforce session is after the org id; Genesys tokens are opaque whole.
+        let secret = t.rsplit('!').next().unwrap();
+        for (name, bytes) in &files {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "a token value is in {name}");
+        }
+        assert!(!events.contains(secret), "a token value is in the event stream");
+    }
+}
