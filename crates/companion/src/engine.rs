@@ -162,7 +162,7 @@ impl Clouds {
                         tracing::warn!(error = %e, "the rotated Salesforce refresh token could not be kept");
                     }
                 }
-            }) as Arc<dyn Fn(&str) + Send + Sync>
+            }) as crate::salesforce::PersistRefreshToken
         };
         let refresh_with = |refresh_token: String| crate::salesforce::Refresh {
             token_url: token_url.clone(),

@@ -25,8 +25,11 @@ pub struct Refresh {
     pub token_url: String,
     pub client_id: String,
     pub refresh_token: std::sync::Mutex<String>,
-    pub persist: Option<std::sync::Arc<dyn Fn(&str) + Send + Sync>>,
+    pub persist: Option<PersistRefreshToken>,
 }
+
+/// Called with a rotated refresh token, before it is used.
+pub type PersistRefreshToken = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 impl std::fmt::Debug for Refresh {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
