@@ -152,3 +152,15 @@ pub fn agent_of<'a>(conv: &'a Value, user_id: &str) -> &'a Value {
         .rfind(|p| p["purpose"] == "agent" && p["userId"] == user_id)
         .unwrap()
 }
+
+/// Sends a request and reads its JSON answer (any failure fails the test).
+#[allow(async_fn_in_trait)]
+pub trait FetchJson {
+    async fn fetch_json(self) -> Value;
+}
+
+impl FetchJson for reqwest::RequestBuilder {
+    async fn fetch_json(self) -> Value {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}

@@ -22,13 +22,11 @@ async fn server_errors_on_the_next_n_requests() {
         );
     }
     assert_eq!(limits(&sim, &token).await.status(), 200);
-    let stats: Value =
-        http().get(format!("{}/_sim/stats", sim.urls().control)).send().await.unwrap().json().await.unwrap();
+    let stats: Value = http().get(format!("{}/_sim/stats", sim.urls().control)).fetch_json().await;
     let e = &stats["endpoints"]["salesforce GET /services/data/{v}/limits"];
     assert_eq!(e["count"], 3);
     assert_eq!(e["by_status"], json!({"200": 1, "503": 2}));
-    let faults: Value =
-        http().get(format!("{}/_sim/faults", sim.urls().control)).send().await.unwrap().json().await.unwrap();
+    let faults: Value = http().get(format!("{}/_sim/faults", sim.urls().control)).fetch_json().await;
     assert_eq!(faults["faults"], json!([]), "a spent rule retires");
 }
 
@@ -107,14 +105,8 @@ async fn a_reset_after_the_write_leaves_the_record_written() {
     control(&sim, "/_sim/faults", json!({"kind": "reset_before_write", "path_contains": "/composite/", "count": 1}))
         .await;
     assert!(send(batch("r-2")).await.is_err());
-    let recs: Value = http()
-        .get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recs: Value =
+        http().get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control)).fetch_json().await;
     let written: Vec<&str> =
         recs["records"].as_array().unwrap().iter().map(|r| r["Interaction_ID__c"].as_str().unwrap()).collect();
     assert_eq!(written, ["r-1"]);

@@ -66,15 +66,8 @@ async fn active_conversations_and_one_conversation() {
     let (token, uid) = genesys_token(&sim).await;
     let placed = manual_call(&sim, "tel:+14155550123").await;
     let cid = placed["conversation_id"].as_str().unwrap();
-    let list: Value = http()
-        .get(format!("{}/api/v2/conversations", sim.urls().genesys_api))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value =
+        http().get(format!("{}/api/v2/conversations", sim.urls().genesys_api)).bearer_auth(&token).fetch_json().await;
     assert_eq!(list["total"], 1);
     let conv = &list["entities"][0];
     assert_eq!(conv["id"], cid);
@@ -112,8 +105,7 @@ async fn the_agent_sets_the_wrapup_during_after_call_work() {
     let cid = placed["conversation_id"].as_str().unwrap().to_string();
     let pid = placed["agent_participant_id"].as_str().unwrap().to_string();
     let base = format!("{}/api/v2/conversations/{cid}/participants/{pid}", sim.urls().genesys_api);
-    let codes: Value =
-        http().get(format!("{base}/wrapupcodes")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let codes: Value = http().get(format!("{base}/wrapupcodes")).bearer_auth(&token).fetch_json().await;
     let code = codes[0]["id"].as_str().unwrap().to_string();
     // Too early: still ringing.
     let r = http()
@@ -147,18 +139,11 @@ async fn the_agent_sets_the_wrapup_during_after_call_work() {
         .await
         .unwrap();
     assert_eq!(r.status(), 202);
-    let w: Value = http().get(format!("{base}/wrapup")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let w: Value = http().get(format!("{base}/wrapup")).bearer_auth(&token).fetch_json().await;
     assert_eq!(w["code"], code.as_str());
     assert_eq!(w["notes"], "Refund issued");
-    let list: Value = http()
-        .get(format!("{}/api/v2/conversations", sim.urls().genesys_api))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value =
+        http().get(format!("{}/api/v2/conversations", sim.urls().genesys_api)).bearer_auth(&token).fetch_json().await;
     assert_eq!(list["total"], 0, "a wrapped-up conversation is no longer active");
     // Someone else's participant.
     let (other, _) = genesys_token_for(&sim, "mia.chen@example.com").await;
@@ -171,7 +156,7 @@ async fn tokens_me_and_sign_out() {
     let sim = sim().await;
     let (token, _) = genesys_token(&sim).await;
     let url = format!("{}/api/v2/tokens/me", sim.urls().genesys_api);
-    let info: Value = http().get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let info: Value = http().get(&url).bearer_auth(&token).fetch_json().await;
     assert!(info["organization"]["id"].is_string());
     assert!(info["dateTokenExpires"].is_string());
     assert_eq!(http().delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);

@@ -55,12 +55,8 @@ async fn pkce_round_trip_signs_the_agent_in() {
     let me: Value = http()
         .get(format!("{}/api/v2/users/me", sim.urls().genesys_api))
         .bearer_auth(t["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(me["email"], "alex.morgan@example.com");
     // The code is single use.
     assert_eq!(exchange(&sim, &code, &verifier).await.status(), 400);

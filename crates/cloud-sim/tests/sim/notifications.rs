@@ -12,12 +12,8 @@ async fn create_channel(sim: &cloud_sim::SimHandle, token: &str) -> Value {
     http()
         .post(format!("{}/api/v2/notifications/channels", sim.urls().genesys_api))
         .bearer_auth(token)
-        .send()
+        .fetch_json()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -39,12 +35,8 @@ async fn a_channel_has_the_documented_shape_and_lifetime() {
     let list: Value = http()
         .get(format!("{}/api/v2/notifications/channels", sim.urls().genesys_api))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(list["entities"][0]["id"], id);
 }
 
@@ -60,8 +52,7 @@ async fn subscriptions_replace_add_list_clear_and_check_permissions() {
         ch["id"].as_str().unwrap()
     );
     let mine = format!("v2.users.{uid}.conversations");
-    let r: Value =
-        http().put(&url).bearer_auth(&token).json(&json!([{"id": mine}])).send().await.unwrap().json().await.unwrap();
+    let r: Value = http().put(&url).bearer_auth(&token).json(&json!([{"id": mine}])).fetch_json().await;
     assert_eq!(r["entities"], json!([{"id": mine, "state": "Permitted"}]));
     // Another agent's conversations: 403 for the whole request, or Rejected with ignoreErrors.
     let theirs = format!("v2.users.{other_uid}.conversations");
@@ -71,12 +62,8 @@ async fn subscriptions_replace_add_list_clear_and_check_permissions() {
         .post(format!("{url}?ignoreErrors=true"))
         .bearer_auth(&token)
         .json(&json!([{"id": theirs}, {"id": format!("v2.users.{other_uid}.presence")}]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let states: Vec<(&str, &str)> = r["entities"]
         .as_array()
         .unwrap()
@@ -87,10 +74,10 @@ async fn subscriptions_replace_add_list_clear_and_check_permissions() {
     assert!(states.contains(&(theirs.as_str(), "Rejected")));
     let r = http().post(&url).bearer_auth(&token).json(&json!([{"id": "v2.bogus"}])).send().await.unwrap();
     assert_eq!(r.status(), 400);
-    let listed: Value = http().get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let listed: Value = http().get(&url).bearer_auth(&token).fetch_json().await;
     assert_eq!(listed["entities"].as_array().unwrap().len(), 2);
     assert_eq!(http().delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);
-    let listed: Value = http().get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let listed: Value = http().get(&url).bearer_auth(&token).fetch_json().await;
     assert_eq!(listed["entities"], json!([]));
     // The 1000-topic limit.
     let many: Vec<Value> =
@@ -247,12 +234,8 @@ async fn the_21st_channel_evicts_the_oldest_unconnected_one() {
     let list: Value = http()
         .get(format!("{}/api/v2/notifications/channels", sim.urls().genesys_api))
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let listed: Vec<&str> = list["entities"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(listed.len(), 20);
     assert!(listed.contains(&connected.as_str()), "the connected channel survives");

@@ -96,8 +96,7 @@ async fn pkce_round_trip_gives_instance_url_and_refresh_token() {
     assert_eq!(t["instance_url"], sim.urls().salesforce.as_str());
     let token = t["access_token"].as_str().unwrap();
     assert_eq!(limits_status(&sim, token).await, 200);
-    let id: Value =
-        http().get(t["id"].as_str().unwrap()).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let id: Value = http().get(t["id"].as_str().unwrap()).bearer_auth(token).fetch_json().await;
     assert!(id["user_id"].as_str().unwrap().starts_with("005"));
 }
 

@@ -43,14 +43,7 @@ fn dl(id: &str, code: &str) -> Value {
 }
 
 async fn stored(sim: &cloud_sim::SimHandle, object: &str) -> Vec<Value> {
-    let v: Value = http()
-        .get(format!("{}/_sim/salesforce/{object}", sim.urls().control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = http().get(format!("{}/_sim/salesforce/{object}", sim.urls().control)).fetch_json().await;
     v["records"].as_array().unwrap().clone()
 }
 
@@ -58,8 +51,7 @@ async fn stored(sim: &cloud_sim::SimHandle, object: &str) -> Vec<Value> {
 async fn versions_paths_and_trailing_slashes() {
     let sim = sim().await;
     let token = sf_token(&sim).await;
-    let v: Value =
-        http().get(format!("{}/services/data/", sim.urls().salesforce)).send().await.unwrap().json().await.unwrap();
+    let v: Value = http().get(format!("{}/services/data/", sim.urls().salesforce)).fetch_json().await;
     let list = v.as_array().unwrap();
     assert!(
         list.iter().any(|x| x["version"] == "62.0" && x["url"] == "/services/data/v62.0" && x["label"].is_string())
@@ -99,7 +91,7 @@ async fn limit_info_on_every_response_and_the_daily_budget() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body, json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]));
     settings(&sim, json!({"salesforce_daily_api_max": 10})).await;
-    let l: Value = http().get(url(&sim, "/limits")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let l: Value = http().get(url(&sim, "/limits")).bearer_auth(&token).fetch_json().await;
     assert_eq!(l["DailyApiRequests"], json!({"Max": 10, "Remaining": 6}));
 }
 
@@ -189,16 +181,7 @@ async fn new_records_wait_for_the_index_but_soql_sees_them() {
     let found = |v: Value| ids(&v).contains(&id);
     assert!(!found(search(&sim, &token, &phone_sosl("4158675309")).await.json().await.unwrap()));
     let q = format!("SELECT Id, Name FROM Contact WHERE MobilePhone = '{}'", soql_escape_literal("(415) 867-5309"));
-    let v: Value = http()
-        .get(url(&sim, "/query/"))
-        .query(&[("q", q)])
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = http().get(url(&sim, "/query/")).query(&[("q", q)]).bearer_auth(&token).fetch_json().await;
     assert_eq!(v["totalSize"], 1);
     assert_eq!(v["records"][0]["Name"], "Nora Quill");
     advance_clock(&sim, 901.0).await;
@@ -221,16 +204,7 @@ async fn soql_phone_query_shape_and_literal_escaping() {
         "SELECT Id, Name, Account.Name FROM Contact WHERE Phone = '{0}' OR MobilePhone = '{0}' LIMIT 10",
         soql_escape_literal(&phone)
     );
-    let v: Value = http()
-        .get(url(&sim, "/query"))
-        .query(&[("q", q)])
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = http().get(url(&sim, "/query")).query(&[("q", q)]).bearer_auth(&token).fetch_json().await;
     assert_eq!(v["done"], true);
     assert!(
         v["records"]
@@ -249,16 +223,7 @@ async fn soql_phone_query_shape_and_literal_escaping() {
     assert_eq!(r.status(), 400);
     assert_eq!(r.json::<Value>().await.unwrap()[0]["errorCode"], "MALFORMED_QUERY");
     let q = format!("SELECT Id FROM Contact WHERE LastName = '{}'", soql_escape_literal("O'Brien' OR Name != '"));
-    let v: Value = http()
-        .get(url(&sim, "/query"))
-        .query(&[("q", q)])
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = http().get(url(&sim, "/query")).query(&[("q", q)]).bearer_auth(&token).fetch_json().await;
     assert_eq!(v["totalSize"], 0, "an escaped quote stays inside the literal");
 }
 
@@ -277,22 +242,13 @@ async fn parameterized_search_needs_no_escaping() {
             ("Contact.fields", "Id,Name,Account.Name"),
         ])
         .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let post: Value = http()
         .post(url(&sim, "/parameterizedSearch"))
         .bearer_auth(&token)
         .json(&json!({"q": e164, "in": "PHONE", "sobjects": [{"name": "Contact", "fields": ["Id", "Name", "Account.Name"]}]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json().await;
     assert_eq!(get, post);
     let mut want = caller.expected.clone();
     want.sort();

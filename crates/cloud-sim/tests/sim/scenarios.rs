@@ -20,14 +20,7 @@ async fn a_scenario_runs_every_call_to_its_wrapup() {
             .to_string();
     let mut progress = Value::Null;
     for _ in 0..300 {
-        progress = http()
-            .get(format!("{}/_sim/scenario/{id}", sim.urls().control))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        progress = http().get(format!("{}/_sim/scenario/{id}", sim.urls().control)).fetch_json().await;
         if progress["done"] == true {
             break;
         }
@@ -43,14 +36,8 @@ async fn a_scenario_runs_every_call_to_its_wrapup() {
     }
     assert_eq!(wrapped.len(), 12, "every call's wrap-up came over the socket");
     for cid in progress["conversation_ids"].as_array().unwrap() {
-        let c: Value = http()
-            .get(format!("{}/_sim/calls/{}", sim.urls().control, cid.as_str().unwrap()))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let c: Value =
+            http().get(format!("{}/_sim/calls/{}", sim.urls().control, cid.as_str().unwrap())).fetch_json().await;
         assert_eq!(c["phase"], "done");
         assert!(c["call"]["caller_kind"].is_string());
     }
@@ -85,14 +72,7 @@ async fn the_same_seed_places_the_same_callers() {
             .to_string();
         let mut p = Value::Null;
         for _ in 0..200 {
-            p = http()
-                .get(format!("{}/_sim/scenario/{id}", sim.urls().control))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            p = http().get(format!("{}/_sim/scenario/{id}", sim.urls().control)).fetch_json().await;
             if p["placed"] == 8 {
                 break;
             }
@@ -100,14 +80,8 @@ async fn the_same_seed_places_the_same_callers() {
         }
         let mut these = vec![];
         for cid in p["conversation_ids"].as_array().unwrap() {
-            let c: Value = http()
-                .get(format!("{}/_sim/calls/{}", sim.urls().control, cid.as_str().unwrap()))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let c: Value =
+                http().get(format!("{}/_sim/calls/{}", sim.urls().control, cid.as_str().unwrap())).fetch_json().await;
             let customer = c["conversation"]["participants"][0].clone();
             these.push(customer["address"].as_str().unwrap().to_string());
         }
@@ -185,14 +159,7 @@ async fn the_control_api_refuses_bad_input_clearly() {
 #[tokio::test]
 async fn the_population_endpoint_lists_callers_by_kind() {
     let sim = sim().await;
-    let v: Value = http()
-        .get(format!("{}/_sim/population?kind=shared&limit=3", sim.urls().control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = http().get(format!("{}/_sim/population?kind=shared&limit=3", sim.urls().control)).fetch_json().await;
     let callers = v["callers"].as_array().unwrap();
     assert_eq!(callers.len(), 3);
     for c in callers {
@@ -202,12 +169,8 @@ async fn the_population_endpoint_lists_callers_by_kind() {
     assert_eq!(sim.population().callers_of(CallerKind::Anonymous).count(), 6);
     let contacts: Value = http()
         .get(format!("{}/_sim/salesforce/Contact?Id={}", sim.urls().control, sim.population().contacts[0].id))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(contacts["totalSize"], 1);
 }
 
