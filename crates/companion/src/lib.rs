@@ -12,6 +12,7 @@ pub mod events;
 pub mod genesys;
 pub mod outbox;
 pub mod phone;
+pub mod privacy;
 pub mod salesforce;
 pub mod screenpop;
 pub mod secrets;

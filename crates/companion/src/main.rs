@@ -81,6 +81,25 @@ enum Command {
         #[arg(value_enum)]
         cloud: CloudArg,
     },
+    /// Erase a caller (or everything) from this machine: cache, picks, call history, journal and
+    /// delivered dispositions. Undelivered dispositions need --include-undelivered.
+    Forget {
+        /// A phone number, in any format.
+        #[arg(long, conflicts_with_all = ["contact", "all"])]
+        phone: Option<String>,
+        /// A Salesforce record id.
+        #[arg(long, conflicts_with = "all")]
+        contact: Option<String>,
+        /// Everything the app keeps about callers.
+        #[arg(long)]
+        all: bool,
+        /// Also erase dispositions not yet delivered (they will never reach Salesforce).
+        #[arg(long)]
+        include_undelivered: bool,
+        /// The database file (default: the configured one).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Print what the local store says (works while the engine runs).
     Status {
         #[arg(long)]
@@ -168,6 +187,9 @@ async fn main() -> ExitCode {
         Command::Run { auto_approve } => run(&cli, auto_approve).await,
         Command::Status { json, ref db } => status(&cli, json, db.clone()),
         Command::Queue { ref db, ref action } => queue(&cli, db.clone(), action),
+        Command::Forget { ref phone, ref contact, all, include_undelivered, ref db } => {
+            forget(&cli, phone.clone(), contact.clone(), all, include_undelivered, db.clone())
+        }
         Command::Login { cloud, auto_approve } => login(&cli, cloud.into(), auto_approve).await,
         Command::Logout { cloud } => logout(&cli, cloud.into()).await,
     };
@@ -248,6 +270,39 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     };
     engine.stop().await;
     Ok(code)
+}
+
+fn forget(
+    cli: &Cli,
+    phone: Option<String>,
+    contact: Option<String>,
+    all: bool,
+    include_undelivered: bool,
+    db: Option<PathBuf>,
+) -> Result<ExitCode, CliError> {
+    use companion::privacy::{self, Scope};
+    let loaded = load_config(cli)?;
+    let scope = match (phone, contact, all) {
+        (Some(p), None, false) => Scope::Phone(p),
+        (None, Some(c), false) => Scope::Contact(c),
+        (None, None, true) => Scope::All,
+        _ => return Err(CliError::Usage("say what to forget: --phone N, --contact ID or --all".into())),
+    };
+    let path = db.unwrap_or_else(|| db_path(&loaded.config));
+    if !path.exists() {
+        return Err(CliError::Usage(format!("no database at {}: nothing is kept on this machine", path.display())));
+    }
+    let country =
+        companion::phone::country(&loaded.config.phone.default_country).unwrap_or(phonenumber::country::Id::US);
+    let store = Store::open(&path)?;
+    let report = privacy::forget(&store, &scope, country, include_undelivered, chrono::Utc::now().timestamp_millis())
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let total: u64 = report.removed.values().sum();
+    println!("Erased {total} row(s): {}", serde_json::to_string(&report.removed).expect("counts serialize"));
+    if !report.wal_cleared {
+        println!("The app has the database open: the last copies leave the write-ahead log when it closes.");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn say_where_secrets_live(secrets: &dyn companion::secrets::SecretStore) {

@@ -94,6 +94,14 @@ fn migrations() -> Migrations<'static> {
         CREATE INDEX outbox_event_at ON outbox_event(at_ms);
         ALTER TABLE conversation ADD COLUMN pop_us INTEGER;",
         ),
+        M::up(
+            "CREATE TABLE erasure_log (
+            id INTEGER PRIMARY KEY,
+            at_ms INTEGER NOT NULL,
+            scope TEXT NOT NULL,
+            removed TEXT NOT NULL
+        );",
+        ),
     ])
 }
 
@@ -125,6 +133,8 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection, StoreError> {
     let setup = || -> rusqlite::Result<()> {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content is overwritten, so an erased number does not linger in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
         Ok(())
     };
     setup().map_err(|e| {

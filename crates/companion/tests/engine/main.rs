@@ -6,5 +6,6 @@ mod crash;
 mod feed;
 mod outbox;
 mod pops;
+mod privacy;
 mod resolver;
 mod signin;

@@ -1,0 +1,165 @@
+//! Erasure: `companion forget --phone N | --contact ID | --all` removes a caller from the lookup cache,
+//! the agent's picks, the call history, the raw-frame journal and the outbox's delivered history, with
+//! `secure_delete` on and a WAL checkpoint so nothing lingers in the files. Undelivered dispositions
+//! are only erased with an explicit confirmation. The erasure log records what kind of erasure ran and
+//! how many rows went, never the number or the id.
+
+use crate::phone::{self, Normalized};
+use crate::salesforce::ids;
+use crate::store::{Store, StoreError};
+use rusqlite::params;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What to forget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// A caller's number (any format; normalised first).
+    Phone(String),
+    /// A Salesforce record id.
+    Contact(String),
+    /// Everything the app keeps about callers.
+    All,
+}
+
+/// Why an erasure did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ForgetError {
+    #[error("`{0}` is not a phone number the app can recognise")]
+    NotANumber(String),
+    #[error("`{0}` is not a Salesforce record id")]
+    NotARecordId(String),
+    #[error(
+        "{count} disposition(s) not yet delivered to Salesforce mention this; add --include-undelivered to erase them too (they will then never reach Salesforce)"
+    )]
+    Undelivered { count: u64 },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<rusqlite::Error> for ForgetError {
+    fn from(e: rusqlite::Error) -> Self {
+        ForgetError::Store(StoreError::Sql(e))
+    }
+}
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ForgetReport {
+    /// Rows removed per table.
+    pub removed: BTreeMap<&'static str, u64>,
+    /// False when another process held the database, so the WAL could not be emptied yet (it will be
+    /// when that process closes it).
+    pub wal_cleared: bool,
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// Erases a caller (or everything) from the local store.
+pub fn forget(
+    store: &Store,
+    scope: &Scope,
+    default_country: phonenumber::country::Id,
+    include_undelivered: bool,
+    now_ms: i64,
+) -> Result<ForgetReport, ForgetError> {
+    let mut report = ForgetReport::default();
+    {
+        let mut conn = store.outbox();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut count = |table: &'static str, n: usize| *report.removed.entry(table).or_default() += n as u64;
+        match scope {
+            Scope::Phone(raw) => {
+                let e164 = match phone::normalize(raw, default_country) {
+                    Normalized::E164(e) => e,
+                    Normalized::NoNumber(_) => return Err(ForgetError::NotANumber(raw.chars().take(40).collect())),
+                };
+                let digits = like_escape(e164.trim_start_matches('+'));
+                count("cache_lookup", tx.execute("DELETE FROM cache_lookup WHERE e164 = ?1", [&e164])?);
+                count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE e164 = ?1", [&e164])?);
+                // Calls are stored with the address as Genesys gave it: compare after normalising.
+                let ids: Vec<(String, String)> = tx
+                    .prepare("SELECT id, ani FROM conversation WHERE ani IS NOT NULL")?
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                for (id, ani) in ids {
+                    if phone::normalize(&ani, default_country) == Normalized::E164(e164.clone()) {
+                        count("conversation", tx.execute("DELETE FROM conversation WHERE id = ?1", [&id])?);
+                        count("journal", tx.execute("DELETE FROM journal WHERE conversation_id = ?1", [&id])?);
+                    }
+                }
+                count(
+                    "journal",
+                    tx.execute("DELETE FROM journal WHERE frame LIKE ?1 ESCAPE '\\'", [format!("%{digits}%")])?,
+                );
+            }
+            Scope::Contact(raw) => {
+                let id = ids::to_id18(raw.trim())
+                    .ok_or_else(|| ForgetError::NotARecordId(raw.chars().take(40).collect()))?;
+                let id15 = &id[..15];
+                let pending: i64 = tx.query_row(
+                    "SELECT count(*) FROM outbox WHERE state IN ('pending', 'needs_attention') AND (payload LIKE ?1 OR payload LIKE ?2)",
+                    params![format!("%{id}%"), format!("%{id15}%")],
+                    |r| r.get(0),
+                )?;
+                if pending > 0 && !include_undelivered {
+                    return Err(ForgetError::Undelivered { count: pending as u64 });
+                }
+                count(
+                    "cache_lookup",
+                    tx.execute("DELETE FROM cache_lookup WHERE candidates LIKE ?1", [format!("%{id}%")])?,
+                );
+                count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE record_id = ?1", [&id])?);
+                count(
+                    "conversation",
+                    tx.execute("UPDATE conversation SET pop_record = NULL WHERE pop_record = ?1", [&id])?,
+                );
+                count(
+                    "journal",
+                    tx.execute(
+                        "DELETE FROM journal WHERE frame LIKE ?1 OR frame LIKE ?2",
+                        params![format!("%{id15}%"), format!("%{id}%")],
+                    )?,
+                );
+                let rows: Vec<String> = tx
+                    .prepare("SELECT conversation_id FROM outbox WHERE payload LIKE ?1 OR payload LIKE ?2")?
+                    .query_map(params![format!("%{id}%"), format!("%{id15}%")], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for c in rows {
+                    count("outbox_event", tx.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [&c])?);
+                    count("outbox", tx.execute("DELETE FROM outbox WHERE conversation_id = ?1", [&c])?);
+                }
+            }
+            Scope::All => {
+                let pending: i64 = tx.query_row(
+                    "SELECT count(*) FROM outbox WHERE state IN ('pending', 'needs_attention')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                if pending > 0 && !include_undelivered {
+                    return Err(ForgetError::Undelivered { count: pending as u64 });
+                }
+                for table in ["cache_lookup", "picker_choice", "conversation", "journal", "outbox_event", "outbox"] {
+                    count(table, tx.execute(&format!("DELETE FROM {table}"), [])?);
+                }
+            }
+        }
+        let kind = match scope {
+            Scope::Phone(_) => "phone",
+            Scope::Contact(_) => "contact",
+            Scope::All => "all",
+        };
+        tx.execute(
+            "INSERT INTO erasure_log(at_ms, scope, removed) VALUES (?1, ?2, ?3)",
+            params![now_ms, kind, serde_json::to_string(&report.removed).expect("counts serialize")],
+        )?;
+        tx.commit()?;
+    }
+    // Copy the WAL back and empty it, so the erased rows are not left in it.
+    let (busy, _, _): (i64, i64, i64) =
+        store.outbox().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    report.wal_cleared = busy == 0;
+    Ok(report)
+}

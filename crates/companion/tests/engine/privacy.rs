@@ -1,0 +1,89 @@
+//! Erasure leaves no trace of a number in the database file's bytes, WAL included.
+
+use crate::common::*;
+use companion::privacy::{self, ForgetError, Scope};
+use companion::screenpop::PopOutcome;
+use companion::store::Store;
+
+fn bytes_of(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+fn contains(files: &[(String, Vec<u8>)], needle: &str) -> Option<String> {
+    files.iter().find(|(_, b)| b.windows(needle.len()).any(|w| w == needle.as_bytes())).map(|(n, _)| n.clone())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_a_number_leaves_no_trace_in_the_files() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let opts = companion::demo::DemoOptions { calls: 20, rate_per_min: 600.0, speed: 60.0, ..Default::default() };
+    let report = companion::demo::run_on_sim(&sim, &opts, dir.path(), None).await.unwrap();
+    let e164 = report
+        .pops
+        .iter()
+        .find(|p| matches!(p.outcome, PopOutcome::Single { .. }))
+        .and_then(|p| p.e164.clone())
+        .unwrap();
+    let digits = e164.trim_start_matches('+').to_string();
+    assert!(contains(&bytes_of(dir.path()), &digits).is_some(), "the number is there before");
+    let store = Store::open(&dir.path().join("companion.db")).unwrap();
+    let r =
+        privacy::forget(&store, &Scope::Phone(format!("tel:{e164}")), phonenumber::country::Id::US, false, 1).unwrap();
+    assert!(r.wal_cleared);
+    assert!(
+        r.removed["cache_lookup"] >= 1 && r.removed["journal"] >= 1 && r.removed["conversation"] >= 1,
+        "{:?}",
+        r.removed
+    );
+    drop(store);
+    if let Some(file) = contains(&bytes_of(dir.path()), &digits) {
+        panic!("the number is still in {file}");
+    }
+    // The erasure log says what kind of erasure ran, not whom.
+    let conn = Store::reader(&dir.path().join("companion.db")).unwrap();
+    let (scope, removed): (String, String) =
+        conn.query_row("SELECT scope, removed FROM erasure_log", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(scope, "phone");
+    assert!(!removed.contains(&digits));
+}
+
+#[tokio::test]
+async fn undelivered_dispositions_need_a_confirmation_and_bad_input_is_refused() {
+    let (_dir, store) = temp_store();
+    let outbox = companion::outbox::Outbox::new(store.clone(), std::sync::Arc::new(companion::clock::SystemClock));
+    outbox
+        .enqueue(&companion::outbox::Disposition {
+            conversation_id: "c-1".into(),
+            code: "Completed".into(),
+            reason: String::new(),
+            timestamp: "2026-11-21T14:20:35Z".into(),
+            duration_secs: None,
+            contact_id: Some("0038c00000000gIAAQ".into()),
+            account_id: None,
+            agent_extension: None,
+            source: companion::outbox::DispositionSource::Agent,
+        })
+        .unwrap();
+    let us = phonenumber::country::Id::US;
+    assert!(matches!(privacy::forget(&store, &Scope::All, us, false, 1), Err(ForgetError::Undelivered { count: 1 })));
+    assert!(matches!(
+        privacy::forget(&store, &Scope::Contact("0038c00000000gIAAQ".into()), us, false, 1),
+        Err(ForgetError::Undelivered { .. })
+    ));
+    assert!(matches!(
+        privacy::forget(&store, &Scope::Phone("anonymous".into()), us, false, 1),
+        Err(ForgetError::NotANumber(_))
+    ));
+    assert!(matches!(
+        privacy::forget(&store, &Scope::Contact("003' OR 1=1".into()), us, false, 1),
+        Err(ForgetError::NotARecordId(_))
+    ));
+    let r = privacy::forget(&store, &Scope::Contact("0038c00000000gI".into()), us, true, 1).unwrap();
+    assert_eq!(r.removed["outbox"], 1);
+    assert_eq!(outbox.depth().unwrap().values().sum::<u64>(), 0);
+}
