@@ -100,6 +100,11 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
+    /// Check the configuration, the keychain, the database, the endpoints and the clock; say what to fix.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// Print what the local store says (works while the engine runs).
     Status {
         #[arg(long)]
@@ -190,6 +195,7 @@ async fn main() -> ExitCode {
         Command::Forget { ref phone, ref contact, all, include_undelivered, ref db } => {
             forget(&cli, phone.clone(), contact.clone(), all, include_undelivered, db.clone())
         }
+        Command::Doctor { json } => doctor(&cli, json).await,
         Command::Login { cloud, auto_approve } => login(&cli, cloud.into(), auto_approve).await,
         Command::Logout { cloud } => logout(&cli, cloud.into()).await,
     };
@@ -303,6 +309,21 @@ fn forget(
         println!("The app has the database open: the last copies leave the write-ahead log when it closes.");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn doctor(cli: &Cli, json_out: bool) -> Result<ExitCode, CliError> {
+    use companion::doctor;
+    let loaded = load_config(cli)?;
+    let mut checks = doctor::config_checks(&loaded);
+    checks.push(doctor::keychain_check(companion::secrets::open().kind()));
+    checks.push(doctor::store_check(&db_path(&loaded.config)));
+    checks.extend(doctor::endpoint_checks(&loaded).await);
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&checks).expect("checks serialize"));
+    } else {
+        print!("{}", doctor::render(&checks));
+    }
+    Ok(if checks.iter().all(|c| c.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn say_where_secrets_live(secrets: &dyn companion::secrets::SecretStore) {

@@ -95,3 +95,43 @@ fn status_on_a_missing_database_says_so() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("has not run yet"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_each_layer_endpoint_and_the_database_and_says_what_to_fix() {
+    let sim = crate::common::sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let u = sim.urls().clone();
+    let run = |api: String| {
+        let db = dir.path().join("c.db");
+        let u = u.clone();
+        tokio::task::spawn_blocking(move || {
+            companion()
+                .args(["doctor", "--json", "--set", &format!("genesys.api_base={api}")])
+                .args(["--set", &format!("genesys.login_base={}", u.genesys_login)])
+                .args(["--set", &format!("genesys.streaming_base={}", u.genesys_streaming)])
+                .args(["--set", &format!("salesforce.login_base={}", u.salesforce_login)])
+                .args(["--set", &format!("store.path={}", db.display())])
+                .env("COMPANION_CACHE__FRESH_SECS", "600")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(sim.urls().genesys_api.clone()).await.unwrap();
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let get = |name: &str| {
+        checks.iter().find(|c| c["name"] == name).cloned().unwrap_or_else(|| panic!("no {name} check: {checks:?}"))
+    };
+    for name in ["Genesys API", "Genesys login", "Genesys notifications", "Salesforce login", "database", "clock"] {
+        assert_eq!(get(name)["ok"], true, "{name}: {}", get(name));
+    }
+    let cfg = get("configuration")["detail"].as_str().unwrap().to_string();
+    assert!(cfg.contains("genesys.api_base (CommandLine)") && cfg.contains("cache.fresh_secs (Environment)"), "{cfg}");
+    // A port nobody listens on: the failing endpoint and the key to look at.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = run(format!("http://{closed}")).await.unwrap();
+    assert!(!out.status.success());
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let api = checks.iter().find(|c| c["name"] == "Genesys API").unwrap();
+    assert_eq!(api["ok"], false);
+    assert!(api["fix"].as_str().unwrap().contains("genesys.api_base"), "{api}");
+}
