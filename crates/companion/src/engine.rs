@@ -610,6 +610,8 @@ impl Processor {
                 (self.resolver.clone(), self.sink.clone(), self.store.clone(), self.clock.clone());
             tokio::spawn(async move {
                 let decision = resolver.resolve(req).await;
+                // Ids and outcomes only: no numbers or names in the logs.
+                tracing::info!(conversation = %decision.conversation_id, outcome = decision.outcome.label(), elapsed_us = decision.elapsed_us, "pop");
                 sink.emit(&EngineEvent::Pop(Box::new(decision.clone())));
                 let record = match &decision.outcome {
                     crate::screenpop::PopOutcome::Single { candidate } => Some(candidate.id.clone()),
@@ -723,6 +725,7 @@ async fn watch_connection(
 ) {
     loop {
         let state = rx.borrow_and_update().clone();
+        tracing::info!(?state, "notification feed");
         sink.emit(&EngineEvent::Connection { state: state.clone() });
         if let Ok(json) = serde_json::to_string(&state) {
             let _ = store.set_status("connection", &json, clock.now_ms());

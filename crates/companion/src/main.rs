@@ -59,6 +59,9 @@ enum Command {
         /// authorization redirect instead of opening the browser.
         #[arg(long)]
         auto_approve: bool,
+        /// Where the rotating log files go (default: the per-OS log directory).
+        #[arg(long)]
+        log_dir: Option<PathBuf>,
     },
     /// List, retry or discard queued dispositions (works while the engine runs).
     Queue {
@@ -172,11 +175,13 @@ enum CliError {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COMPANION_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    // The long-running engine also logs to rotating files; one-shot commands to stderr only.
+    let log_dir = match &cli.command {
+        Command::Run { log_dir, .. } => Some(log_dir.clone().unwrap_or_else(default_log_dir)),
+        _ => None,
+    };
+    init_logging(log_dir.as_deref());
     let result = match cli.command {
         Command::Demo { calls, seed, rate, speed, json, ref data_dir } => {
             let opts = DemoOptions {
@@ -189,7 +194,7 @@ async fn main() -> ExitCode {
             };
             demo(&cli, opts, json).await
         }
-        Command::Run { auto_approve } => run(&cli, auto_approve).await,
+        Command::Run { auto_approve, .. } => run(&cli, auto_approve).await,
         Command::Status { json, ref db } => status(&cli, json, db.clone()),
         Command::Queue { ref db, ref action } => queue(&cli, db.clone(), action),
         Command::Forget { ref phone, ref contact, all, include_undelivered, ref db } => {
@@ -450,6 +455,49 @@ fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The per-OS log directory: `~/Library/Logs/AgentCompanion` on macOS, `%LOCALAPPDATA%\\AgentCompanion\\logs`
+/// on Windows, `$XDG_STATE_HOME/agent-companion/logs` (or `~/.local/state/…`) elsewhere.
+fn default_log_dir() -> PathBuf {
+    if cfg!(target_os = "macos") {
+        dirs::home_dir().unwrap_or_default().join("Library/Logs/AgentCompanion")
+    } else if cfg!(target_os = "windows") {
+        dirs::data_local_dir().unwrap_or_default().join("AgentCompanion").join("logs")
+    } else {
+        dirs::state_dir()
+            .or_else(dirs::data_local_dir)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("agent-companion")
+            .join("logs")
+    }
+}
+
+/// Stderr, plus daily-rotated files (7 kept) when a directory is given. `COMPANION_LOG` sets the
+/// level (default `warn` on stderr, `info` in the files). Nothing logged carries a token: every type
+/// that holds one hides it from `Debug`.
+fn init_logging(dir: Option<&std::path::Path>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    let level = |default: &str| EnvFilter::try_from_env("COMPANION_LOG").unwrap_or_else(|_| default.into());
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(level("warn"));
+    let file = dir.and_then(|d| {
+        let appender = tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("companion")
+            .filename_suffix("log")
+            .max_log_files(7)
+            .build(d);
+        match appender {
+            Ok(a) => Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(a).with_filter(level("info"))),
+            Err(e) => {
+                eprintln!("companion: cannot write logs to {}: {e}", d.display());
+                None
+            }
+        }
+    });
+    tracing_subscriber::registry().with(stderr).with(file).init();
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

@@ -322,6 +322,7 @@ impl Pusher {
                     message: e.to_string(),
                 })
             })??;
+        tracing::info!(rows = items.len(), delivered = applied.iter().filter(|a| **a).count(), "push settled");
         for (item, applied) in items.into_iter().zip(applied) {
             if let (Settlement::Delivered { id, salesforce_id, .. }, true) = (item, applied) {
                 self.sink.emit(&EngineEvent::DispositionDelivered { conversation_id: id, salesforce_id });

@@ -123,3 +123,53 @@ async fn no_token_value_reaches_the_database_or_the_event_stream_after_a_full_de
         assert!(!events.contains(secret), "a token value is in the event stream");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rotating_log_files_carry_no_token() {
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let u = sim.urls().clone();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_companion"))
+        .args(["run", "--auto-approve", "--log-dir"])
+        .arg(&logs)
+        .args(["--set", &format!("genesys.api_base={}", u.genesys_api)])
+        .args(["--set", &format!("genesys.login_base={}", u.genesys_login)])
+        .args(["--set", &format!("genesys.streaming_base={}", u.genesys_streaming)])
+        .args(["--set", &format!("salesforce.login_base={}", u.salesforce_login)])
+        .args(["--set", &format!("store.path={}", dir.path().join("c.db").display())])
+        .args(["--set", "outbox.batch_window_secs=0"])
+        .env("COMPANION_LOG", "debug")
+        .env("COMPANION_CONFIG", "/nonexistent/config.toml")
+        .env("COMPANION_MANAGED_CONFIG", "/nonexistent/managed.toml")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = sim
+        .start_scenario(cloud_sim::scenario::ScenarioSpec {
+            calls: 8,
+            rate_per_min: 600.0 / 60.0,
+            speed: 60.0,
+            abandon_rate: 0.0,
+            ..Default::default()
+        })
+        .unwrap();
+    eventually("the scenario", 60, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let issued: Value =
+        reqwest::get(format!("{}/_sim/tokens/issued", sim.urls().control)).await.unwrap().json().await.unwrap();
+    let mut text = String::new();
+    for e in std::fs::read_dir(&logs).unwrap() {
+        text.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap());
+    }
+    assert!(text.contains("notification feed") && text.contains("pop"), "the log has the engine's story");
+    for k in ["genesys", "salesforce_sessions", "salesforce_refresh"] {
+        for t in issued[k].as_array().unwrap() {
+            let secret = t.as_str().unwrap().rsplit('!').next().unwrap();
+            assert!(!text.contains(secret), "a {k} token is in the log files");
+        }
+    }
+}
