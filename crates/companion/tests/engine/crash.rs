@@ -92,17 +92,38 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     // A last run that is left to finish its work.
     let child = spawn_engine(&sim, &db);
     eventually("the scenario to finish", 120, || sim.scenario(&id).is_some_and(|p| p.done)).await;
-    let drained = |db: &Path| -> bool {
-        let Ok(conn) = companion::store::Store::reader(db) else { return false };
-        companion::outbox::depth(&conn).map(|d| d.get(&RowState::Pending).copied().unwrap_or(0) == 0).unwrap_or(false)
+    // Drained: the last engine is connected (so it has caught up), nothing is pending, and the
+    // number of queued dispositions has stopped growing.
+    let snapshot = |db: &Path| -> Option<(bool, u64, u64)> {
+        let conn = companion::store::Store::reader(db).ok()?;
+        let connected: String =
+            conn.query_row("SELECT value FROM status_kv WHERE key = 'connection'", [], |r| r.get(0)).ok()?;
+        let depth = companion::outbox::depth(&conn).ok()?;
+        Some((
+            connected.contains("\"connected\""),
+            depth.values().sum(),
+            depth.get(&RowState::Pending).copied().unwrap_or(0),
+        ))
     };
     let mut ok = false;
-    for _ in 0..300 {
-        if drained(&db) {
-            ok = true;
-            break;
+    let mut last_total = None;
+    let mut stable = 0;
+    for _ in 0..600 {
+        match snapshot(&db) {
+            Some((true, total, 0)) if total > 0 && last_total == Some(total) => {
+                stable += 1;
+                if stable >= 4 {
+                    ok = true;
+                    break;
+                }
+            }
+            Some((_, total, _)) => {
+                last_total = Some(total);
+                stable = 0;
+            }
+            None => stable = 0,
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     kill_9(child);
     assert!(ok, "the outbox drained after the last restart");

@@ -98,7 +98,11 @@ async fn a_slow_salesforce_gives_search_manually_in_budget_and_fills_the_cache_l
     let p = &pops(&run.events)[0];
     assert!(matches!(&p.outcome, PopOutcome::Unavailable { code, .. } if code == "LOOKUP_TIMEOUT"), "{p:?}");
     assert!(p.elapsed_us < 1_000_000, "answered within the budget, not after the search: {} µs", p.elapsed_us);
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let e164 = caller.e164.clone().unwrap();
+    eventually("the late answer to reach the cache", 10, || {
+        run.engine.resolver().cache().get(&e164, chrono::Utc::now().timestamp_millis()).ok().flatten().is_some()
+    })
+    .await;
     place(&sim, &caller.ani, json!({})).await;
     eventually("the second pop", 5, || pops(&run.events).len() == 2).await;
     let p = &pops(&run.events)[1];
