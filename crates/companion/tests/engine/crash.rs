@@ -27,7 +27,7 @@ fn spawn_engine(sim: &cloud_sim::SimHandle, db: &Path) -> Child {
         r#"disposition.code_map={ "Sale" = "Completed", "Callback Requested" = "Pending Transfer", "Billing Question" = "Completed", "Technical Support" = "Completed", "Complaint" = "Completed", "Wrong Number" = "Failed" }"#.into(),
     ];
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_companion"));
-    cmd.arg("run").arg("--auto-approve");
+    cmd.arg("run").arg("--auto-approve").arg("--log-dir").arg(db.with_file_name("logs"));
     for s in sets {
         cmd.arg("--set").arg(s);
     }
@@ -73,6 +73,15 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("companion.db");
     let calls = (kills as u32 * 12).max(60);
+    let sockets = |sim: &cloud_sim::SimHandle| sim.stats()["sockets"]["opened"].as_u64().unwrap_or(0);
+    // Each engine is killed a random while after it connected: a loaded machine starts slowly.
+    let connected_child = |sim: &cloud_sim::SimHandle| {
+        let before = sockets(sim);
+        let child = spawn_engine(sim, &db);
+        (child, before)
+    };
+    let (first, before) = connected_child(&sim);
+    eventually("the first engine to connect", 60, || sockets(&sim) > before).await;
     let id = sim
         .start_scenario(cloud_sim::scenario::ScenarioSpec {
             calls,
@@ -84,8 +93,11 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
         })
         .unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
-    for _ in 0..kills {
-        let child = spawn_engine(&sim, &db);
+    tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+    kill_9(first);
+    for _ in 1..kills {
+        let (child, before) = connected_child(&sim);
+        eventually("the engine to connect", 60, || sockets(&sim) > before).await;
         tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
         kill_9(child);
     }
@@ -126,7 +138,18 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     kill_9(child);
-    assert!(ok, "the outbox drained after the last restart");
+    if !ok {
+        let mut logs = String::new();
+        for e in std::fs::read_dir(db.with_file_name("logs")).into_iter().flatten() {
+            logs.push_str(&std::fs::read_to_string(e.unwrap().path()).unwrap_or_default());
+        }
+        let tail: Vec<&str> = logs.lines().rev().take(30).collect();
+        panic!(
+            "the outbox did not drain after the last restart: {:?}\nlast log lines:\n{}",
+            snapshot(&db),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+    }
 
     let conn = companion::store::Store::reader(&db).unwrap();
     let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
