@@ -7,6 +7,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod diagnostics;
 pub mod doctor;
 pub mod engine;
 pub mod events;

@@ -108,6 +108,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a diagnostics bundle for support: status, configuration and its layers, doctor findings,
+    /// recent failures and call outcomes; ids only, nothing else about callers, no tokens.
+    Diagnostics {
+        /// Where to write it (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// The database file (default: the configured one).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
     /// Print what the local store says (works while the engine runs).
     Status {
         #[arg(long)]
@@ -201,6 +211,7 @@ async fn main() -> ExitCode {
             forget(&cli, phone.clone(), contact.clone(), all, include_undelivered, db.clone())
         }
         Command::Doctor { json } => doctor(&cli, json).await,
+        Command::Diagnostics { ref out, ref db } => diagnostics(&cli, out.clone(), db.clone()).await,
         Command::Login { cloud, auto_approve } => login(&cli, cloud.into(), auto_approve).await,
         Command::Logout { cloud } => logout(&cli, cloud.into()).await,
     };
@@ -313,6 +324,27 @@ fn forget(
     if !report.wal_cleared {
         println!("The app has the database open: the last copies leave the write-ahead log when it closes.");
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn diagnostics(cli: &Cli, out: PathBuf, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    use companion::doctor;
+    let loaded = load_config(cli)?;
+    let path = db.unwrap_or_else(|| db_path(&loaded.config));
+    let status = companion::status::read(&path)?;
+    let mut checks = doctor::config_checks(&loaded);
+    checks.push(doctor::keychain_check(companion::secrets::open().kind()));
+    checks.push(doctor::store_check(&path));
+    checks.extend(doctor::endpoint_checks(&loaded).await);
+    let bundle = companion::diagnostics::bundle(
+        &path,
+        &loaded,
+        &status,
+        serde_json::to_value(&checks).expect("checks serialize"),
+    )?;
+    std::fs::write(&out, serde_json::to_string_pretty(&bundle).expect("bundle serializes"))
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", out.display())))?;
+    println!("Diagnostics written to {} (ids only; no numbers, names, notes or tokens).", out.display());
     Ok(ExitCode::SUCCESS)
 }
 

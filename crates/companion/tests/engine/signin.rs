@@ -93,7 +93,7 @@ impl EventSink for JsonCapture {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_token_value_reaches_the_database_or_the_event_stream_after_a_full_demo() {
+async fn no_token_or_caller_data_reaches_the_database_events_or_diagnostics_after_a_full_demo() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
     let capture = Arc::new(JsonCapture::default());
@@ -114,6 +114,33 @@ async fn no_token_value_reaches_the_database_or_the_event_stream_after_a_full_de
     }
     assert!(files.iter().any(|(n, _)| n.ends_with("companion.db")));
     let events = capture.0.lock().unwrap().clone();
+    // The diagnostics bundle: ids only.
+    let u = sim.urls();
+    let flags = vec![
+        format!("genesys.api_base={}", u.genesys_api),
+        format!("genesys.login_base={}", u.genesys_login),
+        format!("genesys.streaming_base={}", u.genesys_streaming),
+        format!("salesforce.login_base={}", u.salesforce_login),
+    ];
+    let loaded = companion::config::load(&companion::config::Sources { flags, ..Default::default() }).unwrap();
+    let db = dir.path().join("companion.db");
+    let status = companion::status::read(&db).unwrap();
+    let bundle = companion::diagnostics::bundle(&db, &loaded, &status, Value::Null).unwrap().to_string();
+    assert!(bundle.contains(&report.pops[0].conversation_id), "the bundle has the calls' ids");
+    for p in &report.pops {
+        if let Some(e164) = &p.e164 {
+            assert!(!bundle.contains(e164.trim_start_matches('+')), "a caller's number is in the bundle");
+        }
+        if let companion::screenpop::PopOutcome::Single { candidate } = &p.outcome {
+            assert!(!bundle.contains(&candidate.name), "a contact's name is in the bundle");
+        }
+    }
+    for note in ["invoice", "delivery address", "portal password", "premium plan"] {
+        assert!(!bundle.contains(note), "a disposition's notes are in the bundle");
+    }
+    let files_and_bundle: Vec<(String, Vec<u8>)> =
+        files.iter().cloned().chain(std::iter::once(("diagnostics bundle".to_string(), bundle.into_bytes()))).collect();
+    let files = files_and_bundle;
     for t in &tokens {
         // The opaque part of a Salesforce session is after the org id; Genesys tokens are opaque whole.
         let secret = t.rsplit('!').next().unwrap();
