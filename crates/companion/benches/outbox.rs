@@ -4,6 +4,8 @@
 //! `cargo bench -p companion --bench outbox` (env: `BENCH_ENQUEUES`, default 2000; `BENCH_DRAIN`,
 //! default 10000).
 
+#[path = "measure.rs"]
+mod measure;
 use cloud_sim::{SimConfig, SimHandle};
 use companion::auth::{self, FollowRedirect};
 use companion::clock::{SharedClock, SystemClock};
@@ -12,29 +14,10 @@ use companion::events::Recorder;
 use companion::outbox::pusher::PusherHandle;
 use companion::outbox::{Disposition, DispositionSource, Outbox, RowState};
 use companion::store::Store;
+use measure::{env_num, pct, verdict};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// A debug build (the CI smoke run) measures nothing worth a verdict.
-fn verdict(ok: bool) -> &'static str {
-    if cfg!(debug_assertions) {
-        "smoke run, no verdict"
-    } else if ok {
-        "met"
-    } else {
-        "NOT met"
-    }
-}
-
-fn env_num(key: &str, default: u64) -> u64 {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn pct(mut v: Vec<u64>, p: f64) -> f64 {
-    v.sort_unstable();
-    v.get(((v.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0) as f64
-}
 
 fn disposition(i: u64, prefix: &str) -> Disposition {
     Disposition {

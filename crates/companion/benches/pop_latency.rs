@@ -9,36 +9,16 @@
 //! `cargo bench -p companion --bench pop_latency` (env: `BENCH_CALLS`, default 1000;
 //! `BENCH_CACHE_ENTRIES`, default 1000000; `BENCH_LOOKUPS`, default 200000).
 
+#[path = "measure.rs"]
+mod measure;
 use companion::demo::{self, DemoOptions, DemoReport};
 use companion::screenpop::cache::LookupCache;
 use companion::screenpop::{CacheMode, Candidate, PopSource};
 use companion::store::Store;
+use measure::{env_num, pct, verdict};
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::time::Instant;
-
-/// A debug build (the CI smoke run) measures nothing worth a verdict.
-fn verdict(ok: bool) -> &'static str {
-    if cfg!(debug_assertions) {
-        "smoke run, no verdict"
-    } else if ok {
-        "met"
-    } else {
-        "NOT met"
-    }
-}
-
-fn env_num(key: &str, default: u64) -> u64 {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn pct(mut v: Vec<u64>, p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_unstable();
-    v[((v.len() - 1) as f64 * p).round() as usize] as f64
-}
 
 fn row(what: &str, value: String, target: &str, ok: bool) {
     println!("| {what} | {value} | {target} | {} |", verdict(ok));

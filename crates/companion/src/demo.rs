@@ -3,7 +3,6 @@
 //! it; the benchmarks measure it, with the cache and without (the seed design).
 
 use crate::auth::{self, FollowRedirect};
-use crate::clock::{SharedClock, SystemClock};
 use crate::config::{self, Config, Sources};
 use crate::engine::{Clouds, EngineHandle, EngineSetup, SignInError};
 use crate::events::{EngineEvent, EventSink};
@@ -147,20 +146,11 @@ pub async fn run_on_sim(
     let cfg = Arc::new(cfg);
     let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
     let browser = FollowRedirect(auth::oauth_http());
-    let Clouds { genesys, salesforce, user_id, genesys_expires_at_ms } =
-        Clouds::sign_in(&cfg, &browser, &browser).await?;
+    let clouds = Clouds::sign_in(&cfg, &browser, &browser).await?;
     let sink = Arc::new(Collect { pops: Mutex::new(vec![]), forward });
-    let clock: SharedClock = Arc::new(SystemClock);
     let engine = EngineHandle::start(EngineSetup {
-        config: cfg,
-        store,
-        genesys,
-        salesforce,
-        user_id,
-        sink: sink.clone(),
-        clock,
         cache_mode: opts.cache_mode,
-        genesys_expires_at_ms,
+        ..EngineSetup::new(cfg, store, clouds, sink.clone())
     })?;
     // (The borrow `wait_for` returns must not outlive this line: it would block the feed's updates.)
     let connected = tokio::time::timeout(

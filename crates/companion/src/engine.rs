@@ -43,6 +43,7 @@ impl From<rusqlite::Error> for PickError {
 }
 
 /// Signed-in clients of both clouds.
+#[derive(Clone)]
 pub struct Clouds {
     pub genesys: Arc<GenesysClient>,
     pub salesforce: Arc<SalesforceClient>,
@@ -287,6 +288,23 @@ impl WrapupCodes {
             }
         }
         code.to_string()
+    }
+}
+
+impl EngineSetup {
+    /// The usual setup for signed-in clouds: the wall clock and the persistent cache.
+    pub fn new(config: Arc<Config>, store: Arc<Store>, clouds: Clouds, sink: Arc<dyn EventSink>) -> EngineSetup {
+        EngineSetup {
+            config,
+            store,
+            genesys: clouds.genesys,
+            salesforce: clouds.salesforce,
+            user_id: clouds.user_id,
+            sink,
+            clock: Arc::new(crate::clock::SystemClock),
+            cache_mode: CacheMode::Persistent,
+            genesys_expires_at_ms: clouds.genesys_expires_at_ms,
+        }
     }
 }
 

@@ -3,13 +3,13 @@
 
 use clap::{Parser, Subcommand};
 use companion::auth::{self, FollowRedirect, SystemBrowser};
-use companion::clock::{SharedClock, SystemClock};
+use companion::clock::SystemClock;
 use companion::config::{self, Config, Sources};
 use companion::demo::DemoOptions;
 use companion::engine::{Cloud, Clouds, EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, EventSink, JsonLines};
 use companion::genesys::feed::ConnectionState;
-use companion::screenpop::{CacheMode, PopDecision, PopOutcome, PopSource};
+use companion::screenpop::{PopDecision, PopOutcome, PopSource};
 use companion::store::{self, Store};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -256,7 +256,7 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let store = Arc::new(Store::open(&db_path(&cfg))?);
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
     say_where_secrets_live(secrets.as_ref());
-    let Clouds { genesys, salesforce, user_id, genesys_expires_at_ms } = if auto_approve {
+    let clouds = if auto_approve {
         let b = FollowRedirect(auth::oauth_http());
         Clouds::connect(&cfg, secrets, &b, &b).await?
     } else {
@@ -265,18 +265,7 @@ async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
         let s = SystemBrowser { redirect_uri: cfg.salesforce.redirect_uri.clone(), timeout };
         Clouds::connect(&cfg, secrets, &g, &s).await?
     };
-    let clock: SharedClock = Arc::new(SystemClock);
-    let engine = EngineHandle::start(EngineSetup {
-        config: cfg,
-        store,
-        genesys,
-        salesforce,
-        user_id,
-        sink: Arc::new(JsonLines::default()),
-        clock,
-        cache_mode: CacheMode::Persistent,
-        genesys_expires_at_ms,
-    })?;
+    let engine = EngineHandle::start(EngineSetup::new(cfg, store, clouds, Arc::new(JsonLines::default())))?;
     let mut conn = engine.connection();
     let code = loop {
         tokio::select! {

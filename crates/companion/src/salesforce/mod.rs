@@ -142,25 +142,8 @@ impl SalesforceClient {
             "{}/services/data/{}/composite/sobjects/{object}/{external_id_field}",
             self.instance_url, self.version
         );
-        let token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let body = serde_json::json!({"allOrNone": false, "records": records});
-        let resp = self
-            .http
-            .patch(url)
-            .bearer_auth(token)
-            .json(&body)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(SfError::network)?;
-        self.note_usage(resp.headers());
-        let status = resp.status();
-        let retry_after = errors::retry_after(resp.headers());
-        let bytes = resp.bytes().await.map_err(SfError::network)?;
-        if !status.is_success() {
-            return Err(SfError::from_response(status.as_u16(), retry_after, &bytes));
-        }
+        let bytes = self.send(self.http.patch(url).json(&body), timeout).await?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Array(results)) if results.len() == body["records"].as_array().map_or(0, Vec::len) => Ok(results),
             _ => Err(SfError::unexpected(
@@ -196,24 +179,23 @@ impl SalesforceClient {
     /// GETs a data path (`/search/?q=…`) and returns its JSON.
     async fn get(&self, path: &str, query: &[(&str, &str)], timeout: Duration) -> Result<Value, SfError> {
         let url = format!("{}/services/data/{}{path}", self.instance_url, self.version);
+        let bytes = self.send(self.http.get(url).query(query), timeout).await?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| SfError::unexpected(format!("Salesforce answered something that is not JSON: {e}")))
+    }
+
+    /// Sends a data request with the session, notes the org's API usage, and returns the body of a
+    /// success or the classified failure.
+    async fn send(&self, rb: reqwest::RequestBuilder, timeout: Duration) -> Result<Vec<u8>, SfError> {
         let token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = self
-            .http
-            .get(url)
-            .query(query)
-            .bearer_auth(token)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(SfError::network)?;
+        let resp = rb.bearer_auth(token).timeout(timeout).send().await.map_err(SfError::network)?;
         self.note_usage(resp.headers());
         let status = resp.status();
         let retry_after = errors::retry_after(resp.headers());
         let bytes = resp.bytes().await.map_err(SfError::network)?;
         if status.is_success() {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| SfError::unexpected(format!("Salesforce answered something that is not JSON: {e}")))
+            Ok(bytes.to_vec())
         } else {
             Err(SfError::from_response(status.as_u16(), retry_after, &bytes))
         }

@@ -3,7 +3,6 @@
 use cloud_sim::config::PopulationConfig;
 use cloud_sim::{SimConfig, SimHandle};
 use companion::auth::{self, FollowRedirect};
-use companion::clock::{SharedClock, SystemClock};
 use companion::config::{self, Config, Sources};
 use companion::engine::{Clouds, EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, Recorder};
@@ -58,19 +57,7 @@ pub struct Running {
 pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
     let signed = sign_in(&cfg).await;
     let events = Arc::new(Recorder::default());
-    let clock: SharedClock = Arc::new(SystemClock);
-    let engine = EngineHandle::start(EngineSetup {
-        config: Arc::new(cfg),
-        store,
-        genesys: signed.genesys.clone(),
-        salesforce: signed.salesforce.clone(),
-        user_id: signed.user_id.clone(),
-        sink: events.clone(),
-        clock,
-        cache_mode: companion::screenpop::CacheMode::Persistent,
-        genesys_expires_at_ms: signed.genesys_expires_at_ms,
-    })
-    .unwrap();
+    let engine = EngineHandle::start(EngineSetup::new(Arc::new(cfg), store, signed.clone(), events.clone())).unwrap();
     let mut conn = engine.connection();
     let ok = tokio::time::timeout(
         Duration::from_secs(10),
