@@ -44,3 +44,22 @@ bootstrap_nextest() {
     cargo install cargo-nextest --locked
   fi
 }
+
+bootstrap_desktop() {
+  # WebKitGTK and the tray (appindicator) for building the Tauri app; Xvfb, WebKitWebDriver and
+  # tauri-driver for its end-to-end run; the UI's test packages from npm.
+  apt_install libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
+    xvfb webkit2gtk-driver
+  if ! command -v tauri-driver >/dev/null 2>&1; then
+    log "installing tauri-driver"
+    cargo install tauri-driver --locked
+  fi
+  export PATH="$HOME/.cargo/bin:$PATH"
+  if ! need_cmd node; then
+    apt_install nodejs npm
+  fi
+  if [ ! -d ui/node_modules/jsdom ]; then
+    log "installing the UI's test packages (npm ci)"
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: install what is missing, check formatting and lints, run every test, and
-# smoke-run the benchmark harnesses for one second each.
+# The whole test suite: install what is missing, check formatting and lints, run every Rust test
+# (engine, simulator, the desktop app's IPC contract on Tauri's mock runtime), the UI tests, the
+# WebDriver end-to-end run of the built app under Xvfb, and one-second smoke runs of the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 bootstrap_rust
 bootstrap_nextest
+bootstrap_desktop
 start=$(date +%s)
 log "rustfmt"
 cargo fmt --all --check
@@ -13,6 +15,11 @@ log "clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 log "tests"
 cargo nextest run --locked --workspace --no-fail-fast
+log "UI tests (node --test, jsdom)"
+(cd ui && npm test --silent)
+log "end-to-end: the built app under Xvfb, driven by tauri-driver"
+cargo build --locked -q -p agent-companion
+python3 e2e/desktop_e2e.py target/debug/agent-companion --pop-calls "${E2E_POP_CALLS:-10}"
 log "benchmark harness smoke run (figures in BENCHMARKS.md come from the full runs)"
 BENCH_SECS=1 cargo test --locked -q -p cloud-sim --bench sim_throughput
 BENCH_CALLS=60 BENCH_CACHE_ENTRIES=20000 BENCH_LOOKUPS=2000 cargo test --locked -q -p companion --bench pop_latency

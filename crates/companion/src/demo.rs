@@ -100,6 +100,11 @@ impl EventSink for Collect {
 /// The configuration for a running simulator: its base URLs plus the given flags; no files are read,
 /// so a demo runs the same on every machine.
 pub fn config_for(sim: &SimHandle, flags: &[String]) -> Result<Config, config::ConfigError> {
+    Ok(loaded_config_for(sim, flags)?.config)
+}
+
+/// [`config_for`], with where each key came from.
+pub fn loaded_config_for(sim: &SimHandle, flags: &[String]) -> Result<config::LoadedConfig, config::ConfigError> {
     let u = sim.urls();
     let mut all = vec![
         // The simulated org's wrap-up codes, mapped onto its Disposition_Code__c picklist.
@@ -110,7 +115,51 @@ pub fn config_for(sim: &SimHandle, flags: &[String]) -> Result<Config, config::C
         format!("salesforce.login_base={}", u.salesforce_login),
     ];
     all.extend(flags.iter().cloned());
-    Ok(config::load(&Sources { flags: all, ..Default::default() })?.config)
+    config::load(&Sources { flags: all, ..Default::default() })
+}
+
+/// The embedded simulator behind the desktop demo, with its own data directory.
+pub struct DemoCloud {
+    pub sim: SimHandle,
+    /// Where the demo's database lives.
+    pub dir: PathBuf,
+    temporary: bool,
+}
+
+impl DemoCloud {
+    /// Starts the simulator on loopback ports of its own.
+    pub async fn start(seed: u64, data_dir: Option<PathBuf>) -> Result<DemoCloud, DemoError> {
+        let sim = SimHandle::start(SimConfig { seed, ..SimConfig::default() })
+            .await
+            .map_err(|e| DemoError::Simulator(e.to_string()))?;
+        let temporary = data_dir.is_none();
+        let dir = data_dir.unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("agent-companion-demo-{}-{}", std::process::id(), rand::random::<u32>()))
+        });
+        std::fs::create_dir_all(&dir).map_err(|e| DemoError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(DemoCloud { sim, dir, temporary })
+    }
+
+    /// The configuration for the desk: the simulator's URLs, the demo's database, then `flags`.
+    pub fn config(&self, flags: &[String]) -> Result<config::LoadedConfig, DemoError> {
+        let mut all = vec![format!("store.path={}", self.dir.join("companion.db").display())];
+        all.extend(flags.iter().cloned());
+        Ok(loaded_config_for(&self.sim, &all)?)
+    }
+
+    /// Starts a stream of calls at a pace people can follow; returns the scenario id.
+    pub fn start_calls(&self, calls: u32, rate_per_min: f64, speed: f64, seed: u64) -> Result<String, DemoError> {
+        let spec = ScenarioSpec { calls, rate_per_min, seed: Some(seed), speed, ..ScenarioSpec::default() };
+        self.sim.start_scenario(spec).map_err(|e| DemoError::Other(e.to_string()))
+    }
+
+    /// Stops the simulator and removes a temporary data directory.
+    pub async fn stop(self) {
+        self.sim.shutdown().await;
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
 }
 
 /// Runs the demo; events also go to `forward` as they happen.

@@ -62,6 +62,18 @@ pub enum SignInError {
     Genesys(#[from] crate::genesys::rest::GenesysError),
     #[error("Salesforce gave no instance URL and none is configured")]
     NoInstance,
+    #[error("not signed in")]
+    NotSignedIn,
+}
+
+/// A working Genesys sign-in.
+#[derive(Clone)]
+pub struct GenesysSession {
+    pub client: Arc<GenesysClient>,
+    /// The agent's Genesys user id.
+    pub user_id: String,
+    /// When the token expires (ms since the epoch), if Genesys said.
+    pub expires_at_ms: Option<i64>,
 }
 
 /// One of the two clouds.
@@ -115,18 +127,31 @@ impl Clouds {
         genesys_browser: &impl crate::auth::Browser,
         salesforce_browser: &impl crate::auth::Browser,
     ) -> Result<Clouds, SignInError> {
+        let g = Clouds::genesys(cfg, &secrets, Some(genesys_browser)).await?.ok_or(SignInError::NotSignedIn)?;
+        let salesforce =
+            Clouds::salesforce(cfg, &secrets, Some(salesforce_browser)).await?.ok_or(SignInError::NotSignedIn)?;
+        Ok(Clouds { genesys: g.client, salesforce, user_id: g.user_id, genesys_expires_at_ms: g.expires_at_ms })
+    }
+
+    /// The Genesys half of [`Clouds::connect`]: the kept sign-in when it still works, else the browser
+    /// (when one is given; `None` means "only if no one has to act").
+    pub async fn genesys(
+        cfg: &Config,
+        secrets: &Arc<dyn crate::secrets::SecretStore>,
+        browser: Option<&impl crate::auth::Browser>,
+    ) -> Result<Option<GenesysSession>, SignInError> {
         use crate::secrets::{StoredSignIn, key, load, save};
-        let http = reqwest::Client::new();
         let now = chrono::Utc::now().timestamp_millis();
         let gkey = key("genesys", &cfg.genesys.client_id, &cfg.genesys.login());
         let kept = load(secrets.as_ref(), &gkey)
             .ok()
             .flatten()
             .filter(|s| s.access_token.is_some() && s.expires_at_ms.is_some_and(|e| e > now + 60_000));
-        let genesys_sign_in = match kept {
-            Some(s) => s,
-            None => {
-                let g = crate::auth::genesys(&cfg.genesys, genesys_browser).await?;
+        let (sign_in, fresh) = match (kept, browser) {
+            (Some(s), _) => (s, false),
+            (None, None) => return Ok(None),
+            (None, Some(b)) => {
+                let g = crate::auth::genesys(&cfg.genesys, b).await?;
                 let s = StoredSignIn {
                     access_token: Some(g.access_token),
                     expires_at_ms: g.expires_in_secs.map(|e| now + e as i64 * 1000),
@@ -135,23 +160,34 @@ impl Clouds {
                 if let Err(e) = save(secrets.as_ref(), &gkey, &s) {
                     tracing::warn!(error = %e, "the Genesys sign-in could not be kept in the keychain");
                 }
-                s
+                (s, true)
             }
         };
-        let genesys = Arc::new(GenesysClient::new(
-            http.clone(),
+        let client = Arc::new(GenesysClient::new(
+            reqwest::Client::new(),
             &cfg.genesys.api(),
-            genesys_sign_in.access_token.clone().unwrap_or_default(),
+            sign_in.access_token.clone().unwrap_or_default(),
         ));
-        let user_id = match genesys.me().await {
-            Ok((id, _)) => id,
-            Err(e) if e.needs_sign_in() => {
-                // The kept token was revoked elsewhere: sign in again.
+        match client.me().await {
+            Ok((user_id, _)) => Ok(Some(GenesysSession { client, user_id, expires_at_ms: sign_in.expires_at_ms })),
+            Err(e) if e.needs_sign_in() && !fresh => {
+                // The kept token was revoked elsewhere: forget it and sign in again.
                 let _ = secrets.delete(&gkey);
-                return Box::pin(Clouds::connect(cfg, secrets, genesys_browser, salesforce_browser)).await;
+                Box::pin(Clouds::genesys(cfg, secrets, browser)).await
             }
-            Err(e) => return Err(e.into()),
-        };
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The Salesforce half of [`Clouds::connect`]: the kept refresh token when it still refreshes,
+    /// else the browser (when one is given).
+    pub async fn salesforce(
+        cfg: &Config,
+        secrets: &Arc<dyn crate::secrets::SecretStore>,
+        browser: Option<&impl crate::auth::Browser>,
+    ) -> Result<Option<Arc<SalesforceClient>>, SignInError> {
+        use crate::secrets::{StoredSignIn, key, load, save};
+        let http = reqwest::Client::new();
         let skey = key("salesforce", &cfg.salesforce.client_id, &cfg.salesforce.login_base);
         let token_url = format!("{}/services/oauth2/token", cfg.salesforce.login_base.trim_end_matches('/'));
         let persist = {
@@ -180,16 +216,12 @@ impl Clouds {
             let client = SalesforceClient::new(http.clone(), &instance, &cfg.salesforce, String::new())
                 .with_refresh(refresh_with(s.refresh_token.clone().unwrap_or_default()));
             if client.refresh_session().await.is_ok() {
-                return Ok(Clouds {
-                    genesys,
-                    salesforce: Arc::new(client),
-                    user_id,
-                    genesys_expires_at_ms: genesys_sign_in.expires_at_ms,
-                });
+                return Ok(Some(Arc::new(client)));
             }
             let _ = secrets.delete(&skey);
         }
-        let s = crate::auth::salesforce(&cfg.salesforce, salesforce_browser).await?;
+        let Some(browser) = browser else { return Ok(None) };
+        let s = crate::auth::salesforce(&cfg.salesforce, browser).await?;
         let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).ok_or(SignInError::NoInstance)?;
         let mut client = SalesforceClient::new(http, &instance, &cfg.salesforce, s.access_token);
         if let Some(rt) = s.refresh_token {
@@ -203,12 +235,7 @@ impl Clouds {
             }
             client = client.with_refresh(refresh_with(rt));
         }
-        Ok(Clouds {
-            genesys,
-            salesforce: Arc::new(client),
-            user_id,
-            genesys_expires_at_ms: genesys_sign_in.expires_at_ms,
-        })
+        Ok(Some(Arc::new(client)))
     }
 
     /// Signs in to Genesys Cloud and Salesforce (each through its browser) and builds the clients.
@@ -458,6 +485,17 @@ impl EngineHandle {
     /// The agent signed in to Salesforce again: the held queue drains.
     pub fn salesforce_signed_in(&self, access_token: String) {
         self.resolver.salesforce().set_token(access_token);
+        self.wake_pusher();
+    }
+
+    /// A new Genesys sign-in from the desk: as [`EngineHandle::genesys_signed_in`].
+    pub fn genesys_renewed(&mut self, s: &GenesysSession) {
+        self.genesys_signed_in(s.client.token(), s.expires_at_ms);
+    }
+
+    /// A new Salesforce sign-in from the desk: its session replaces the old one everywhere.
+    pub fn salesforce_renewed(&self, newer: &SalesforceClient) {
+        self.resolver.salesforce().adopt(newer);
         self.wake_pusher();
     }
 

@@ -70,6 +70,11 @@ impl GenesysClient {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
+    /// The current token (handed to a running engine after a new sign-in).
+    pub(crate) fn token(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, GenesysError> {
         let token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut rb = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(token).timeout(TIMEOUT);

@@ -3,6 +3,7 @@
 
 pub mod errors;
 pub mod ids;
+pub mod links;
 pub mod sosl;
 
 use crate::config::{SalesforceConfig, SearchObject};
@@ -162,6 +163,16 @@ impl SalesforceClient {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
+    /// Takes over the session of a newer sign-in (its access token and, when it has one, its refresh
+    /// token), so every holder of this client uses the new sign-in at once.
+    pub fn adopt(&self, newer: &SalesforceClient) {
+        self.set_token(newer.token.read().unwrap_or_else(|e| e.into_inner()).clone());
+        if let (Some(mine), Some(theirs)) = (&self.refresh, &newer.refresh) {
+            let rt = theirs.refresh_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            *mine.refresh_token.lock().unwrap_or_else(|e| e.into_inner()) = rt;
+        }
+    }
+
     /// The instance URL.
     pub fn instance_url(&self) -> &str {
         &self.instance_url
@@ -211,5 +222,18 @@ impl SalesforceClient {
         let q = sosl::phone_search(digits, objects);
         let v = self.get("/search/", &[("q", &q)], timeout).await?;
         Ok(v.get("searchRecords").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    /// Runs a SOSL search of a term typed by the agent (escaped) over the given `RETURNING` clause.
+    pub async fn search_text(&self, term: &str, returning: &str, timeout: Duration) -> Result<Vec<Value>, SfError> {
+        let q = format!("FIND {{{}}} IN ALL FIELDS RETURNING {returning}", sosl::escape(term));
+        let v = self.get("/search/", &[("q", &q)], timeout).await?;
+        Ok(v.get("searchRecords").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
+    /// Runs a SOQL query built from validated parts; returns its records.
+    pub async fn query(&self, soql: &str, timeout: Duration) -> Result<Vec<Value>, SfError> {
+        let v = self.get("/query/", &[("q", soql)], timeout).await?;
+        Ok(v.get("records").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 }

@@ -3,6 +3,7 @@
 //! number, within a time budget. Returned numbers are re-checked after normalising both sides.
 
 pub mod cache;
+pub mod manual;
 
 use crate::clock::SharedClock;
 use crate::config::Config;

@@ -1,0 +1,240 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, snapshot, candidate, pop, callEvent } from './harness.js';
+
+test('a single-match pop shows the caller, how the number matched, and where the answer came from', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 120 });
+  emit(callEvent('c1', 'alerting'));
+  emit(pop('c1', { kind: 'single', candidate: candidate(1) }, { source: 'cache', cache_age_secs: 180 }));
+  const card = doc.getElementById('card');
+  assert.equal(card.querySelector('.caller').textContent, 'Person 1');
+  assert.match(card.querySelector('.account').textContent, /Account 1/);
+  assert.equal(card.querySelector('.how').textContent, 'Mobile, after normalising ((415) 555-0100)');
+  assert.equal(card.querySelector('.fresh').textContent, 'From the local cache · 3 min old');
+  assert.match(card.querySelector('.stage').textContent, /Ringing/);
+  assert.ok(doc.getElementById('open-record'));
+  assert.equal(doc.getElementById('connection').textContent, 'Connected');
+  assert.equal(doc.body.dataset.readyMs, '120');
+});
+
+test('an attribute-identified caller says so', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  emit(pop('c1', { kind: 'attribute', record_id: '0038c00000000gIAAQ', object: 'Contact', attribute: 'SF_ContactId' }, { source: 'attribute', e164: null }));
+  assert.equal(doc.querySelector('#card .how').textContent, 'Identified by the IVR (SF_ContactId)');
+});
+
+test('a hostile caller number and record name are shown as text, never as markup', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  const evil = '<img src=x onerror="window.pwned=1">';
+  emit(callEvent('c1', 'alerting', evil));
+  emit(pop('c1', { kind: 'single', candidate: candidate(1, { name: evil }) }));
+  assert.equal(doc.querySelector('#card img'), null);
+  assert.equal(doc.querySelector('#card .caller').textContent, evil);
+  assert.match(doc.querySelector('#card .stage').textContent, /<img/);
+});
+
+test('the picker: 2 then Enter picks the second candidate', async () => {
+  const picked = candidate(2);
+  const popped = pop('c1', { kind: 'multiple', candidates: [candidate(1), candidate(2), candidate(3)] });
+  const { doc, emit, key, calls, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    pick_record: (a) => ({ conversation_id: a.conversationId, ani: 'tel:+1', stage: 'connected', pop: popped, chosen: picked, deferred: false, disposition: null }),
+  });
+  emit(popped);
+  const options = doc.querySelectorAll('#picker [role="option"]');
+  assert.equal(options.length, 3);
+  assert.equal(options[0].getAttribute('aria-selected'), 'true');
+  key('2');
+  assert.equal(doc.querySelectorAll('#picker [role="option"]')[1].getAttribute('aria-selected'), 'true');
+  assert.equal(doc.getElementById('picker').getAttribute('aria-activedescendant'), `cand-${candidate(2).id}`);
+  key('Enter');
+  await settle();
+  const pick = calls.find((c) => c.cmd === 'pick_record');
+  assert.deepEqual(pick.args, { conversationId: 'c1', recordId: candidate(2).id });
+  await settle();
+  assert.equal(doc.querySelector('#card .caller').textContent, 'Person 2');
+  assert.equal(doc.querySelector('#card .fresh').textContent, 'Picked by you');
+});
+
+test('the picker: a key beyond the list does nothing; arrows move; Esc decides later and offers search', async () => {
+  const popped = pop('c1', { kind: 'multiple', candidates: [candidate(1), candidate(2)] });
+  const { doc, emit, key, calls, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    decide_later: (a) => ({ conversation_id: a.conversationId, ani: 'tel:+1', stage: 'connected', pop: popped, chosen: null, deferred: true, disposition: null }),
+  });
+  emit(popped);
+  key('7');
+  assert.equal(doc.querySelectorAll('#picker [role="option"]')[0].getAttribute('aria-selected'), 'true');
+  key('ArrowDown');
+  assert.equal(doc.querySelectorAll('#picker [role="option"]')[1].getAttribute('aria-selected'), 'true');
+  key('Escape');
+  await settle();
+  await settle();
+  assert.ok(calls.some((c) => c.cmd === 'decide_later' && c.args.conversationId === 'c1'));
+  assert.equal(doc.getElementById('picker'), null);
+  assert.ok(doc.getElementById('search-term'), 'deferred calls can still be searched');
+});
+
+test('no match: the search runs through the desk and a result is picked by keyboard', async () => {
+  const found = [candidate(5, { matched_field: 'Email', matched_value: 'p5@example.com' }), candidate(6)];
+  const popped = pop('c9', { kind: 'no_match' });
+  const { doc, window, emit, key, calls, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    search_records: () => found,
+    pick_record: (a) => ({ conversation_id: a.conversationId, ani: 'tel:+1', stage: 'connected', pop: popped, chosen: found[0], deferred: false, disposition: null }),
+  });
+  emit(popped);
+  assert.match(doc.getElementById('search-why').textContent, /No Salesforce record has this number/);
+  doc.getElementById('search-term').value = 'p5@example.com';
+  doc.querySelector('form.search').dispatchEvent(new window.Event('submit', { cancelable: true }));
+  await settle();
+  await settle();
+  assert.deepEqual(calls.find((c) => c.cmd === 'search_records').args, { term: 'p5@example.com' });
+  const rows = doc.querySelectorAll('#results [role="option"]');
+  assert.equal(rows.length, 2);
+  assert.match(rows[0].textContent, /Email: p5@example.com/);
+  key('1', { target: doc.getElementById('results') });
+  key('Enter', { target: doc.getElementById('results') });
+  await settle();
+  assert.deepEqual(calls.find((c) => c.cmd === 'pick_record').args, { conversationId: 'c9', recordId: found[0].id });
+  assert.equal(doc.querySelector('#card .caller').textContent, 'Person 5');
+});
+
+test('a failed search shows a sentence, not a code', async () => {
+  const { doc, window, emit, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    search_records: { __error: { code: 'BAD_SEARCH', message: 'type at least 2 letters or digits to search' } },
+  });
+  emit(pop('c9', { kind: 'no_match' }));
+  doc.querySelector('form.search').dispatchEvent(new window.Event('submit', { cancelable: true }));
+  await settle();
+  const alert = doc.getElementById('alert');
+  assert.equal(alert.hidden, false);
+  assert.equal(alert.textContent, 'That search cannot run. Type at least 2 letters or digits to search');
+});
+
+test('wrap-up: the form submits code and notes, then shows queued and in Salesforce', async () => {
+  const popped = pop('c1', { kind: 'single', candidate: candidate(1) });
+  const card = (state) => ({
+    conversation_id: 'c1', ani: 'tel:+1', stage: 'after_call_work', pop: popped, chosen: null, deferred: false,
+    disposition: { code: 'Sale', reason: 'upgrade', record_id: candidate(1).id, state },
+  });
+  const { doc, window, emit, calls, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    submit_wrapup: () => card('pending'),
+  });
+  emit(popped);
+  assert.equal(doc.getElementById('wrapup-record').textContent, 'Person 1 (Contact)');
+  assert.equal(doc.getElementById('wrapup-status').textContent, 'Not wrapped up yet');
+  const select = doc.getElementById('wrapup-code');
+  assert.deepEqual([...select.options].map((o) => o.value), ['', 'Billing Question', 'Sale', 'Wrong Number']);
+  select.value = 'Sale';
+  const notes = doc.getElementById('wrapup-notes');
+  notes.value = 'upgrade';
+  notes.dispatchEvent(new window.KeyboardEvent('keydown', { key: 'Enter', ctrlKey: true, bubbles: true, cancelable: true }));
+  await settle();
+  assert.deepEqual(calls.find((c) => c.cmd === 'submit_wrapup').args, { conversationId: 'c1', code: 'Sale', notes: 'upgrade', recordId: null });
+  assert.equal(doc.getElementById('wrapup-status').textContent, 'Queued: Sale');
+  emit({ kind: 'card', at_ms: Date.now(), ...card('delivered') });
+  assert.equal(doc.getElementById('wrapup-status').textContent, 'In Salesforce: Sale');
+  assert.equal(doc.getElementById('wrapup-notes').value, 'upgrade', 'the form is not rebuilt under the agent');
+});
+
+test('wrap-up without a code is refused in the window, with focus on the code', async () => {
+  const { doc, window, emit, calls, settle } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  emit(pop('c1', { kind: 'no_match' }));
+  doc.querySelector('form.wrapup').dispatchEvent(new window.Event('submit', { cancelable: true }));
+  await settle();
+  assert.equal(calls.filter((c) => c.cmd === 'submit_wrapup').length, 0);
+  assert.equal(doc.activeElement.id, 'wrapup-code');
+  assert.match(doc.getElementById('alert').textContent, /The wrap-up is not complete/);
+});
+
+test('sign-in buttons follow the state and call the desk', async () => {
+  const { doc, emit, calls, settle } = await startApp({
+    desk_snapshot: snapshot({ salesforce: 'signed_out' }),
+    ui_ready: 1,
+    sign_in: 'signed_in',
+    sign_out: 'signed_out',
+  });
+  const sf = doc.getElementById('signin-salesforce');
+  assert.equal(sf.textContent, 'Sign in to Salesforce');
+  sf.click();
+  assert.equal(sf.textContent, 'Signing in to Salesforce');
+  await settle();
+  assert.deepEqual(calls.find((c) => c.cmd === 'sign_in').args, { cloud: 'salesforce' });
+  assert.equal(sf.textContent, 'Sign out of Salesforce');
+  emit({ kind: 'sign_in', cloud: 'genesys', state: 'signed_out', at_ms: 0 });
+  assert.equal(doc.getElementById('signin-genesys').textContent, 'Sign in to Genesys Cloud');
+  assert.match(doc.getElementById('secrets-note').textContent, /not kept after you quit/);
+});
+
+test('connection changes reach the header', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  emit({ kind: 'engine', event: 'connection', at_ms: 0, state: { state: 'reconnecting', attempt: 1, retry_in_ms: 500, reason: 'x' } });
+  assert.equal(doc.getElementById('connection').textContent, 'Reconnecting…');
+});
+
+test('the sync view shows the queue, errors and parked items, and retries one', async () => {
+  let retried = null;
+  const status = {
+    connection: null, connection_updated_ms: null, cache_positive: 3, cache_negative: 1, calls: 4, pops: {}, journal_frames: 0,
+    queue: { pending: 2, needs_attention: 1 }, oldest_pending_secs: 42, last_push_ms: null,
+    recent_errors: { transient: { count: 3, latest: 'HTTP 503' } }, api_usage: { used: 10, max: 15000 },
+    cache_hits: 3, cache_misses: 1, cache_hit_ratio: 0.75, pop_ms_p50: 0.4, pop_ms_p99: 1.2, database: 'x', database_bytes: 1,
+  };
+  const parked = { conversation_id: 'c5', version: 1, state: 'needs_attention', attempts: 1, next_attempt_ms: 0, salesforce_id: null,
+    error_class: 'needs_attention', error_code: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', error_message: 'bad value', updated_ms: 0,
+    disposition: { code: 'Odd', reason: '' } };
+  const { doc, app, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    sync_status: { status, attention: [parked], pending: [] },
+    retry_disposition: (a) => { retried = a; return null; },
+  });
+  app.showView('sync');
+  await settle();
+  const text = doc.getElementById('view-sync').textContent;
+  assert.match(text, /Queued 2, Needs attention 1/);
+  assert.match(text, /42 s/);
+  assert.match(text, /transient ×3: HTTP 503/);
+  assert.match(text, /10 of 15000 today/);
+  assert.match(text, /p50 0.40 ms · p99 1.20 ms/);
+  assert.match(text, /INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST/);
+  [...doc.querySelectorAll('#attention button')].find((b) => b.textContent === 'Retry').click();
+  await settle();
+  assert.deepEqual(retried, { conversationId: 'c5' });
+  assert.equal(doc.getElementById('view-calls').hidden, true);
+  assert.equal(doc.getElementById('tab-sync').getAttribute('aria-selected'), 'true');
+});
+
+test('settings show which are locked by IT', async () => {
+  const { doc, app } = await startApp({
+    desk_snapshot: snapshot({ settings: [
+      { key: 'cache.positive_ttl_secs', value: '3600', layer: 'managed', locked: true },
+      { key: 'pop.trigger', value: 'alerting', layer: 'user', locked: false },
+    ] }),
+    ui_ready: 1,
+  });
+  app.showView('settings');
+  const rows = doc.querySelectorAll('#view-settings tr');
+  assert.equal(rows.length, 2);
+  assert.match(rows[0].textContent, /Locked by IT/);
+  assert.equal(rows[0].className, 'locked');
+  assert.match(rows[1].textContent, /set by user/);
+});
+
+test('the window asks again while the desk is starting', async () => {
+  let n = 0;
+  const { doc } = await startApp({
+    desk_snapshot: () => (++n < 3 ? { __error: { code: 'STARTING', message: 'still starting' } } : snapshot()),
+    ui_ready: 1,
+  });
+  assert.equal(n, 3);
+  assert.equal(doc.body.dataset.ready, 'true');
+});
