@@ -186,7 +186,9 @@ def comm(pid):
 def pcts(xs):
     xs = sorted(xs)
     at = lambda p: xs[min(len(xs) - 1, round((len(xs) - 1) * p))]
-    return {"n": len(xs), "p50": round(at(0.5), 2), "p99": round(at(0.99), 2), "max": round(xs[-1], 2)}
+    if not xs:
+        return {"n": 0}
+    return {"n": len(xs), "p50": round(at(0.5), 2), "p95": round(at(0.95), 2), "p99": round(at(0.99), 2), "max": round(xs[-1], 2)}
 
 
 def main():
@@ -340,6 +342,7 @@ def main():
             time.sleep(0.2)
         timings = driver.js("return window.__companion.timings")
         results["pop_to_painted_ms"] = pcts([t["ms"] for t in timings])
+        results["pop_to_painted_cache_hit_ms"] = pcts([t["ms"] for t in timings if t.get("source") == "cache"])
         results["engine_ms"] = pcts([t["engine_ms"] for t in timings])
         app_pid = None
         for pid in descendants(procs[1].pid):

@@ -136,6 +136,10 @@ fn picker_choice_wrapup_and_delivery() {
         "BAD_RECORD_ID"
     );
     assert_eq!(code(invoke(&w, "pick_record", json!({"conversationId": "nope", "recordId": second}))), "UNKNOWN_CALL");
+    assert_eq!(code(invoke(&w, "decide_later", json!({"conversationId": "nope"}))), "UNKNOWN_CALL");
+    let deferred = invoke(&w, "decide_later", json!({"conversationId": id})).unwrap();
+    assert_eq!(deferred["deferred"], true);
+    assert!(deferred["chosen"].is_null());
     let picked = invoke(&w, "pick_record", json!({"conversationId": id, "recordId": second})).unwrap();
     assert_eq!(picked["chosen"]["id"], second.as_str());
     assert_eq!(

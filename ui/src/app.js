@@ -654,7 +654,7 @@ export function createApp({ invoke, listen, doc, win }) {
       win.requestAnimationFrame(() => {
         const painted = win.performance.timeOrigin + win.performance.now();
         const ms = painted - ev.at_ms + ev.elapsed_us / 1000;
-        timings.push({ id: ev.conversation_id, ms, engine_ms: ev.elapsed_us / 1000 });
+        timings.push({ id: ev.conversation_id, source: ev.source, ms, engine_ms: ev.elapsed_us / 1000 });
       }),
     );
   }
