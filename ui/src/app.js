@@ -610,8 +610,11 @@ export function createApp({ invoke, listen, doc, win }) {
       next.focus();
     });
     for (const cloud of ['genesys', 'salesforce']) $(`signin-${cloud}`).addEventListener('click', () => toggleSignIn(cloud));
+    // Events that arrive while the snapshot is in flight are applied again on top of it.
+    let inFlight = [];
     await listen('desk', (msg) => {
       const ev = msg.payload;
+      if (inFlight) inFlight.push(ev);
       apply(ev);
       if (ev.kind === 'engine' && ev.event === 'pop') notePainted(ev);
     });
@@ -623,11 +626,9 @@ export function createApp({ invoke, listen, doc, win }) {
     // Until the desk is up, desk_snapshot answers STARTING: ask again.
     for (let attempt = 0; attempt < 60; attempt++) {
       try {
+        inFlight = [];
         const snap = await invoke('desk_snapshot');
-        const keep = state.calls;
-        state = fromSnapshot(snap);
-        // Events that arrived while the snapshot was in flight are not lost.
-        for (const c of keep) if (!state.calls.some((x) => x.conversation_id === c.conversation_id)) state.calls.unshift(c);
+        state = inFlight.reduce(reduce, fromSnapshot(snap));
         break;
       } catch (e) {
         if (!e || e.code !== 'STARTING') {
@@ -636,6 +637,7 @@ export function createApp({ invoke, listen, doc, win }) {
         }
       }
     }
+    inFlight = null;
     render();
     await new Promise((r) => win.requestAnimationFrame(() => r()));
     try {

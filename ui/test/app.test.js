@@ -238,3 +238,17 @@ test('the window asks again while the desk is starting', async () => {
   assert.equal(n, 3);
   assert.equal(doc.body.dataset.ready, 'true');
 });
+
+test('an event that arrives while the snapshot is in flight is not lost', async () => {
+  let emitLate = null;
+  const { doc } = await startApp({
+    desk_snapshot: async () => {
+      // The feed connects after the desk read its state, before the reply reaches the window.
+      await emitLate({ kind: 'engine', event: 'connection', at_ms: 0, state: { state: 'connected', channel_id: 'c' } });
+      return snapshot({ connection: { state: 'connecting' } });
+    },
+    ui_ready: 1,
+    __onListen: (emit) => (emitLate = emit),
+  });
+  assert.equal(doc.getElementById('connection').textContent, 'Connected');
+});

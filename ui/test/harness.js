@@ -29,6 +29,7 @@ export async function startApp(answers = {}) {
   };
   const listen = async (name, cb) => {
     listeners[name] = cb;
+    if (name === 'desk' && answers.__onListen) answers.__onListen(async (payload) => cb({ payload }));
     return () => delete listeners[name];
   };
   const app = createApp({ invoke, listen, doc: window.document, win: window });
