@@ -101,9 +101,6 @@ class Driver:
     def type(self, css, text):
         self.s("POST", f"/element/{self.find(css)}/value", {"text": text})
 
-    def keys(self, css, text):
-        self.type(css, text)
-
     def wait(self, script, what, timeout=STEP_TIMEOUT):
         deadline = time.time() + timeout
         last = None
@@ -277,9 +274,9 @@ def main():
         driver.wait("return document.getElementById('picker')", "the picker")
         driver.screenshot("02-picker")
         second = driver.js("return document.querySelectorAll('#picker [role=option]')[1].dataset.record")
-        driver.keys("#picker", "2")
+        driver.type("#picker", "2")
         assert driver.js("return document.querySelectorAll('#picker [role=option]')[1].getAttribute('aria-selected')") == "true"
-        driver.keys("#picker", "\ue007")  # Enter
+        driver.type("#picker", "\ue007")  # Enter
         driver.wait("return document.querySelector('#card .fresh') && document.querySelector('#card .fresh').textContent === 'Picked by you'", "the pick")
         chosen = driver.js(f"return window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(cid2)}).chosen.id")
         assert chosen == second, (chosen, second)
@@ -294,8 +291,8 @@ def main():
         driver.click("#search-run")
         driver.wait("return document.querySelector('#results [role=option]')", "search results")
         driver.screenshot("04-no-match-search")
-        driver.keys("#results", "1")
-        driver.keys("#results", "\ue007")
+        driver.type("#results", "1")
+        driver.type("#results", "\ue007")
         driver.wait(f"const c = window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(cid3)}); return c.chosen && c.chosen.id", "the searched pick")
 
         # 4. Wrap-up from the form, delivered to the simulator's Salesforce.

@@ -217,17 +217,14 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, shell: Shell) -> ta
 /// Starts the desk for the command line: the demo (embedded simulator, signed in at once, calls
 /// flowing) or the real clouds (kept sign-ins resumed; the buttons do the rest).
 pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> Result<Arc<DeskHandle>, DeskError> {
-    let mut flags = args.set.clone();
-    if let Some(d) = &args.data_dir {
-        flags.push(format!("store.path={}", d.join("companion.db").display()));
-    }
-    let fail = |code: &'static str| move |e: &dyn std::fmt::Display| DeskError { code, message: e.to_string() };
     if args.demo {
-        let cloud = DemoCloud::start(42, args.data_dir.clone()).await.map_err(|e| fail("DEMO_FAILED")(&e))?;
+        let cloud = DemoCloud::start(42, args.data_dir.clone())
+            .await
+            .map_err(|e| DeskError::new("DEMO_FAILED", e.to_string()))?;
         // A short batch window so "queued" turns into "in Salesforce" while people watch.
         let mut demo_flags = vec!["outbox.batch_window_secs=2".to_string()];
-        demo_flags.extend(flags);
-        let loaded = cloud.config(&demo_flags).map_err(|e| fail("CONFIG")(&e))?;
+        demo_flags.extend(args.set.iter().cloned());
+        let loaded = cloud.config(&demo_flags).map_err(|e| DeskError::new("CONFIG", e.to_string()))?;
         let secrets =
             Arc::new(companion::secrets::MemoryOnly::new("the demo keeps its simulated sign-ins in memory only"));
         let desk =
@@ -237,16 +234,22 @@ pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> R
         desk.sign_in(Cloud::Salesforce).await?;
         if let Some(path) = &args.demo_info {
             let info = serde_json::to_vec(&cloud.sim.urls()).unwrap_or_default();
-            std::fs::write(path, info).map_err(|e| fail("DEMO_FAILED")(&e))?;
+            std::fs::write(path, info).map_err(|e| DeskError::new("DEMO_FAILED", e.to_string()))?;
         }
         if args.demo_calls > 0 {
             // About one call every 12 s, each lasting well under a minute.
-            cloud.start_calls(args.demo_calls, 5.0 / 4.0, 4.0, 42).map_err(|e| fail("DEMO_FAILED")(&e))?;
+            cloud
+                .start_calls(args.demo_calls, 5.0 / 4.0, 4.0, 42)
+                .map_err(|e| DeskError::new("DEMO_FAILED", e.to_string()))?;
         }
         *shell.demo.lock().unwrap_or_else(|e| e.into_inner()) = Some(cloud);
         return Ok(Arc::new(desk));
     }
-    let loaded = config::load(&Sources::standard(flags, None)).map_err(|e| fail("CONFIG")(&e))?;
+    let mut flags = args.set.clone();
+    if let Some(d) = &args.data_dir {
+        flags.push(format!("store.path={}", d.join("companion.db").display()));
+    }
+    let loaded = config::load(&Sources::standard(flags, None)).map_err(|e| DeskError::new("CONFIG", e.to_string()))?;
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
     let timeout = Duration::from_secs(300);
     Ok(Arc::new(

@@ -117,6 +117,19 @@ fn snapshot_sign_in_and_sign_out() {
     // A cloud that does not exist is refused by argument checking, before any code runs.
     assert!(invoke(&w, "sign_in", json!({"cloud": "yahoo"})).is_err());
     assert!(invoke(&w, "sign_in", json!({})).is_err());
+    // Signing out of Genesys stops the feed and says so; signing in again resumes it.
+    assert_eq!(invoke(&w, "sign_out", json!({"cloud": "genesys"})).unwrap(), "signed_out");
+    let snap = invoke(&w, "desk_snapshot", json!({})).unwrap();
+    assert_eq!(
+        (snap["genesys"].as_str(), snap["connection"]["state"].as_str()),
+        (Some("signed_out"), Some("sign_in_required"))
+    );
+    assert_eq!(invoke(&w, "sign_in", json!({"cloud": "genesys"})).unwrap(), "signed_in");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while invoke(&w, "desk_snapshot", json!({})).unwrap()["connection"]["state"] != "connected" {
+        assert!(Instant::now() < deadline, "the feed did not come back after the new sign-in");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::events::{EngineEvent, EventSink};
 use crate::genesys::feed::ConnectionState;
 use crate::genesys::tracker::Transition;
 use crate::history::HistoryRow;
-use crate::outbox::{Disposition, DispositionSource, OutboxError, OutboxRow, RowState};
+use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError, OutboxRow, RowState};
 use crate::salesforce::SalesforceClient;
 use crate::salesforce::links::{self, LinkError};
 use crate::screenpop::manual::{self, ManualSearchError};
@@ -42,7 +42,8 @@ pub struct DeskError {
 }
 
 impl DeskError {
-    fn new(code: &'static str, message: impl Into<String>) -> DeskError {
+    /// An error with a code and a sentence.
+    pub fn new(code: &'static str, message: impl Into<String>) -> DeskError {
         DeskError { code, message: message.into() }
     }
 }
@@ -225,11 +226,12 @@ pub trait DeskSink: Send + Sync {
 struct Board {
     calls: Mutex<VecDeque<CallCard>>,
     out: Arc<dyn DeskSink>,
-    store: Arc<Store>,
+    /// The store's outbox, readable with or without a running engine.
+    outbox: Arc<Outbox>,
 }
 
 impl Board {
-    fn update(&self, id: &str, ani: Option<&str>, f: impl FnOnce(&mut CallCard)) -> Option<CallCard> {
+    fn update(&self, id: &str, ani: Option<&str>, f: impl FnOnce(&mut CallCard)) -> CallCard {
         let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
         let idx = match calls.iter().position(|c| c.conversation_id == id) {
             Some(i) => i,
@@ -254,21 +256,15 @@ impl Board {
             card.ani = a.to_string();
         }
         f(card);
-        Some(card.clone())
+        card.clone()
     }
 
     fn get(&self, id: &str) -> Option<CallCard> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|c| c.conversation_id == id).cloned()
     }
 
-    fn card_changed(&self, card: Option<CallCard>) {
-        if let Some(c) = card {
-            self.out.emit(&DeskEvent::Card(Box::new(c)));
-        }
-    }
-
-    fn outbox_state(&self, id: &str) -> Option<OutboxRow> {
-        crate::outbox::Outbox::new(self.store.clone(), Arc::new(crate::clock::SystemClock)).get(id).ok().flatten()
+    fn card_changed(&self, card: &CallCard) {
+        self.out.emit(&DeskEvent::Card(Box::new(card.clone())));
     }
 }
 
@@ -277,16 +273,16 @@ impl EventSink for Board {
         self.out.emit(&DeskEvent::Engine(event.clone()));
         let card = match event {
             EngineEvent::Call { conversation_id, transition, ani, .. } => {
-                self.update(conversation_id, Some(ani), |c| {
+                Some(self.update(conversation_id, Some(ani), |c| {
                     c.stage = Some(c.stage.map_or(*transition, |s| s.max(*transition)))
-                })
+                }))
             }
-            EngineEvent::Pop(d) => self.update(&d.conversation_id, None, |c| c.pop = Some((**d).clone())),
+            EngineEvent::Pop(d) => Some(self.update(&d.conversation_id, None, |c| c.pop = Some((**d).clone()))),
             EngineEvent::DispositionQueued { conversation_id, .. }
             | EngineEvent::DispositionDelivered { conversation_id, .. } => {
-                let row = self.outbox_state(conversation_id);
+                let row = self.outbox.get(conversation_id).ok().flatten();
                 let delivered = matches!(event, EngineEvent::DispositionDelivered { .. });
-                self.update(conversation_id, None, |c| {
+                Some(self.update(conversation_id, None, |c| {
                     if let Some(r) = row {
                         c.disposition = Some(DispositionView {
                             code: r.disposition.code,
@@ -295,11 +291,13 @@ impl EventSink for Board {
                             state: if delivered { RowState::Delivered } else { r.state },
                         });
                     }
-                })
+                }))
             }
             _ => None,
         };
-        self.card_changed(card);
+        if let Some(card) = card {
+            self.card_changed(&card);
+        }
     }
 }
 
@@ -346,7 +344,8 @@ impl DeskHandle {
         let config = Arc::new(opts.loaded.config.clone());
         let path = config.store.path.clone().unwrap_or_else(crate::store::default_path);
         let store = Arc::new(Store::open(&path)?);
-        let board = Arc::new(Board { calls: Mutex::new(VecDeque::new()), out, store: store.clone() });
+        let outbox = Arc::new(Outbox::new(store.clone(), Arc::new(crate::clock::SystemClock)));
+        let board = Arc::new(Board { calls: Mutex::new(VecDeque::new()), out, outbox });
         let wrapup_codes = config.disposition.code_map.keys().cloned().collect();
         let desk = DeskHandle {
             demo: matches!(opts.browser, DeskBrowser::Simulator),
@@ -429,11 +428,11 @@ impl DeskHandle {
                     return Ok(false);
                 };
                 let mut c = self.clients.lock().await;
-                match (&c.engine, &c.salesforce) {
-                    // The engine keeps its client; it takes the new session over.
-                    (Some(e), _) => e.salesforce_renewed(&client),
-                    (None, _) => c.salesforce = Some(client),
+                // A running engine keeps its client; it takes the new session over.
+                if let Some(e) = &c.engine {
+                    e.salesforce_renewed(&client);
                 }
+                c.salesforce = Some(client);
             }
         }
         self.ensure_engine().await?;
@@ -473,9 +472,9 @@ impl DeskHandle {
             let mut c = self.clients.lock().await;
             match cloud {
                 Cloud::Genesys => {
-                    if let Some(g) = c.genesys.take() {
-                        // The feed stops at its next request and says a sign-in is needed.
-                        g.client.set_token(String::new());
+                    c.genesys = None;
+                    if let Some(e) = c.engine.as_mut() {
+                        e.genesys_signed_out().await;
                     }
                 }
                 Cloud::Salesforce => {
@@ -552,8 +551,8 @@ impl DeskHandle {
             c.chosen = Some(candidate);
             c.deferred = false;
         });
-        self.board.card_changed(card.clone());
-        card.ok_or_else(|| DeskError::new("UNKNOWN_CALL", "that call is no longer shown"))
+        self.board.card_changed(&card);
+        Ok(card)
     }
 
     /// The record must be one the pop or a search offered for this call.
@@ -586,8 +585,8 @@ impl DeskHandle {
             return Err(DeskError::new("UNKNOWN_CALL", format!("no call {conversation_id} is shown")));
         }
         let card = self.board.update(conversation_id, None, |c| c.deferred = true);
-        self.board.card_changed(card.clone());
-        card.ok_or_else(|| DeskError::new("UNKNOWN_CALL", "that call is no longer shown"))
+        self.board.card_changed(&card);
+        Ok(card)
     }
 
     /// Searches Salesforce by name, email or account number.
@@ -603,11 +602,10 @@ impl DeskHandle {
 
     async fn salesforce(&self) -> Result<Arc<SalesforceClient>, DeskError> {
         let c = self.clients.lock().await;
-        c.engine
-            .as_ref()
-            .map(|e| e.resolver().salesforce().clone())
-            .or_else(|| c.salesforce.clone())
-            .ok_or_else(|| DeskError::new("SALESFORCE_SIGN_IN", "sign in to Salesforce to search"))
+        let signed_in =
+            c.salesforce.as_ref().ok_or_else(|| DeskError::new("SALESFORCE_SIGN_IN", "sign in to Salesforce first"))?;
+        // The running engine's client holds the session (a later sign-in is adopted into it).
+        Ok(c.engine.as_ref().map(|e| e.resolver().salesforce().clone()).unwrap_or_else(|| signed_in.clone()))
     }
 
     /// Queues the agent's wrap-up for a call: durable before this returns ("queued").
@@ -630,13 +628,17 @@ impl DeskHandle {
             .board
             .get(conversation_id)
             .ok_or_else(|| DeskError::new("UNKNOWN_CALL", format!("no call {conversation_id} is shown")))?;
-        let linked = match record_id.filter(|r| !r.is_empty()) {
+        // The record already linked (the agent's pick, or the single match), unless another is named.
+        let current = card.chosen.clone().or(match card.pop.as_ref().map(|p| &p.outcome) {
+            Some(PopOutcome::Single { candidate }) => Some(candidate.clone()),
+            _ => None,
+        });
+        let picked = match record_id.filter(|r| !r.is_empty()) {
             Some(r) => Some(self.known_candidate(conversation_id, r)?),
-            None => card.chosen.clone().or(match card.pop.as_ref().map(|p| &p.outcome) {
-                Some(PopOutcome::Single { candidate }) => Some(candidate.clone()),
-                _ => None,
-            }),
-        };
+            None => None,
+        }
+        .filter(|p| current.as_ref().is_none_or(|c| c.id != p.id));
+        let linked = picked.clone().or(current);
         let d = Disposition {
             conversation_id: conversation_id.to_string(),
             code: code.to_string(),
@@ -648,13 +650,15 @@ impl DeskHandle {
             agent_extension: None,
             source: DispositionSource::Agent,
         };
-        if let Some(c) = &linked {
-            self.with_engine(|e| Ok(e.pick(conversation_id, &c.id)?)).await?;
+        if let Some(p) = &picked {
+            self.with_engine(|e| Ok(e.pick(conversation_id, &p.id)?)).await?;
         }
         self.with_engine(|e| Ok(e.set_disposition(d.clone())?)).await?;
         // The engine's DispositionQueued event updates the card; this reply carries it too.
         let card = self.board.update(conversation_id, None, |c| {
-            c.chosen = linked.clone().or(c.chosen.take());
+            if let Some(p) = picked {
+                c.chosen = Some(p);
+            }
             c.disposition = Some(DispositionView {
                 code: d.code.clone(),
                 reason: d.reason.clone(),
@@ -662,8 +666,8 @@ impl DeskHandle {
                 state: RowState::Pending,
             });
         });
-        self.board.card_changed(card.clone());
-        card.ok_or_else(|| DeskError::new("UNKNOWN_CALL", "that call is no longer shown"))
+        self.board.card_changed(&card);
+        Ok(card)
     }
 
     /// The https URL of a record on the org's host, built from a validated id.
@@ -690,7 +694,7 @@ impl DeskHandle {
 
     /// Sends a parked disposition again.
     pub async fn retry(&self, conversation_id: &str) -> Result<(), DeskError> {
-        self.store_outbox().retry_now(conversation_id, "agent (desktop)")?;
+        self.board.outbox.retry_now(conversation_id, "agent (desktop)")?;
         if let Some(e) = &self.clients.lock().await.engine {
             e.wake_pusher();
         }
@@ -699,11 +703,7 @@ impl DeskHandle {
 
     /// Gives up on a parked disposition, on the record.
     pub fn discard(&self, conversation_id: &str) -> Result<(), DeskError> {
-        Ok(self.store_outbox().discard(conversation_id, "agent (desktop)", "discarded from the Sync view")?)
-    }
-
-    fn store_outbox(&self) -> crate::outbox::Outbox {
-        crate::outbox::Outbox::new(self.store.clone(), Arc::new(crate::clock::SystemClock))
+        Ok(self.board.outbox.discard(conversation_id, "agent (desktop)", "discarded from the Sync view")?)
     }
 
     /// Today's calls.

@@ -482,10 +482,14 @@ impl EngineHandle {
         }
     }
 
-    /// The agent signed in to Salesforce again: the held queue drains.
-    pub fn salesforce_signed_in(&self, access_token: String) {
-        self.resolver.salesforce().set_token(access_token);
-        self.wake_pusher();
+    /// The agent signed out of Genesys: the feed stops and says a sign-in is needed; tracked calls
+    /// and queued work are kept for the next sign-in.
+    pub async fn genesys_signed_out(&mut self) {
+        self.genesys.set_token(String::new());
+        if let Some(f) = self.feed.take() {
+            f.stop().await;
+        }
+        self.feed_state.send_replace(ConnectionState::SignInRequired { reason: "signed out of Genesys Cloud".into() });
     }
 
     /// A new Genesys sign-in from the desk: as [`EngineHandle::genesys_signed_in`].
