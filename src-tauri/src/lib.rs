@@ -106,7 +106,6 @@ struct Emitted<'a> {
 /// Emits desk events to the webview; pops raise a notification when the window is out of sight.
 struct WebviewSink<R: Runtime> {
     app: AppHandle<R>,
-    native: bool,
 }
 
 impl<R: Runtime> DeskSink for WebviewSink<R> {
@@ -118,9 +117,6 @@ impl<R: Runtime> DeskSink for WebviewSink<R> {
         if let Err(e) = self.app.emit("desk", Emitted { at_ms, event }) {
             tracing::warn!(error = %e, "an event could not reach the window");
         }
-        if !self.native {
-            return;
-        }
         match event {
             DeskEvent::Engine(EngineEvent::Pop(d)) => {
                 let out_of_sight = self
@@ -131,6 +127,7 @@ impl<R: Runtime> DeskSink for WebviewSink<R> {
                     notify_pop(self.app.clone(), companion::desk::pop_headline(d), d.conversation_id.clone());
                 }
             }
+            // Parking is a Problem; a retried item settles into a card change.
             DeskEvent::Engine(EngineEvent::Connection { .. } | EngineEvent::Problem { .. })
             | DeskEvent::SignIn { .. }
             | DeskEvent::Card(_) => refresh_tray(self.app.clone()),
@@ -304,7 +301,7 @@ pub fn main() -> std::process::ExitCode {
             }
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move {
-                let out: Arc<dyn DeskSink> = Arc::new(WebviewSink { app: handle.clone(), native: true });
+                let out: Arc<dyn DeskSink> = Arc::new(WebviewSink { app: handle.clone() });
                 let shell = handle.state::<Shell>();
                 let desk = start_desk(&args, &shell, out).await;
                 if let Err(e) = &desk {
