@@ -127,10 +127,11 @@ impl<R: Runtime> DeskSink for WebviewSink<R> {
                     notify_pop(self.app.clone(), companion::desk::pop_headline(d), d.conversation_id.clone());
                 }
             }
-            // Parking is a Problem; a retried item settles into a card change.
+            // Parking is a Problem; deliveries change cards; the agent's retries and discards say so.
             DeskEvent::Engine(EngineEvent::Connection { .. } | EngineEvent::Problem { .. })
             | DeskEvent::SignIn { .. }
-            | DeskEvent::Card(_) => refresh_tray(self.app.clone()),
+            | DeskEvent::Card(_)
+            | DeskEvent::OutboxChanged { .. } => refresh_tray(self.app.clone()),
             _ => {}
         }
     }

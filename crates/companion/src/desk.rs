@@ -214,6 +214,8 @@ pub enum DeskEvent {
     Card(Box<CallCard>),
     /// A sign-in changed.
     SignIn { cloud: Cloud, state: SignInState },
+    /// The agent retried or discarded a queued disposition.
+    OutboxChanged { conversation_id: String },
 }
 
 /// Where the desk's events go (the Tauri shell emits them to the webview).
@@ -695,6 +697,7 @@ impl DeskHandle {
     /// Sends a parked disposition again.
     pub async fn retry(&self, conversation_id: &str) -> Result<(), DeskError> {
         self.board.outbox.retry_now(conversation_id, "agent (desktop)")?;
+        self.board.out.emit(&DeskEvent::OutboxChanged { conversation_id: conversation_id.to_string() });
         if let Some(e) = &self.clients.lock().await.engine {
             e.wake_pusher();
         }
@@ -703,7 +706,9 @@ impl DeskHandle {
 
     /// Gives up on a parked disposition, on the record.
     pub fn discard(&self, conversation_id: &str) -> Result<(), DeskError> {
-        Ok(self.board.outbox.discard(conversation_id, "agent (desktop)", "discarded from the Sync view")?)
+        self.board.outbox.discard(conversation_id, "agent (desktop)", "discarded from the Sync view")?;
+        self.board.out.emit(&DeskEvent::OutboxChanged { conversation_id: conversation_id.to_string() });
+        Ok(())
     }
 
     /// Today's calls.
