@@ -188,6 +188,21 @@ def pcts(xs):
     return {"n": len(xs), "p50": round(at(0.5), 2), "p95": round(at(0.95), 2), "p99": round(at(0.99), 2), "max": round(xs[-1], 2)}
 
 
+def check_logs(log_dir, anis):
+    """The app writes its log file, and no caller's number reaches it (ids only)."""
+    files = [f for f in os.listdir(log_dir) if f.startswith("agent-companion") and f.endswith(".log")]
+    if not files:
+        raise RuntimeError(f"no log file in {log_dir}")
+    text = "".join(open(os.path.join(log_dir, f), encoding="utf-8", errors="replace").read() for f in files)
+    if "conversation" not in text and "connected" not in text:
+        raise RuntimeError("the log file says nothing about the session")
+    for ani in anis:
+        digits = "".join(ch for ch in ani if ch.isdigit())[-9:]
+        if digits in text:
+            raise RuntimeError(f"a caller's number reached the log file ({len(text)} bytes)")
+    print(f"logs: {len(files)} file(s), {len(text)} bytes, none of {len(anis)} callers' numbers in them")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("app")
@@ -224,7 +239,9 @@ def main():
                     raise RuntimeError("tauri-driver did not start")
                 time.sleep(0.1)
         driver = Driver(port)
+        log_dir = os.path.join(work, "logs")
         args = ["--demo", "--demo-calls", "0", "--demo-info", info_path, "--data-dir", os.path.join(work, "data"),
+                "--log-dir", log_dir,
                 "--set", "outbox.batch_window_secs=1", "--set", "outbox.retry_initial_ms=300", "--set", "outbox.retry_max_ms=1500"]
         t0 = time.time()
         driver.start(app, args)
@@ -244,7 +261,10 @@ def main():
         def callers(kind, n):
             return http_json("GET", f"{control}/_sim/population?kind={kind}&limit={n}")["callers"]
 
+        placed = []
+
         def place(caller):
+            placed.append(caller["ani"])
             return http_json("POST", f"{control}/_sim/calls", {"ani": caller["ani"], "manual": True})["conversation_id"]
 
         def card_for(cid):
@@ -338,6 +358,7 @@ def main():
         for i in range(a.pop_calls):
             card_for(place(pool[i % len(pool)]))
             time.sleep(0.2)
+        check_logs(log_dir, placed)
         timings = driver.js("return window.__companion.timings")
         results["pop_to_painted_ms"] = pcts([t["ms"] for t in timings])
         results["pop_to_painted_cache_hit_ms"] = pcts([t["ms"] for t in timings if t.get("source") == "cache"])

@@ -47,7 +47,8 @@ bootstrap_nextest() {
 
 bootstrap_desktop() {
   # WebKitGTK and the tray (appindicator) for building the Tauri app; Xvfb, WebKitWebDriver and
-  # tauri-driver for its end-to-end run; the UI's test packages from npm.
+  # tauri-driver for its end-to-end run; the UI's test packages and the Tauri CLI (bundler) from npm.
+  # libssl-dev also serves SQLCipher (the `encryption` feature).
   apt_install libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
     xvfb webkit2gtk-driver
   if ! command -v tauri-driver >/dev/null 2>&1; then
@@ -58,8 +59,8 @@ bootstrap_desktop() {
   if ! need_cmd node; then
     apt_install nodejs npm
   fi
-  if [ ! -d ui/node_modules/jsdom ]; then
-    log "installing the UI's test packages (npm ci)"
+  if [ ! -d ui/node_modules/jsdom ] || [ ! -x ui/node_modules/.bin/tauri ]; then
+    log "installing the UI's test packages and the Tauri bundler (npm ci)"
     (cd ui && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, check formatting and lints, run every Rust test
 # (engine, simulator, the desktop app's IPC contract on Tauri's mock runtime), the UI tests, the
-# WebDriver end-to-end run of the built app under Xvfb, and one-second smoke runs of the benchmarks.
+# WebDriver end-to-end run of the built app under Xvfb, the SQLCipher build of the store's tests, the
+# installers (the .deb built, installed, started, checked and uninstalled), and one-second smoke runs
+# of the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -20,6 +22,11 @@ log "UI tests (node --test, jsdom)"
 log "end-to-end: the built app under Xvfb, driven by tauri-driver"
 cargo build --locked -q -p agent-companion
 python3 e2e/desktop_e2e.py target/debug/agent-companion --pop-calls "${E2E_POP_CALLS:-10}"
+log "encryption at rest: the store's tests on a SQLCipher build"
+cargo clippy --locked -q -p companion --features encryption --lib --tests -- -D warnings
+cargo nextest run --locked -p companion --features encryption --lib -E 'test(encrypt)'
+log "installers: .deb and .rpm built; the .deb installed, started, checked with companion doctor, uninstalled"
+bash scripts/package.sh --check
 log "benchmark harness smoke run (figures in BENCHMARKS.md come from the full runs)"
 BENCH_SECS=1 cargo test --locked -q -p cloud-sim --bench sim_throughput
 BENCH_CALLS=60 BENCH_CACHE_ENTRIES=20000 BENCH_LOOKUPS=2000 cargo test --locked -q -p companion --bench pop_latency

@@ -38,6 +38,9 @@ pub struct Args {
     /// Configuration overrides, `section.key=value` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Where the rotating log files go (default: the per-OS log directory).
+    #[arg(long)]
+    pub log_dir: Option<PathBuf>,
 }
 
 /// Opens a URL in the system browser (replaced in tests).
@@ -248,6 +251,12 @@ pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> R
         flags.push(format!("store.path={}", d.join("companion.db").display()));
     }
     let loaded = config::load(&Sources::standard(flags, None)).map_err(|e| DeskError::new("CONFIG", e.to_string()))?;
+    // An AppImage runs from a new mount point each time; its login item must name the file itself.
+    let exe = std::env::var_os("APPIMAGE").map(PathBuf::from).map_or_else(std::env::current_exe, Ok);
+    match exe.and_then(|exe| companion::autostart::apply(loaded.config.desktop.autostart, &exe)) {
+        Ok(change) => tracing::info!(?change, "login item"),
+        Err(e) => tracing::warn!(error = %e, "the login item could not be updated"),
+    }
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
     let timeout = Duration::from_secs(300);
     Ok(Arc::new(
@@ -283,13 +292,8 @@ fn tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
 /// The program.
 pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COMPANION_LOG")
-                .unwrap_or_else(|_| "warn,companion=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let log_dir = args.log_dir.clone().unwrap_or_else(companion::logs::default_dir);
+    companion::logs::init(Some(&log_dir), "agent-companion", "warn,companion=info");
     let opener: Opener = Box::new(|url: &str| open::that_detached(url).map_err(|e| e.to_string()));
     let export_dir = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
     let shell = Shell::new(opener, export_dir);

@@ -30,6 +30,11 @@ struct World {
 }
 
 fn world(flags: &[&str]) -> World {
+    world_with_release(flags, None)
+}
+
+/// A world whose simulator publishes `release` on its feed before the desk starts.
+fn world_with_release(flags: &[&str], release: Option<Value>) -> World {
     let data_dir = tempfile::tempdir().unwrap();
     let data = data_dir.path().to_path_buf();
     let export = tempfile::tempdir().unwrap();
@@ -45,6 +50,10 @@ fn world(flags: &[&str]) -> World {
     let flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
     let (cloud, desk) = tauri::async_runtime::block_on(async move {
         let cloud = DemoCloud::start(7, Some(data)).await.unwrap();
+        if let Some(r) = release {
+            let url = format!("{}/_sim/updates/latest.json", cloud.sim.urls().control);
+            reqwest::Client::new().put(url).json(&r).send().await.unwrap().error_for_status().unwrap();
+        }
         let loaded = cloud.config(&flags).unwrap();
         let secrets = Arc::new(companion::secrets::MemoryOnly::new("tests"));
         let desk = DeskHandle::start(
@@ -130,6 +139,43 @@ fn snapshot_sign_in_and_sign_out() {
         assert!(Instant::now() < deadline, "the feed did not come back after the new sign-in");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_published_release_is_announced_unless_it_is_turned_off() {
+    let release = json!({"version": "v99.0.0", "notes": "Faster pops.", "pub_date": "2026-11-20T10:00:00Z",
+        "platforms": {"linux-x86_64": {"signature": "", "url": "https://example.com/a.AppImage"}}});
+    let w = world_with_release(&[], Some(release.clone()));
+    let snap = invoke(&w, "desk_snapshot", json!({})).unwrap();
+    assert_eq!(snap["version"], env!("CARGO_PKG_VERSION"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut snap = snap;
+    while snap["update"].is_null() {
+        assert!(Instant::now() < deadline, "the published release was not announced");
+        std::thread::sleep(Duration::from_millis(20));
+        snap = invoke(&w, "desk_snapshot", json!({})).unwrap();
+    }
+    assert_eq!(
+        snap["update"],
+        json!({"version": "99.0.0", "notes": "Faster pops.", "pub_date": "2026-11-20T10:00:00Z"})
+    );
+    // IT turned the notices off: the feed is never read and nothing is announced (a desk with notices
+    // on reads it as it starts, so by the time the feed connects a read would have happened).
+    let quiet = world_with_release(&["updates.prompts=false"], Some(release));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while invoke(&quiet, "desk_snapshot", json!({})).unwrap()["connection"]["state"] != "connected" {
+        assert!(Instant::now() < deadline, "the feed did not connect");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reads_url = format!("{}/_sim/updates/reads", quiet.cloud.sim.urls().control);
+    let reads: Value = tauri::async_runtime::block_on(async {
+        reqwest::Client::new().get(reads_url).send().await.unwrap().json().await.unwrap()
+    });
+    assert_eq!(reads["reads"], 0);
+    let snap = invoke(&quiet, "desk_snapshot", json!({})).unwrap();
+    assert!(snap["update"].is_null(), "{snap}");
+    let settings = snap["settings"].as_array().unwrap();
+    assert!(settings.iter().any(|s| s["key"] == "updates.prompts" && s["value"] == "false"), "{snap}");
 }
 
 #[test]

@@ -27,6 +27,7 @@ export function createApp({ invoke, listen, doc, win }) {
     searching: false,
     cardKey: null,
     wrapKey: null,
+    dismissedUpdate: null, // the release version whose notice the agent dismissed
   };
   const timings = [];
   const $ = (id) => doc.getElementById(id);
@@ -75,6 +76,38 @@ export function createApp({ invoke, listen, doc, win }) {
       note.hidden = false;
       note.textContent = `Sign-ins are not kept after you quit: ${state.secrets.reason}.`;
     } else note.hidden = true;
+    renderUpdate();
+  }
+
+  // A newer release: said once, quietly, until dismissed. The app installs nothing and opens no link;
+  // releases come through the company's software distribution.
+  function renderUpdate() {
+    const box = $('update');
+    const u = state.update;
+    if (!u || ui.dismissedUpdate === u.version) {
+      box.hidden = true;
+      return;
+    }
+    if (box.dataset.version === u.version && !box.hidden) return;
+    box.dataset.version = u.version;
+    const parts = [
+      el(doc, 'p', { text: `Agent Companion ${u.version} is available${state.version ? ` (you have ${state.version})` : ''}. Install it from your software center, or ask IT.` }),
+    ];
+    if (u.notes) parts.push(el(doc, 'details', {}, el(doc, 'summary', { text: 'What changed' }), el(doc, 'p', { class: 'notes', text: u.notes })));
+    parts.push(
+      el(doc, 'button', {
+        type: 'button',
+        id: 'update-dismiss',
+        text: 'Dismiss',
+        'aria-label': `Dismiss the notice about version ${u.version}`,
+        onclick: () => {
+          ui.dismissedUpdate = u.version;
+          renderUpdate();
+        },
+      }),
+    );
+    box.replaceChildren(...parts);
+    box.hidden = false;
   }
 
   // ---- the call card ----------------------------------------------------------------------------
@@ -518,6 +551,7 @@ export function createApp({ invoke, listen, doc, win }) {
     );
     $('view-settings').replaceChildren(
       el(doc, 'h2', { text: 'Settings in force' }),
+      el(doc, 'p', { id: 'app-version', text: state.version ? `Agent Companion ${state.version}` : '' }),
       el(doc, 'p', { class: 'muted', text: 'Settings are changed in the configuration files; locked ones are managed by IT and cannot be overridden.' }),
       el(doc, 'table', { class: 'grid', 'aria-label': 'Settings' }, el(doc, 'tbody', {}, rows.length ? rows : [row('Defaults', 'every setting has its default')])),
     );

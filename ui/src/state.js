@@ -13,6 +13,8 @@ export function initialState() {
     calls: [], // newest first
     wrapupCodes: [],
     settings: [],
+    version: '',
+    update: null, // a newer release the feed announced: {version, notes, pub_date}
     focusId: null, // the call the card shows
   };
 }
@@ -29,6 +31,8 @@ export function fromSnapshot(snap) {
   s.calls = (snap.calls || []).slice();
   s.wrapupCodes = snap.wrapup_codes || [];
   s.settings = snap.settings || [];
+  s.version = snap.version || '';
+  s.update = snap.update || null;
   s.focusId = s.calls.length ? s.calls[0].conversation_id : null;
   return s;
 }
@@ -61,6 +65,8 @@ export function reduce(state, ev) {
     }
     case 'engine':
       return reduceEngine(state, ev);
+    case 'update_available':
+      return { ...state, update: { version: ev.version, notes: ev.notes || '', pub_date: ev.pub_date || null } };
     default:
       return state;
   }

@@ -252,3 +252,34 @@ test('an event that arrives while the snapshot is in flight is not lost', async 
   });
   assert.equal(doc.getElementById('connection').textContent, 'Connected');
 });
+
+test('a newer release is announced as text, once, until dismissed; it opens nothing', async () => {
+  const { doc, emit, calls } = await startApp({ desk_snapshot: snapshot({ version: '0.1.0' }), ui_ready: 1 });
+  const box = doc.getElementById('update');
+  assert.equal(box.hidden, true);
+  emit({ kind: 'update_available', version: '0.2.0', notes: '<b>Faster</b> pops', pub_date: null });
+  assert.equal(box.hidden, false);
+  assert.match(box.textContent, /Agent Companion 0\.2\.0 is available \(you have 0\.1\.0\)/);
+  assert.equal(box.querySelector('b'), null, 'release notes are text');
+  assert.equal(box.querySelector('.notes').textContent, '<b>Faster</b> pops');
+  assert.equal(box.querySelector('a'), null);
+  doc.getElementById('update-dismiss').click();
+  assert.equal(box.hidden, true);
+  // The same release announced again stays dismissed; a newer one is shown.
+  emit({ kind: 'update_available', version: '0.2.0', notes: '', pub_date: null });
+  assert.equal(box.hidden, true);
+  emit({ kind: 'update_available', version: '0.3.0', notes: '', pub_date: null });
+  assert.equal(box.hidden, false);
+  assert.match(box.textContent, /0\.3\.0/);
+  assert.ok(!calls.some((c) => /open/.test(c.cmd)));
+});
+
+test('a release known at start is shown from the snapshot; settings show the version', async () => {
+  const { doc, app } = await startApp({
+    desk_snapshot: snapshot({ version: '0.1.0', update: { version: '0.2.0', notes: '', pub_date: null } }),
+    ui_ready: 1,
+  });
+  assert.equal(doc.getElementById('update').hidden, false);
+  app.showView('settings');
+  assert.equal(doc.getElementById('app-version').textContent, 'Agent Companion 0.1.0');
+});

@@ -58,6 +58,13 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/stats", get(stats))
         .route("/_sim/stats/reset", post(reset_stats))
         .route("/_sim/salesforce/{object}", get(salesforce_records))
+        .route("/_sim/updates/latest.json", get(latest_release).put(publish_release))
+        .route(
+            "/_sim/updates/reads",
+            get(|State(state): State<Shared>| async move {
+                Json(json!({"reads": state.release_reads.load(Ordering::Relaxed)}))
+            }),
+        )
         .fallback(|| async { not_found("no such control endpoint") })
 }
 
@@ -276,6 +283,27 @@ async fn closing_sockets(State(state): State<Shared>, bytes: axum::body::Bytes) 
     let grace = a.grace_ms.unwrap_or_else(|| state.settings().socket_closing_grace_ms);
     let n = notifications::close_sockets_for_maintenance(&state, a.user.as_deref(), grace);
     Json(json!({"sockets": n})).into_response()
+}
+
+/// The release feed the desktop app checks (Tauri's static updater manifest); 404 until one is published.
+async fn latest_release(State(state): State<Shared>) -> Response {
+    state.release_reads.fetch_add(1, Ordering::Relaxed);
+    match state.release.read().unwrap_or_else(|e| e.into_inner()).clone() {
+        Some(m) => Json(m).into_response(),
+        None => not_found("no release published"),
+    }
+}
+
+async fn publish_release(State(state): State<Shared>, bytes: axum::body::Bytes) -> Response {
+    let manifest: Value = match body(&bytes) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !manifest.get("version").is_some_and(Value::is_string) {
+        return bad_request("a release manifest needs a \"version\" string");
+    }
+    *state.release.write().unwrap_or_else(|e| e.into_inner()) = Some(manifest.clone());
+    Json(manifest).into_response()
 }
 
 async fn get_settings(State(state): State<Shared>) -> Response {

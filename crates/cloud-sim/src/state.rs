@@ -26,6 +26,10 @@ pub(crate) struct SimState {
     pub population: Population,
     pub calls: CallRegistry,
     pub urls: OnceLock<SimUrls>,
+    /// The desktop app's release manifest (`/_sim/updates/latest.json`), once one is published.
+    pub release: RwLock<Option<serde_json::Value>>,
+    /// How many times the release feed was read.
+    pub release_reads: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) type Shared = Arc<SimState>;
@@ -47,6 +51,8 @@ impl SimState {
             population,
             calls: CallRegistry::default(),
             urls: OnceLock::new(),
+            release: RwLock::new(None),
+            release_reads: Default::default(),
             config,
         }
     }

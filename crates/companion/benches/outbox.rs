@@ -13,7 +13,6 @@ use companion::engine::Clouds;
 use companion::events::Recorder;
 use companion::outbox::pusher::PusherHandle;
 use companion::outbox::{Disposition, DispositionSource, Outbox, RowState};
-use companion::store::Store;
 use measure::{env_num, pct, verdict};
 use serde_json::json;
 use std::sync::Arc;
@@ -42,7 +41,7 @@ async fn main() {
     let clock: SharedClock = Arc::new(SystemClock);
 
     // Durable enqueue: one synchronous=FULL transaction per disposition, on this machine's disk.
-    let store = Arc::new(Store::open(&dir.join("enqueue.db")).expect("store"));
+    let store = Arc::new(measure::open_store(&dir.join("enqueue.db")));
     let outbox = Outbox::new(store, clock.clone());
     let mut lat = Vec::with_capacity(enqueues as usize);
     for i in 0..enqueues {
@@ -60,7 +59,7 @@ async fn main() {
     for body in [json!({"kind": "latency", "latency_ms": 50, "service": "salesforce", "rate": 1.0})] {
         client.post(format!("{}/_sim/faults", sim.urls().control)).json(&body).send().await.expect("fault");
     }
-    let store = Arc::new(Store::open(&dir.join("drain.db")).expect("store"));
+    let store = Arc::new(measure::open_store(&dir.join("drain.db")));
     let outbox = Arc::new(Outbox::new(store, clock.clone()));
     for i in 0..drain {
         outbox.enqueue(&disposition(i, "drain")).expect("enqueue");

@@ -14,7 +14,6 @@ mod measure;
 use companion::demo::{self, DemoOptions, DemoReport};
 use companion::screenpop::cache::LookupCache;
 use companion::screenpop::{CacheMode, Candidate, PopSource};
-use companion::store::Store;
 use measure::{env_num, pct, verdict};
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
@@ -41,7 +40,7 @@ fn candidate(i: u64) -> Candidate {
 fn cache_lookups(entries: u64, lookups: u64) -> (f64, f64, f64) {
     let dir = std::env::temp_dir().join(format!("companion-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = Arc::new(Store::open(&dir.join("c.db")).expect("store"));
+    let store = Arc::new(measure::open_store(&dir.join("c.db")));
     let t = Instant::now();
     {
         let mut conn = store.conn();

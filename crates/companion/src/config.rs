@@ -227,11 +227,43 @@ pub struct StoreConfig {
     pub path: Option<PathBuf>,
     /// Hours of raw notification frames kept in the journal.
     pub journal_retention_hours: u64,
+    /// Encrypt the database file (SQLCipher; the key lives in the OS keychain). Turning it on
+    /// encrypts an existing file at the next start, turning it off decrypts it.
+    pub encrypt: bool,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: None, journal_retention_hours: 24 }
+        StoreConfig { path: None, journal_retention_hours: 24, encrypt: false }
+    }
+}
+
+/// The desktop app's place on the machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DesktopConfig {
+    /// Start the app when the user logs in (an entry in the user's login items, added and removed by
+    /// the app to match this key).
+    pub autostart: bool,
+}
+
+/// Notices of new releases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdatesConfig {
+    /// Tell the agent when a newer release is published. IT sets this to false (and locks it) when
+    /// its software distribution delivers updates: the app then never reads the feed.
+    pub prompts: bool,
+    /// The release manifest (Tauri's static updater JSON: `version`, `notes`, `pub_date`): https, or
+    /// http on loopback. No feed, no checks.
+    pub feed_url: Option<String>,
+    /// How often the feed is read.
+    pub check_interval_hours: u64,
+}
+
+impl Default for UpdatesConfig {
+    fn default() -> Self {
+        UpdatesConfig { prompts: true, feed_url: None, check_interval_hours: 24 }
     }
 }
 
@@ -249,6 +281,8 @@ pub struct Config {
     pub disposition: DispositionConfig,
     pub task: TaskConfig,
     pub outbox: OutboxConfig,
+    pub desktop: DesktopConfig,
+    pub updates: UpdatesConfig,
 }
 
 /// How a disposition maps onto the org's log object (every org names things a little differently).
@@ -463,6 +497,8 @@ struct FileShape {
     disposition: Option<DispositionConfig>,
     task: Option<TaskConfig>,
     outbox: Option<OutboxConfig>,
+    desktop: Option<DesktopConfig>,
+    updates: Option<UpdatesConfig>,
 }
 
 fn read_layer(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
@@ -537,6 +573,7 @@ fn known_key(key: &str) -> bool {
         "salesforce.lightning_host",
         "store.path",
         "disposition.code_map",
+        "updates.feed_url",
     ];
     all.iter().any(|k| k == key) || optional.contains(&key)
 }
@@ -587,19 +624,11 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
                     path: path.clone(),
                     message: "`locked` entries must be strings".into(),
                 })?;
-                let section = [
-                    "genesys",
-                    "salesforce",
-                    "phone",
-                    "cache",
-                    "pop",
-                    "search",
-                    "store",
-                    "disposition",
-                    "task",
-                    "outbox",
-                ]
-                .contains(&key);
+                // Every section of the configuration is a table in the defaults' serialization.
+                let section = toml::Table::try_from(Config::default())
+                    .expect("defaults serialize")
+                    .get(key)
+                    .is_some_and(toml::Value::is_table);
                 if !section && !known_key(key) {
                     return Err(ConfigError::File {
                         path: path.clone(),
@@ -717,6 +746,11 @@ fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
             _ => return Err(bad(key, format!("`{url}` is not a {} URL", schemes.join(" or ")))),
         }
     }
+    if let Some(feed) = &c.updates.feed_url
+        && let Err(e) = crate::updates::feed_url(feed)
+    {
+        return Err(bad("updates.feed_url", e.to_string()));
+    }
     if c.genesys.region.is_empty()
         || !c.genesys.region.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-')
     {
@@ -733,6 +767,7 @@ fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
         ("genesys.silence_timeout_secs", c.genesys.silence_timeout_secs),
         ("genesys.reconnect_initial_ms", c.genesys.reconnect_initial_ms),
         ("store.journal_retention_hours", c.store.journal_retention_hours),
+        ("updates.check_interval_hours", c.updates.check_interval_hours),
     ] {
         if value == 0 {
             return Err(bad(key, "must be above 0".into()));
@@ -837,6 +872,45 @@ mod tests {
         assert!(l.is_locked("salesforce.api_version"));
         assert!(l.refused.contains(&("pop.trigger".into(), Layer::User)));
         assert!(l.refused.contains(&("salesforce.api_version".into(), Layer::Environment)));
+    }
+
+    #[test]
+    fn the_shipped_managed_example_loads_and_locks_autostart_and_update_notices() {
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(&dir, "managed.toml", include_str!("../../../docs/managed.example.toml"));
+        // An agent tries to turn the login item off and the notices on, by file and by flag.
+        let user = write(&dir, "user.toml", "[desktop]\nautostart = false\n[updates]\nprompts = true\n");
+        let sources = Sources {
+            managed: Some(managed),
+            user: Some(user),
+            env: vec![("COMPANION_UPDATES__FEED_URL".into(), "https://updates.example.com/latest.json".into())],
+            flags: vec!["desktop.autostart=false".into()],
+        };
+        let l = load(&sources).unwrap();
+        assert!(l.config.desktop.autostart);
+        assert!(!l.config.updates.prompts);
+        assert_eq!(l.config.updates.feed_url, None, "the whole updates section is locked");
+        assert_eq!(l.origin("desktop.autostart"), Layer::Managed);
+        assert!(l.is_locked("updates.prompts") && l.is_locked("desktop.autostart"));
+        for refused in [
+            ("desktop.autostart".to_string(), Layer::User),
+            ("desktop.autostart".to_string(), Layer::CommandLine),
+            ("updates.prompts".to_string(), Layer::User),
+            ("updates.feed_url".to_string(), Layer::Environment),
+        ] {
+            assert!(l.refused.contains(&refused), "{refused:?} in {:?}", l.refused);
+        }
+    }
+
+    #[test]
+    fn an_insecure_release_feed_is_refused() {
+        let e = load(&Sources {
+            flags: vec!["updates.feed_url=http://updates.example.com/x.json".into()],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("updates.feed_url") && e.contains("https"), "{e}");
     }
 
     #[test]

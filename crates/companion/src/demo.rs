@@ -113,6 +113,8 @@ pub fn loaded_config_for(sim: &SimHandle, flags: &[String]) -> Result<config::Lo
         format!("genesys.login_base={}", u.genesys_login),
         format!("genesys.streaming_base={}", u.genesys_streaming),
         format!("salesforce.login_base={}", u.salesforce_login),
+        // The simulator's release feed: empty until someone publishes a release through `/_sim/updates`.
+        format!("updates.feed_url={}/_sim/updates/latest.json", u.control),
     ];
     all.extend(flags.iter().cloned());
     config::load(&Sources { flags: all, ..Default::default() })

@@ -21,7 +21,8 @@ use crate::screenpop::manual::{self, ManualSearchError};
 use crate::screenpop::{Candidate, PopDecision, PopOutcome};
 use crate::secrets::{SecretStore, SecretStoreKind};
 use crate::status::StatusSnapshot;
-use crate::store::{Store, StoreError};
+use crate::store::{DbFile, Store, StoreError};
+use crate::updates::{self, Release};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -184,6 +185,10 @@ pub struct DeskSnapshot {
     pub wrapup_codes: Vec<String>,
     /// Settings as IT and the user left them.
     pub settings: Vec<SettingView>,
+    /// This program's version.
+    pub version: &'static str,
+    /// A newer release, when the feed announced one (never while IT turned notices off).
+    pub update: Option<Release>,
 }
 
 /// One setting, with where it came from and whether IT locked it.
@@ -216,6 +221,8 @@ pub enum DeskEvent {
     SignIn { cloud: Cloud, state: SignInState },
     /// The agent retried or discarded a queued disposition.
     OutboxChanged { conversation_id: String },
+    /// The release feed announced a newer version.
+    UpdateAvailable(Release),
 }
 
 /// Where the desk's events go (the Tauri shell emits them to the webview).
@@ -334,6 +341,9 @@ pub struct DeskHandle {
     /// Records the agent's searches offered, so a pick from them is known.
     searched: Mutex<Vec<Candidate>>,
     demo: bool,
+    /// The newest release the feed announced, and the task reading the feed.
+    update: Arc<Mutex<Option<Release>>>,
+    update_checks: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl DeskHandle {
@@ -345,11 +355,16 @@ impl DeskHandle {
     ) -> Result<DeskHandle, DeskError> {
         let config = Arc::new(opts.loaded.config.clone());
         let path = config.store.path.clone().unwrap_or_else(crate::store::default_path);
-        let store = Arc::new(Store::open(&path)?);
+        let key_secrets = secrets.clone();
+        let store = Arc::new(DbFile::configured(&path, config.store.encrypt, || key_secrets)?.open()?);
         let outbox = Arc::new(Outbox::new(store.clone(), Arc::new(crate::clock::SystemClock)));
         let board = Arc::new(Board { calls: Mutex::new(VecDeque::new()), out, outbox });
         let wrapup_codes = config.disposition.code_map.keys().cloned().collect();
+        let update = Arc::new(Mutex::new(None));
+        let update_checks = spawn_update_checks(&config.updates, update.clone(), board.out.clone());
         let desk = DeskHandle {
+            update,
+            update_checks,
             demo: matches!(opts.browser, DeskBrowser::Simulator),
             loaded: opts.loaded,
             config,
@@ -505,6 +520,8 @@ impl DeskHandle {
             calls: self.board.calls.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect(),
             wrapup_codes: c.wrapup_codes.clone(),
             settings: self.settings(),
+            version: VERSION,
+            update: self.update.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         }
     }
 
@@ -687,7 +704,7 @@ impl DeskHandle {
 
     /// The Sync view.
     pub fn sync(&self) -> Result<SyncView, DeskError> {
-        let status = crate::status::read(self.store.path())?;
+        let status = crate::status::read(self.store.file())?;
         let conn = self.store.background();
         let attention = crate::outbox::list(&conn, Some(RowState::NeedsAttention), 100)?;
         let pending = crate::outbox::list(&conn, Some(RowState::Pending), 100)?;
@@ -719,12 +736,16 @@ impl DeskHandle {
 
     /// Writes the redacted diagnostics bundle into `dir`; returns the file.
     pub async fn export_diagnostics(&self, dir: &std::path::Path) -> Result<PathBuf, DeskError> {
-        let status = crate::status::read(self.store.path())?;
+        let status = crate::status::read(self.store.file())?;
         let mut checks = crate::doctor::config_checks(&self.loaded);
         checks.push(crate::doctor::keychain_check(self.secrets.kind()));
-        checks.push(crate::doctor::store_check(self.store.path()));
-        let bundle = crate::diagnostics::bundle(
+        checks.push(crate::doctor::store_check(
             self.store.path(),
+            Ok(self.store.file().clone()),
+            self.config.store.encrypt,
+        ));
+        let bundle = crate::diagnostics::bundle(
+            self.store.file(),
             &self.loaded,
             &status,
             serde_json::to_value(&checks).unwrap_or_default(),
@@ -751,10 +772,57 @@ impl DeskHandle {
 
     /// Stops the engine, bounded in time.
     pub async fn stop(&self) {
+        if let Some(t) = &self.update_checks {
+            t.abort();
+        }
         if let Some(e) = self.clients.lock().await.engine.take() {
             e.stop().await;
         }
     }
+}
+
+impl Drop for DeskHandle {
+    fn drop(&mut self) {
+        if let Some(t) = &self.update_checks {
+            t.abort();
+        }
+    }
+}
+
+/// This program's version (the workspace shares one).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Reads the release feed at start and then every `check_interval_hours`, announcing a newer release
+/// once. No task at all when notices are off or no feed is set.
+fn spawn_update_checks(
+    cfg: &config::UpdatesConfig,
+    slot: Arc<Mutex<Option<Release>>>,
+    out: Arc<dyn DeskSink>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !cfg.prompts || cfg.feed_url.is_none() {
+        return None;
+    }
+    let cfg = cfg.clone();
+    let every = Duration::from_secs(cfg.check_interval_hours.saturating_mul(3_600));
+    Some(tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        loop {
+            match updates::check(&http, &cfg, VERSION).await {
+                Ok(Some(release)) => {
+                    let mut known = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    if known.as_ref() != Some(&release) {
+                        *known = Some(release.clone());
+                        drop(known);
+                        tracing::info!(version = %release.version, "a newer release is published");
+                        out.emit(&DeskEvent::UpdateAvailable(release));
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::info!(error = %e, retryable = e.is_retryable(), "release feed not read"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }))
 }
 
 /// What the tray shows, worst first.

@@ -5,9 +5,8 @@
 
 use crate::config::LoadedConfig;
 use crate::status::StatusSnapshot;
-use crate::store::{Store, StoreError};
+use crate::store::{DbFile, StoreError};
 use serde_json::{Value, json};
-use std::path::Path;
 
 /// Salesforce messages can quote the values they refused; keep the code, reduce the text to its words.
 fn redact_message(m: &str) -> String {
@@ -18,8 +17,8 @@ fn redact_message(m: &str) -> String {
 }
 
 /// Builds the bundle from a database file (read-only) and the loaded configuration.
-pub fn bundle(db: &Path, loaded: &LoadedConfig, status: &StatusSnapshot, doctor: Value) -> Result<Value, StoreError> {
-    let conn = Store::reader(db)?;
+pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, doctor: Value) -> Result<Value, StoreError> {
+    let conn = db.reader()?;
     let failures: Vec<Value> = conn
         .prepare("SELECT conversation_id, at_ms, kind, error_class, detail FROM outbox_event WHERE error_class IS NOT NULL ORDER BY id DESC LIMIT 100")?
         .query_map([], |r| {

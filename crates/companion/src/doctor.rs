@@ -3,7 +3,7 @@
 
 use crate::config::{Layer, LoadedConfig};
 use crate::secrets::SecretStoreKind;
-use crate::store::Store;
+use crate::store::{DbFile, StoreError};
 use serde::Serialize;
 use std::path::Path;
 use std::time::Duration;
@@ -65,8 +65,17 @@ pub fn keychain_check(kind: SecretStoreKind) -> Check {
     }
 }
 
-/// The local database.
-pub fn store_check(path: &Path) -> Check {
+/// The local database as it is now (`file`: [`DbFile::existing`]), and whether it is encrypted as
+/// `store.encrypt` asks.
+pub fn store_check(path: &Path, file: Result<DbFile, StoreError>, encrypt: bool) -> Check {
+    if encrypt && !crate::store::ENCRYPTION_AVAILABLE {
+        return check(
+            "database",
+            false,
+            "store.encrypt is on, but this build has no database encryption",
+            Some("install a build with the `encryption` feature, or turn store.encrypt off".into()),
+        );
+    }
     if !path.exists() {
         return check(
             "database",
@@ -75,8 +84,28 @@ pub fn store_check(path: &Path) -> Check {
             None,
         );
     }
-    match Store::open(path) {
-        Ok(_) => check("database", true, format!("{} passes its integrity check", path.display()), None),
+    let integrity = file.and_then(|f| {
+        let ok: String = f.reader()?.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+        Ok((f.is_encrypted(), ok))
+    });
+    let state = |encrypted: bool| match (encrypted, encrypt) {
+        (true, _) => "encrypted",
+        (false, true) => "not encrypted yet (the app encrypts it at its next start)",
+        (false, false) => "not encrypted",
+    };
+    match integrity {
+        Ok((encrypted, ok)) if ok == "ok" => check(
+            "database",
+            true,
+            format!("{} passes its integrity check; {}", path.display(), state(encrypted)),
+            None,
+        ),
+        Ok((_, detail)) => check(
+            "database",
+            false,
+            format!("{} fails its integrity check: {detail}", path.display()),
+            Some(format!("quit the app, move {} aside and start again", path.display())),
+        ),
         Err(e) => check(
             "database",
             false,
@@ -127,6 +156,9 @@ pub async fn endpoint_checks(l: &LoadedConfig) -> Vec<Check> {
     ];
     if let Some(i) = &c.salesforce.instance_url {
         targets.push(("Salesforce instance", "salesforce.instance_url", i.clone()));
+    }
+    if let Some(feed) = c.updates.feed_url.as_ref().filter(|_| c.updates.prompts) {
+        targets.push(("Release feed", "updates.feed_url", feed.clone()));
     }
     let mut out = vec![];
     let mut skew: Option<i64> = None;

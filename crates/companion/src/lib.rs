@@ -4,6 +4,7 @@
 //! drive it through [`engine::EngineHandle`] and receive its events through [`events::EventSink`].
 
 pub mod auth;
+pub mod autostart;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod engine;
 pub mod events;
 pub mod genesys;
 pub mod history;
+pub mod logs;
 pub mod outbox;
 pub mod phone;
 pub mod privacy;
@@ -22,3 +24,4 @@ pub mod screenpop;
 pub mod secrets;
 pub mod status;
 pub mod store;
+pub mod updates;

@@ -9,8 +9,9 @@ use companion::demo::DemoOptions;
 use companion::engine::{Cloud, Clouds, EngineHandle, EngineSetup};
 use companion::events::{EngineEvent, EventSink, JsonLines};
 use companion::genesys::feed::ConnectionState;
+use companion::logs;
 use companion::screenpop::{PopDecision, PopOutcome, PopSource};
-use companion::store::{self, Store};
+use companion::store::{self, DbFile};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -188,10 +189,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // The long-running engine also logs to rotating files; one-shot commands to stderr only.
     let log_dir = match &cli.command {
-        Command::Run { log_dir, .. } => Some(log_dir.clone().unwrap_or_else(default_log_dir)),
+        Command::Run { log_dir, .. } => Some(log_dir.clone().unwrap_or_else(logs::default_dir)),
         _ => None,
     };
-    init_logging(log_dir.as_deref());
+    logs::init(log_dir.as_deref(), "companion", "warn");
     let result = match cli.command {
         Command::Demo { calls, seed, rate, speed, json, ref data_dir } => {
             let opts = DemoOptions {
@@ -236,12 +237,18 @@ fn db_path(cfg: &Config) -> PathBuf {
     cfg.store.path.clone().unwrap_or_else(store::default_path)
 }
 
+/// The database as it is now, with the keychain's key when it is encrypted (the keychain is only
+/// asked then). Commands beside the app never convert the file.
+fn existing_db(path: &std::path::Path) -> Result<DbFile, store::StoreError> {
+    DbFile::existing(path, || Arc::from(companion::secrets::open()))
+}
+
 fn status(cli: &Cli, json_out: bool, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     let path = match db {
         Some(p) => p,
         None => db_path(&load_config(cli)?.config),
     };
-    let snap = companion::status::read(&path)?;
+    let snap = companion::status::read(&existing_db(&path)?)?;
     if json_out {
         println!("{}", serde_json::to_string_pretty(&snap).expect("status serializes"));
     } else {
@@ -253,8 +260,8 @@ fn status(cli: &Cli, json_out: bool, db: Option<PathBuf>) -> Result<ExitCode, Cl
 async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let cfg = Arc::new(loaded.config);
-    let store = Arc::new(Store::open(&db_path(&cfg))?);
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
+    let store = Arc::new(DbFile::configured(&db_path(&cfg), cfg.store.encrypt, || secrets.clone())?.open()?);
     say_where_secrets_live(secrets.as_ref());
     let clouds = if auto_approve {
         let b = FollowRedirect(auth::oauth_http());
@@ -305,7 +312,7 @@ fn forget(
     }
     let country =
         companion::phone::country(&loaded.config.phone.default_country).unwrap_or(phonenumber::country::Id::US);
-    let store = Store::open(&path)?;
+    let store = existing_db(&path)?.open()?;
     let report = privacy::forget(&store, &scope, country, include_undelivered, chrono::Utc::now().timestamp_millis())
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let total: u64 = report.removed.values().sum();
@@ -320,13 +327,14 @@ async fn diagnostics(cli: &Cli, out: PathBuf, db: Option<PathBuf>) -> Result<Exi
     use companion::doctor;
     let loaded = load_config(cli)?;
     let path = db.unwrap_or_else(|| db_path(&loaded.config));
-    let status = companion::status::read(&path)?;
+    let file = existing_db(&path)?;
+    let status = companion::status::read(&file)?;
     let mut checks = doctor::config_checks(&loaded);
     checks.push(doctor::keychain_check(companion::secrets::open().kind()));
-    checks.push(doctor::store_check(&path));
+    checks.push(doctor::store_check(&path, Ok(file.clone()), loaded.config.store.encrypt));
     checks.extend(doctor::endpoint_checks(&loaded).await);
     let bundle = companion::diagnostics::bundle(
-        &path,
+        &file,
         &loaded,
         &status,
         serde_json::to_value(&checks).expect("checks serialize"),
@@ -342,7 +350,8 @@ async fn doctor(cli: &Cli, json_out: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let mut checks = doctor::config_checks(&loaded);
     checks.push(doctor::keychain_check(companion::secrets::open().kind()));
-    checks.push(doctor::store_check(&db_path(&loaded.config)));
+    let path = db_path(&loaded.config);
+    checks.push(doctor::store_check(&path, existing_db(&path), loaded.config.store.encrypt));
     checks.extend(doctor::endpoint_checks(&loaded).await);
     if json_out {
         println!("{}", serde_json::to_string_pretty(&checks).expect("checks serialize"));
@@ -428,7 +437,7 @@ fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<ExitCod
     if !path.exists() {
         return Err(CliError::Usage(format!("no database at {}: the engine has not run yet", path.display())));
     }
-    let outbox = Outbox::new(Arc::new(Store::open(&path)?), Arc::new(SystemClock));
+    let outbox = Outbox::new(Arc::new(existing_db(&path)?.open()?), Arc::new(SystemClock));
     let who = format!(
         "companion queue ({})",
         std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown user".into())
@@ -476,49 +485,6 @@ fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<ExitCod
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The per-OS log directory: `~/Library/Logs/AgentCompanion` on macOS, `%LOCALAPPDATA%\\AgentCompanion\\logs`
-/// on Windows, `$XDG_STATE_HOME/agent-companion/logs` (or `~/.local/state/…`) elsewhere.
-fn default_log_dir() -> PathBuf {
-    if cfg!(target_os = "macos") {
-        dirs::home_dir().unwrap_or_default().join("Library/Logs/AgentCompanion")
-    } else if cfg!(target_os = "windows") {
-        dirs::data_local_dir().unwrap_or_default().join("AgentCompanion").join("logs")
-    } else {
-        dirs::state_dir()
-            .or_else(dirs::data_local_dir)
-            .unwrap_or_else(std::env::temp_dir)
-            .join("agent-companion")
-            .join("logs")
-    }
-}
-
-/// Stderr, plus daily-rotated files (7 kept) when a directory is given. `COMPANION_LOG` sets the
-/// level (default `warn` on stderr, `info` in the files). Nothing logged carries a token: every type
-/// that holds one hides it from `Debug`.
-fn init_logging(dir: Option<&std::path::Path>) {
-    use tracing_subscriber::layer::SubscriberExt;
-    use tracing_subscriber::util::SubscriberInitExt;
-    use tracing_subscriber::{EnvFilter, Layer};
-    let level = |default: &str| EnvFilter::try_from_env("COMPANION_LOG").unwrap_or_else(|_| default.into());
-    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(level("warn"));
-    let file = dir.and_then(|d| {
-        let appender = tracing_appender::rolling::Builder::new()
-            .rotation(tracing_appender::rolling::Rotation::DAILY)
-            .filename_prefix("companion")
-            .filename_suffix("log")
-            .max_log_files(7)
-            .build(d);
-        match appender {
-            Ok(a) => Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(a).with_filter(level("info"))),
-            Err(e) => {
-                eprintln!("companion: cannot write logs to {}: {e}", d.display());
-                None
-            }
-        }
-    });
-    tracing_subscriber::registry().with(stderr).with(file).init();
 }
 
 /// Ctrl-C, or SIGTERM from a service manager.

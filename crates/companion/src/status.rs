@@ -1,12 +1,11 @@
 //! What the local store says, readable while the engine runs: the snapshot behind
 //! `companion status`, the desktop's Sync view and the diagnostics export.
 
-use crate::store::{Store, StoreError};
+use crate::store::{DbFile, StoreError};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// The status snapshot.
 #[derive(Debug, Clone, Serialize)]
@@ -52,8 +51,9 @@ pub struct ErrorCount {
 }
 
 /// Reads the snapshot from a database file (read-only connection).
-pub fn read(path: &Path) -> Result<StatusSnapshot, StoreError> {
-    let conn = Store::reader(path)?;
+pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
+    let path = db.path.as_path();
+    let conn = db.reader()?;
     let (connection, connection_updated_ms) = conn
         .query_row("SELECT value, updated_ms FROM status_kv WHERE key = 'connection'", [], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))

@@ -1,0 +1,55 @@
+//! Log files: daily-rotated, seven kept, in the per-OS log directory. Shared by `companion run` and
+//! the desktop app so IT finds both in one place. Nothing logged carries a token (every type holding
+//! one hides it from `Debug`) or caller data beyond ids.
+
+use std::path::{Path, PathBuf};
+
+/// How many daily files are kept.
+pub const KEPT_FILES: usize = 7;
+
+/// The per-OS log directory: `~/Library/Logs/AgentCompanion` on macOS, `%LOCALAPPDATA%\AgentCompanion\logs`
+/// on Windows, `$XDG_STATE_HOME/agent-companion/logs` (or `~/.local/state/…`) elsewhere.
+pub fn default_dir() -> PathBuf {
+    if cfg!(target_os = "macos") {
+        dirs::home_dir().unwrap_or_default().join("Library/Logs/AgentCompanion")
+    } else if cfg!(target_os = "windows") {
+        dirs::data_local_dir().unwrap_or_default().join("AgentCompanion").join("logs")
+    } else {
+        dirs::state_dir()
+            .or_else(dirs::data_local_dir)
+            .unwrap_or_else(std::env::temp_dir)
+            .join("agent-companion")
+            .join("logs")
+    }
+}
+
+/// Installs the process's logger: stderr at `stderr_level`, plus `<prefix>.<date>.log` files in `dir`
+/// at `info` when a directory is given. `COMPANION_LOG` overrides both levels. A directory that cannot
+/// be written is reported on stderr and the program goes on without files.
+pub fn init(dir: Option<&Path>, prefix: &str, stderr_level: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
+    let level = |default: &str| EnvFilter::try_from_env("COMPANION_LOG").unwrap_or_else(|_| default.into());
+    let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(level(stderr_level));
+    let file = dir.and_then(|d| match appender(d, prefix) {
+        Ok(a) => Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(a).with_filter(level("info"))),
+        Err(e) => {
+            eprintln!("{prefix}: cannot write logs to {}: {e}", d.display());
+            None
+        }
+    });
+    tracing_subscriber::registry().with(stderr).with(file).init();
+}
+
+fn appender(dir: &Path, prefix: &str) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
+    // The appender prunes old files by listing the directory: it must exist first.
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix(prefix)
+        .filename_suffix("log")
+        .max_log_files(KEPT_FILES)
+        .build(dir)
+        .map_err(|e| e.to_string())
+}
