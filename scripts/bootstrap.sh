@@ -47,7 +47,7 @@ bootstrap_nextest() {
 
 bootstrap_desktop() {
   # WebKitGTK and the tray (appindicator) for building the Tauri app; Xvfb, WebKitWebDriver and
-  # tauri-driver for its end-to-end run; the UI's test packages and the Tauri CLI (bundler) from npm.
+  # tauri-driver for its end-to-end run; the UI's test packages from npm.
   # libssl-dev also serves SQLCipher (the `encryption` feature).
   apt_install libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \
     xvfb webkit2gtk-driver
@@ -59,8 +59,21 @@ bootstrap_desktop() {
   if ! need_cmd node; then
     apt_install nodejs npm
   fi
-  if [ ! -d ui/node_modules/jsdom ] || [ ! -x ui/node_modules/.bin/tauri ]; then
-    log "installing the UI's test packages and the Tauri bundler (npm ci)"
+  if [ ! -d ui/node_modules/jsdom ]; then
+    log "installing the UI's test packages (npm ci)"
     (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# The Tauri CLI (the bundler), pinned, from npm into target/ (its per-platform optional packages do
+# not all resolve on this registry, so it stays out of ui/'s lock file). In seconds, against the 13
+# minutes of `cargo install tauri-cli`.
+TAURI_CLI_VERSION=2.12.5
+TAURI_CLI="target/tauri-cli/node_modules/.bin/tauri"
+bootstrap_tauri_cli() {
+  if [ ! -x "$TAURI_CLI" ] || ! "$TAURI_CLI" --version | grep -qx "tauri-cli $TAURI_CLI_VERSION"; then
+    log "installing the Tauri CLI $TAURI_CLI_VERSION (npm)"
+    npm install --prefix target/tauri-cli --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+      "@tauri-apps/cli@$TAURI_CLI_VERSION"
   fi
 }

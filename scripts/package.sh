@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Linux installers (.deb and .rpm) of Agent Companion: release builds of `companion` and the
-# app, then the Tauri bundler (from ui/node_modules). AppImage is configured but not built here: its
+# app, then the Tauri bundler (the npm CLI, pinned in bootstrap.sh). AppImage is configured but not built here: its
 # bundler downloads tools from GitHub, and these machines are offline.
 #
 #   scripts/package.sh           build; print the bundles and their sizes
@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 bootstrap_rust
 bootstrap_desktop
+bootstrap_tauri_cli
 
 check=0
 [ "${1:-}" = "--check" ] && check=1
@@ -21,7 +22,7 @@ log "release build of companion (the .deb and .rpm ship it as /usr/bin/companion
 cargo build --locked --release -q -p companion --bin companion
 log "bundling .deb and .rpm (the bundler rebuilds the app with the custom-protocol feature)"
 rm -rf target/release/bundle/deb target/release/bundle/rpm
-(cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb,rpm --ci -- --locked)
+(cd src-tauri && "../$TAURI_CLI" build --bundles deb,rpm --ci -- --locked)
 deb=$(ls target/release/bundle/deb/*.deb)
 rpm=$(ls target/release/bundle/rpm/*.rpm)
 ls -l "$deb" "$rpm" >&2
