@@ -18,11 +18,12 @@ bootstrap_tauri_cli
 check=0
 [ "${1:-}" = "--check" ] && check=1
 
+# Both programs are built with SQLCipher, so IT can turn `store.encrypt` on without another build.
 log "release build of companion (the .deb and .rpm ship it as /usr/bin/companion)"
-cargo build --locked --release -q -p companion --bin companion
+cargo build --locked --release -q -p companion --bin companion --features encryption
 log "bundling .deb and .rpm (the bundler rebuilds the app with the custom-protocol feature)"
 rm -rf target/release/bundle/deb target/release/bundle/rpm
-(cd src-tauri && "../$TAURI_CLI" build --bundles deb,rpm --ci -- --locked)
+(cd src-tauri && "../$TAURI_CLI" build --bundles deb,rpm --features encryption --ci -- --locked)
 deb=$(ls target/release/bundle/deb/*.deb)
 rpm=$(ls target/release/bundle/rpm/*.rpm)
 ls -l "$deb" "$rpm" >&2
@@ -118,6 +119,8 @@ streaming_base = "ws://127.0.0.1:$((base + 2))"
 login_base = "http://127.0.0.1:$((base + 4))"
 [updates]
 prompts = false
+[store]
+encrypt = true
 EOF
 mkdir -p "$work/home/.cache"
 # A fresh home and an unlocked keyring of its own, as in an agent's desktop session.
@@ -134,6 +137,8 @@ for c in checks:
 assert all(c["ok"] for c in checks), "a check failed"
 assert "genesys.api_base (Managed)" in by["configuration"]["detail"], by["configuration"]
 assert "keychain" in by and by["keychain"]["ok"]
+# store.encrypt is on: the database check passing means the shipped build has SQLCipher.
+assert "store.encrypt (Managed)" in by["configuration"]["detail"] and by["database"]["ok"]
 EOF
 
 log "uninstalling"
