@@ -257,6 +257,10 @@ def main():
             control = json.load(f)["control"]
         driver.wait("return document.getElementById('connection').dataset.state === 'connected'", "the feed to connect")
         driver.screenshot("00-waiting")
+        # Hidden notices take no room (a class that sets display must not undo `hidden`).
+        shown = driver.js("return [...document.querySelectorAll('[hidden]')].filter(e => getComputedStyle(e).display !== 'none').map(e => e.id || e.className)")
+        if shown:
+            raise RuntimeError(f"hidden elements are displayed: {shown}")
 
         def callers(kind, n):
             return http_json("GET", f"{control}/_sim/population?kind={kind}&limit={n}")["callers"]
