@@ -33,32 +33,11 @@ pub fn open_store(path: &std::path::Path) -> companion::store::Store {
     let encrypt = std::env::var("BENCH_ENCRYPT").is_ok_and(|v| v == "1");
     let file = if encrypt {
         let keychain: std::sync::Arc<dyn companion::secrets::SecretStore> =
-            std::sync::Arc::new(BenchKeychain::default());
+            std::sync::Arc::new(companion::secrets::MemoryOnly::standing_in_for_keychain());
         DbFile::configured(path, true, || keychain).expect("an encrypted store (build with --features encryption)")
     } else {
         DbFile::plain(path)
     };
     println!("store: {} ({})", path.display(), if file.is_encrypted() { "SQLCipher" } else { "plain SQLite" });
     file.open().expect("store")
-}
-
-/// The OS keychain's stand-in for an encrypted benchmark store.
-#[derive(Default)]
-struct BenchKeychain(std::sync::Mutex<std::collections::HashMap<String, String>>);
-
-impl companion::secrets::SecretStore for BenchKeychain {
-    fn get(&self, key: &str) -> Result<Option<String>, companion::secrets::SecretError> {
-        Ok(self.0.lock().unwrap_or_else(|e| e.into_inner()).get(key).cloned())
-    }
-    fn set(&self, key: &str, value: &str) -> Result<(), companion::secrets::SecretError> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(key.into(), value.into());
-        Ok(())
-    }
-    fn delete(&self, key: &str) -> Result<(), companion::secrets::SecretError> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-        Ok(())
-    }
-    fn kind(&self) -> companion::secrets::SecretStoreKind {
-        companion::secrets::SecretStoreKind::Keychain
-    }
 }

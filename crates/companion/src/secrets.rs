@@ -81,12 +81,20 @@ impl SecretStore for Keychain {
 pub struct MemoryOnly {
     reason: String,
     map: Mutex<HashMap<String, String>>,
+    /// Reports itself as the OS keychain (tests and benchmarks of what needs one).
+    as_keychain: bool,
 }
 
 impl MemoryOnly {
     /// A memory store, with the reason there is no keychain.
     pub fn new(reason: impl Into<String>) -> MemoryOnly {
-        MemoryOnly { reason: reason.into(), map: Mutex::new(HashMap::new()) }
+        MemoryOnly { reason: reason.into(), map: Mutex::new(HashMap::new()), as_keychain: false }
+    }
+
+    /// A memory store standing in for the OS keychain, for tests and benchmarks only.
+    #[doc(hidden)]
+    pub fn standing_in_for_keychain() -> MemoryOnly {
+        MemoryOnly { as_keychain: true, ..MemoryOnly::new("") }
     }
 }
 
@@ -106,6 +114,9 @@ impl SecretStore for MemoryOnly {
     }
 
     fn kind(&self) -> SecretStoreKind {
+        if self.as_keychain {
+            return SecretStoreKind::Keychain;
+        }
         SecretStoreKind::MemoryOnly { reason: self.reason.clone() }
     }
 }

@@ -489,28 +489,10 @@ mod tests {
     #[cfg(feature = "encryption")]
     mod encryption {
         use super::*;
-        use crate::secrets::{MemoryOnly, SecretError};
-        use std::collections::HashMap;
+        use crate::secrets::MemoryOnly;
 
-        /// An OS keychain stand-in.
-        #[derive(Default)]
-        struct TestKeychain(Mutex<HashMap<String, String>>);
-
-        impl SecretStore for TestKeychain {
-            fn get(&self, key: &str) -> Result<Option<String>, SecretError> {
-                Ok(self.0.lock().unwrap().get(key).cloned())
-            }
-            fn set(&self, key: &str, value: &str) -> Result<(), SecretError> {
-                self.0.lock().unwrap().insert(key.into(), value.into());
-                Ok(())
-            }
-            fn delete(&self, key: &str) -> Result<(), SecretError> {
-                self.0.lock().unwrap().remove(key);
-                Ok(())
-            }
-            fn kind(&self) -> SecretStoreKind {
-                SecretStoreKind::Keychain
-            }
+        fn in_memory_keychain() -> Arc<dyn SecretStore> {
+            Arc::new(MemoryOnly::standing_in_for_keychain())
         }
 
         const NUMBER: &str = "+14155550123";
@@ -544,7 +526,7 @@ mod tests {
         fn an_encrypted_database_shows_nothing_in_its_bytes_and_opens_only_with_its_key() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("companion.db");
-            let keychain: Arc<dyn SecretStore> = Arc::new(TestKeychain::default());
+            let keychain = in_memory_keychain();
             let store = DbFile::configured(&path, true, || keychain.clone()).unwrap().open().unwrap();
             put_caller(&store);
             let bytes = raw_bytes(&path);
@@ -561,7 +543,7 @@ mod tests {
             assert_eq!(crate::status::read(&reader).unwrap().database, path.display().to_string());
             drop(again);
             // Another keychain (another user, a reimaged machine) has no key for it.
-            let other: Arc<dyn SecretStore> = Arc::new(TestKeychain::default());
+            let other = in_memory_keychain();
             assert!(matches!(DbFile::existing(&path, || other.clone()), Err(StoreError::NoKey { .. })));
             let e = DbFile::configured(&path, true, || other.clone()).unwrap().open().unwrap_err();
             assert!(matches!(e, StoreError::NoKey { .. }), "{e:?}");
@@ -572,7 +554,7 @@ mod tests {
         fn turning_encryption_on_then_off_converts_the_file_and_keeps_its_rows() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("companion.db");
-            let keychain: Arc<dyn SecretStore> = Arc::new(TestKeychain::default());
+            let keychain = in_memory_keychain();
             let plain = Store::open(&path).unwrap();
             put_caller(&plain);
             drop(plain);
