@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 bootstrap_rust
 bootstrap_nextest
-CRASH_KILLS=${CRASH_KILLS:-50} cargo nextest run --locked -p companion --no-capture -E 'test(kill_9_at_random_moments)'
+CRASH_KILLS=${CRASH_KILLS:-50} cargo nextest run --locked -p integration-tests --no-capture -E 'test(kill_9_at_random_moments)'

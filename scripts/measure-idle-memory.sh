@@ -3,7 +3,7 @@
 # connected, then the engine's resident memory after it has sat idle for a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q -p companion -p cloud-sim
+cargo build --release --locked -q -p companion -p cloud-sim --features companion/demo
 base=${BASE_PORT:-18800}
 data=$(mktemp -d)
 target/release/cloud-sim --base-port "$base" >/dev/null 2>&1 &

@@ -4,10 +4,11 @@
 # bundler downloads tools from GitHub, and these machines are offline.
 #
 #   scripts/package.sh           build; print the bundles and their sizes
-#   scripts/package.sh --check   build, then install the .deb on this machine, start what it installed
-#                                (`agent-companion --version`, the window against the embedded simulator
-#                                under Xvfb, `companion doctor` under IT's managed file with a real
-#                                keychain), read the .rpm's metadata, and uninstall the .deb cleanly.
+#   scripts/package.sh --check   build, then prove the packaged build has no simulator (its dependency
+#                                tree; the installed programs refuse `--demo`), install the .deb on this
+#                                machine, run what it installed under IT's managed file with a real
+#                                keychain (`companion doctor`, the window under Xvfb against a standalone
+#                                simulator), read the .rpm's metadata, and uninstall the .deb cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -58,34 +59,23 @@ test -x /usr/bin/agent-companion && test -x /usr/bin/companion
 /usr/bin/agent-companion --version
 /usr/bin/companion --version
 
-log "the installed window starts (embedded simulator, Xvfb)"
-python3 - "$work" <<'EOF'
-import os, subprocess, sys, time, signal
-work = sys.argv[1]
-display = next(d for d in range(180, 260) if not os.path.exists(f"/tmp/.X11-unix/X{d}") and not os.path.exists(f"/tmp/.X{d}-lock"))
-xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "1024x768x24", "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-info = os.path.join(work, "demo.json")
-app = subprocess.Popen(["/usr/bin/agent-companion", "--demo", "--demo-calls", "0", "--demo-info", info,
-                        "--data-dir", os.path.join(work, "data"), "--log-dir", os.path.join(work, "logs")],
-                       env=dict(os.environ, DISPLAY=f":{display}"), stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "app.err"), "w"),
-                       start_new_session=True)
-try:
-    deadline = time.time() + 60
-    while not os.path.exists(info):
-        if app.poll() is not None:
-            sys.exit(f"the installed app exited with {app.returncode}: {open(os.path.join(work, 'app.err')).read()[-2000:]}")
-        if time.time() > deadline:
-            sys.exit("the installed app did not start its desk within 60 s")
-        time.sleep(0.2)
-    print(f"started, signed in to its simulator, log files: {os.listdir(os.path.join(work, 'logs'))}")
-finally:
-    for p in (app, xvfb):
-        try:
-            os.killpg(p.pid, signal.SIGTERM) if p is app else p.terminate()
-            p.wait(timeout=10)
-        except Exception:
-            p.kill()
-EOF
+log "the packaged build carries no simulator"
+for pkg in agent-companion companion; do
+  if cargo tree --locked -p "$pkg" --features encryption -e normal --prefix none | grep -q '^cloud-sim '; then
+    echo "the packaged $pkg depends on cloud-sim" >&2
+    exit 1
+  fi
+done
+for prog in "/usr/bin/agent-companion --demo" "/usr/bin/companion demo" "/usr/bin/companion run --auto-approve"; do
+  said=""
+  status=0
+  said=$($prog 2>&1 >/dev/null) || status=$?
+  if [ "$status" -eq 0 ] || ! grep -q "no simulator\|has no demo" <<<"$said"; then
+    echo "$prog did not refuse clearly (exit $status): $said" >&2
+    exit 1
+  fi
+  echo "  $prog → exit $status: ${said:0:110}…" >&2
+done
 
 log "companion doctor from /usr/bin, under IT's managed file, with a real keychain"
 cargo build --locked -q -p cloud-sim
@@ -122,24 +112,59 @@ prompts = false
 [store]
 encrypt = true
 EOF
-mkdir -p "$work/home/.cache"
-# A fresh home and an unlocked keyring of its own, as in an agent's desktop session.
-HOME="$work/home" XDG_DATA_HOME="$work/home/data" XDG_CONFIG_HOME="$work/home/config" \
-  dbus-run-session -- sh -c 'echo -n ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null; /usr/bin/companion doctor --json' \
-  > "$work/doctor.json" || { cat "$work/doctor.json" >&2; echo "companion doctor found a problem" >&2; exit 1; }
-python3 - "$work/doctor.json" <<'EOF'
+# Runs a command as an agent would: a fresh home, a private D-Bus session and an unlocked keyring that
+# owns its bus name before the command starts (the command's own request must not be what activates
+# the secrets service). The command's exit status is carried out of the session in a file, since
+# `dbus-run-session` was seen returning 0 over a failing command.
+in_agent_session() {
+  local status_file="$work/status.$RANDOM"
+  mkdir -p "$work/home/.cache"
+  HOME="$work/home" XDG_DATA_HOME="$work/home/data" XDG_CONFIG_HOME="$work/home/config" STATUS_FILE="$status_file" \
+    dbus-run-session -- bash -c '
+      owned() {
+        dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+          org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true"
+      }
+      echo -n ci | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+      for _ in $(seq 100); do owned && break; sleep 0.1; done
+      if ! owned; then
+        echo "the keyring did not take its bus name (org.freedesktop.secrets) in 10 s" >&2
+        echo 125 > "$STATUS_FILE"
+        exit 125
+      fi
+      status=0
+      "$@" || status=$?
+      echo "$status" > "$STATUS_FILE"' bash "$@" || true
+  [ -s "$status_file" ] || { echo "no exit status came out of the session for: $*" >&2; return 124; }
+  return "$(cat "$status_file")"
+}
+
+doctor_status=0
+in_agent_session /usr/bin/companion doctor --json > "$work/doctor.json" || doctor_status=$?
+if [ ! -s "$work/doctor.json" ]; then
+  echo "companion doctor printed nothing (exit $doctor_status)" >&2
+  exit 1
+fi
+python3 - "$work/doctor.json" "$doctor_status" <<'EOF'
 import json, sys
 checks = json.load(open(sys.argv[1]))
+status = int(sys.argv[2])
+if isinstance(checks, dict) and "error" in checks:
+    sys.exit(f"companion doctor could not run (exit {status}): {checks['error']}")
 checks = checks.get("checks", checks) if isinstance(checks, dict) else checks
 by = {c["name"]: c for c in checks}
 for c in checks:
     print(f"  {'ok ' if c['ok'] else 'BAD'} {c['name']}: {c['detail']}")
 assert all(c["ok"] for c in checks), "a check failed"
+assert status == 0, f"every check passed, yet companion doctor exited {status}"
 assert "genesys.api_base (Managed)" in by["configuration"]["detail"], by["configuration"]
 assert "keychain" in by and by["keychain"]["ok"]
 # store.encrypt is on: the database check passing means the shipped build has SQLCipher.
 assert "store.encrypt (Managed)" in by["configuration"]["detail"] and by["database"]["ok"]
 EOF
+
+log "the installed window starts under IT's managed file (Xvfb, real keychain, standalone simulator)"
+in_agent_session python3 scripts/installed-window-check.py "$work"
 
 log "uninstalling"
 as_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq agent-companion >/dev/null

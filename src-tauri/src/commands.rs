@@ -2,13 +2,14 @@
 //! `{code, message}` error.
 
 use crate::Shell;
-use companion::desk::{CallCard, DeskError, DeskSnapshot, SignInState, SyncView};
-use companion::engine::Cloud;
+use companion::desk::{DeskSnapshot, SignInState, SyncView};
+use companion::error::UiError;
 use companion::history::HistoryRow;
 use companion::screenpop::Candidate;
+use companion::signin::Cloud;
 use tauri::State;
 
-type Reply<T> = Result<T, DeskError>;
+type Reply<T> = Result<T, UiError>;
 
 /// Everything the window starts from.
 #[tauri::command]
@@ -28,15 +29,15 @@ pub async fn sign_out(shell: State<'_, Shell>, cloud: Cloud) -> Reply<SignInStat
     shell.desk().await?.sign_out(cloud).await
 }
 
-/// Links the call to a record the picker or a search offered.
+/// Links the call to a record the picker or a search offered (the changed card arrives as an event).
 #[tauri::command]
-pub async fn pick_record(shell: State<'_, Shell>, conversation_id: String, record_id: String) -> Reply<CallCard> {
+pub async fn pick_record(shell: State<'_, Shell>, conversation_id: String, record_id: String) -> Reply<()> {
     shell.desk().await?.pick(&conversation_id, &record_id).await
 }
 
-/// "Decide later" on the picker.
+/// "Decide later" on the picker (the changed card arrives as an event).
 #[tauri::command]
-pub async fn decide_later(shell: State<'_, Shell>, conversation_id: String) -> Reply<CallCard> {
+pub async fn decide_later(shell: State<'_, Shell>, conversation_id: String) -> Reply<()> {
     shell.desk().await?.defer(&conversation_id)
 }
 
@@ -46,7 +47,7 @@ pub async fn search_records(shell: State<'_, Shell>, term: String) -> Reply<Vec<
     shell.desk().await?.search(&term).await
 }
 
-/// Queues the wrap-up of a call.
+/// Queues the wrap-up of a call (the changed card arrives as an event).
 #[tauri::command]
 pub async fn submit_wrapup(
     shell: State<'_, Shell>,
@@ -54,7 +55,7 @@ pub async fn submit_wrapup(
     code: String,
     notes: String,
     record_id: Option<String>,
-) -> Reply<CallCard> {
+) -> Reply<()> {
     shell.desk().await?.submit_wrapup(&conversation_id, &code, &notes, record_id.as_deref()).await
 }
 
@@ -81,7 +82,7 @@ pub async fn sync_status(shell: State<'_, Shell>) -> Reply<SyncView> {
 /// Sends a parked disposition again.
 #[tauri::command]
 pub async fn retry_disposition(shell: State<'_, Shell>, conversation_id: String) -> Reply<()> {
-    shell.desk().await?.retry(&conversation_id).await
+    shell.desk().await?.retry(&conversation_id)
 }
 
 /// Gives up on a parked disposition.

@@ -6,14 +6,13 @@
 pub mod commands;
 
 use clap::Parser;
+use companion::auth::BrowserChoice;
 use companion::config::{self, Sources};
-use companion::demo::DemoCloud;
-use companion::desk::{DeskBrowser, DeskError, DeskEvent, DeskHandle, DeskOptions, DeskSink, TrayState};
-use companion::engine::Cloud;
-use companion::events::EngineEvent;
+use companion::desk::{CallCard, DeskEvent, DeskHandle, DeskOptions, DeskSink, TrayState};
+use companion::error::{ErrorCode, UiError};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::watch;
@@ -22,7 +21,8 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Parser, Default)]
 #[command(name = "agent-companion", version, about = "Screen pops and wrap-ups for Genesys Cloud and Salesforce")]
 pub struct Args {
-    /// Run against the embedded simulator, signed in at once, with a stream of demo calls.
+    /// Run against the embedded simulator, signed in at once, with a stream of demo calls (only in
+    /// builds with the `demo` feature; installed copies refuse it).
     #[arg(long)]
     pub demo: bool,
     /// With --demo: how many demo calls to place (0: none; calls then come from the simulator's
@@ -48,34 +48,43 @@ pub type Opener = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
 /// The app's state, shared by every command.
 pub struct Shell {
-    desk: watch::Receiver<Option<Result<Arc<DeskHandle>, DeskError>>>,
-    desk_tx: watch::Sender<Option<Result<Arc<DeskHandle>, DeskError>>>,
+    desk: watch::Receiver<Option<Result<Arc<DeskHandle>, UiError>>>,
+    desk_tx: watch::Sender<Option<Result<Arc<DeskHandle>, UiError>>>,
     /// When the process started (start-to-ready is measured from here).
     pub started: Instant,
     opener: Opener,
     export_dir: PathBuf,
-    demo: Mutex<Option<DemoCloud>>,
+    #[cfg(feature = "demo")]
+    demo: std::sync::Mutex<Option<companion::demo::DemoCloud>>,
 }
 
 impl Shell {
     /// A shell whose desk is not started yet.
     pub fn new(opener: Opener, export_dir: PathBuf) -> Shell {
         let (desk_tx, desk) = watch::channel(None);
-        Shell { desk, desk_tx, started: Instant::now(), opener, export_dir, demo: Mutex::new(None) }
+        Shell {
+            desk,
+            desk_tx,
+            started: Instant::now(),
+            opener,
+            export_dir,
+            #[cfg(feature = "demo")]
+            demo: std::sync::Mutex::new(None),
+        }
     }
 
     /// The desk is up (or could not start).
-    pub fn set_desk(&self, desk: Result<Arc<DeskHandle>, DeskError>) {
+    pub fn set_desk(&self, desk: Result<Arc<DeskHandle>, UiError>) {
         let _ = self.desk_tx.send(Some(desk));
     }
 
     /// The desk, once it has started (commands wait up to 30 s for it at start-up).
-    pub async fn desk(&self) -> Result<Arc<DeskHandle>, DeskError> {
+    pub async fn desk(&self) -> Result<Arc<DeskHandle>, UiError> {
         let mut rx = self.desk.clone();
         let ready = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(Option::is_some)).await;
         match ready {
             Ok(Ok(v)) => v.clone().expect("waited for Some"),
-            _ => Err(DeskError { code: "STARTING", message: "Agent Companion is still starting; try again".into() }),
+            _ => Err(UiError::new(ErrorCode::Starting, "Agent Companion is still starting; try again")),
         }
     }
 
@@ -85,10 +94,10 @@ impl Shell {
     }
 
     /// Opens a URL the desk built (https, the org's host, a validated id).
-    pub fn open_url(&self, url: &str) -> Result<String, DeskError> {
+    pub fn open_url(&self, url: &str) -> Result<String, UiError> {
         (self.opener)(url)
             .map(|_| url.to_string())
-            .map_err(|e| DeskError { code: "OPEN_FAILED", message: format!("the browser could not be opened: {e}") })
+            .map_err(|e| UiError::new(ErrorCode::OpenFailed, format!("the browser could not be opened: {e}")))
     }
 
     /// Where diagnostics bundles are written.
@@ -121,21 +130,24 @@ impl<R: Runtime> DeskSink for WebviewSink<R> {
             tracing::warn!(error = %e, "an event could not reach the window");
         }
         match event {
-            DeskEvent::Engine(EngineEvent::Pop(d)) => {
-                let out_of_sight = self
-                    .app
-                    .get_webview_window("main")
-                    .is_none_or(|w| !w.is_visible().unwrap_or(false) || !w.is_focused().unwrap_or(false));
-                if out_of_sight {
-                    notify_pop(self.app.clone(), companion::desk::pop_headline(d), d.conversation_id.clone());
-                }
-            }
             // Parking is a Problem; deliveries change cards; the agent's retries and discards say so.
-            DeskEvent::Engine(EngineEvent::Connection { .. } | EngineEvent::Problem { .. })
+            DeskEvent::Connection { .. }
+            | DeskEvent::Problem(_)
             | DeskEvent::SignIn { .. }
             | DeskEvent::Card(_)
             | DeskEvent::OutboxChanged { .. } => refresh_tray(self.app.clone()),
-            _ => {}
+            DeskEvent::SignInSoon { .. } | DeskEvent::UpdateAvailable(_) => {}
+        }
+    }
+
+    fn popped(&self, card: &CallCard) {
+        let Some(pop) = &card.pop else { return };
+        let out_of_sight = self
+            .app
+            .get_webview_window("main")
+            .is_none_or(|w| !w.is_visible().unwrap_or(false) || !w.is_focused().unwrap_or(false));
+        if out_of_sight {
+            notify_pop(self.app.clone(), companion::desk::pop_headline(pop), card.conversation_id.clone());
         }
     }
 }
@@ -181,10 +193,10 @@ fn refresh_tray<R: Runtime>(app: AppHandle<R>) {
         let state = desk.tray_state().await;
         if let Some(tray) = app.tray_by_id("main") {
             let icon = match state {
-                TrayState::Connected => &include_bytes!("../icons/tray-connected.png")[..],
-                TrayState::Reconnecting => &include_bytes!("../icons/tray-reconnecting.png")[..],
-                TrayState::SignedOut => &include_bytes!("../icons/tray-signed-out.png")[..],
-                TrayState::NeedsAttention { .. } => &include_bytes!("../icons/tray-attention.png")[..],
+                TrayState::Connected => &include_bytes!("../../icons/tray-connected.png")[..],
+                TrayState::Reconnecting => &include_bytes!("../../icons/tray-reconnecting.png")[..],
+                TrayState::SignedOut => &include_bytes!("../../icons/tray-signed-out.png")[..],
+                TrayState::NeedsAttention { .. } => &include_bytes!("../../icons/tray-attention.png")[..],
             };
             if let Ok(img) = tauri::image::Image::from_bytes(icon) {
                 let _ = tray.set_icon(Some(img));
@@ -217,40 +229,16 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, shell: Shell) -> ta
 
 /// Starts the desk for the command line: the demo (embedded simulator, signed in at once, calls
 /// flowing) or the real clouds (kept sign-ins resumed; the buttons do the rest).
-pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> Result<Arc<DeskHandle>, DeskError> {
+pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> Result<Arc<DeskHandle>, UiError> {
     if args.demo {
-        let cloud = DemoCloud::start(42, args.data_dir.clone())
-            .await
-            .map_err(|e| DeskError::new("DEMO_FAILED", e.to_string()))?;
-        // A short batch window so "queued" turns into "in Salesforce" while people watch.
-        let mut demo_flags = vec!["outbox.batch_window_secs=2".to_string()];
-        demo_flags.extend(args.set.iter().cloned());
-        let loaded = cloud.config(&demo_flags).map_err(|e| DeskError::new("CONFIG", e.to_string()))?;
-        let secrets =
-            Arc::new(companion::secrets::MemoryOnly::new("the demo keeps its simulated sign-ins in memory only"));
-        let desk =
-            DeskHandle::start(DeskOptions { loaded, browser: DeskBrowser::Simulator, resume: false }, secrets, out)
-                .await?;
-        desk.sign_in(Cloud::Genesys).await?;
-        desk.sign_in(Cloud::Salesforce).await?;
-        if let Some(path) = &args.demo_info {
-            let info = serde_json::to_vec(&cloud.sim.urls()).unwrap_or_default();
-            std::fs::write(path, info).map_err(|e| DeskError::new("DEMO_FAILED", e.to_string()))?;
-        }
-        if args.demo_calls > 0 {
-            // About one call every 12 s, each lasting well under a minute.
-            cloud
-                .start_calls(args.demo_calls, 5.0 / 4.0, 4.0, 42)
-                .map_err(|e| DeskError::new("DEMO_FAILED", e.to_string()))?;
-        }
-        *shell.demo.lock().unwrap_or_else(|e| e.into_inner()) = Some(cloud);
-        return Ok(Arc::new(desk));
+        return start_demo(args, shell, out).await;
     }
     let mut flags = args.set.clone();
     if let Some(d) = &args.data_dir {
         flags.push(format!("store.path={}", d.join("companion.db").display()));
     }
-    let loaded = config::load(&Sources::standard(flags, None)).map_err(|e| DeskError::new("CONFIG", e.to_string()))?;
+    let loaded =
+        config::load(&Sources::standard(flags, None)).map_err(|e| UiError::new(ErrorCode::Config, e.to_string()))?;
     // An AppImage runs from a new mount point each time; its login item must name the file itself.
     let exe = std::env::var_os("APPIMAGE").map(PathBuf::from).map_or_else(std::env::current_exe, Ok);
     match exe.and_then(|exe| companion::autostart::apply(loaded.config.desktop.autostart, &exe)) {
@@ -258,11 +246,44 @@ pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> R
         Err(e) => tracing::warn!(error = %e, "the login item could not be updated"),
     }
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
-    let timeout = Duration::from_secs(300);
-    Ok(Arc::new(
-        DeskHandle::start(DeskOptions { loaded, browser: DeskBrowser::System { timeout }, resume: true }, secrets, out)
-            .await?,
-    ))
+    let opts = DeskOptions { loaded, browser: BrowserChoice::system(), resume: true };
+    Ok(Arc::new(DeskHandle::start(opts, secrets, out).await?))
+}
+
+/// Builds without the simulator refuse `--demo` with a sentence.
+#[cfg(not(feature = "demo"))]
+async fn start_demo(_: &Args, _: &Shell, _: Arc<dyn DeskSink>) -> Result<Arc<DeskHandle>, UiError> {
+    Err(UiError::new(ErrorCode::DemoFailed, NO_DEMO))
+}
+
+/// What a build without the simulator says to `--demo`.
+pub const NO_DEMO: &str = "this build of Agent Companion has no demo: the simulator is only in builds with the `demo` feature (scripts/run.sh builds one); installed copies talk to the real clouds";
+
+/// The demo: the embedded simulator, both clouds signed in at once, a stream of calls.
+#[cfg(feature = "demo")]
+async fn start_demo(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> Result<Arc<DeskHandle>, UiError> {
+    let failed = |e: String| UiError::new(ErrorCode::DemoFailed, e);
+    let cloud =
+        companion::demo::DemoCloud::start(42, args.data_dir.clone()).await.map_err(|e| failed(e.to_string()))?;
+    // A short batch window so "queued" turns into "in Salesforce" while people watch.
+    let mut demo_flags = vec!["outbox.batch_window_secs=2".to_string()];
+    demo_flags.extend(args.set.iter().cloned());
+    let loaded = cloud.config(&demo_flags).map_err(|e| UiError::new(ErrorCode::Config, e.to_string()))?;
+    let secrets = Arc::new(companion::secrets::MemoryOnly::new("the demo keeps its simulated sign-ins in memory only"));
+    let opts = DeskOptions { loaded, browser: BrowserChoice::Simulator, resume: false };
+    let desk = DeskHandle::start(opts, secrets, out).await?;
+    desk.sign_in(companion::signin::Cloud::Genesys).await?;
+    desk.sign_in(companion::signin::Cloud::Salesforce).await?;
+    if let Some(path) = &args.demo_info {
+        let info = serde_json::to_vec(&cloud.sim.urls()).unwrap_or_default();
+        std::fs::write(path, info).map_err(|e| failed(e.to_string()))?;
+    }
+    if args.demo_calls > 0 {
+        // About one call every 12 s, each lasting well under a minute.
+        cloud.start_calls(args.demo_calls, 5.0 / 4.0, 4.0, 42).map_err(|e| failed(e.to_string()))?;
+    }
+    *shell.demo.lock().unwrap_or_else(|e| e.into_inner()) = Some(cloud);
+    Ok(Arc::new(desk))
 }
 
 fn tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
@@ -272,7 +293,7 @@ fn tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
     let quit = MenuItem::with_id(app, "quit", "Quit Agent Companion", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&toggle, &quit])?;
     TrayIconBuilder::with_id("main")
-        .icon(tauri::image::Image::from_bytes(include_bytes!("../icons/tray-signed-out.png"))?)
+        .icon(tauri::image::Image::from_bytes(include_bytes!("../../icons/tray-signed-out.png"))?)
         .tooltip("Agent Companion: starting")
         .menu(&menu)
         .on_menu_event(|app, event| match event.id().as_ref() {
@@ -292,8 +313,12 @@ fn tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
 /// The program.
 pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if args.demo && !cfg!(feature = "demo") {
+        eprintln!("agent-companion: {NO_DEMO}");
+        return std::process::ExitCode::from(2);
+    }
     let log_dir = args.log_dir.clone().unwrap_or_else(companion::logs::default_dir);
-    companion::logs::init(Some(&log_dir), "agent-companion", "warn,companion=info");
+    companion::logs::init(Some(&log_dir), "agent-companion", "warn,companion=info,agent_companion=info");
     let opener: Opener = Box::new(|url: &str| open::that_detached(url).map_err(|e| e.to_string()));
     let export_dir = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
     let shell = Shell::new(opener, export_dir);
@@ -309,8 +334,9 @@ pub fn main() -> std::process::ExitCode {
                 let out: Arc<dyn DeskSink> = Arc::new(WebviewSink { app: handle.clone() });
                 let shell = handle.state::<Shell>();
                 let desk = start_desk(&args, &shell, out).await;
-                if let Err(e) = &desk {
-                    tracing::error!(code = e.code, error = %e, "the desk did not start");
+                match &desk {
+                    Ok(_) => tracing::info!("desk started"),
+                    Err(e) => tracing::error!(code = ?e.code, error = %e, "the desk did not start"),
                 }
                 shell.set_desk(desk);
                 refresh_tray(handle.clone());
@@ -337,11 +363,13 @@ pub fn main() -> std::process::ExitCode {
     app.run(|handle, event| {
         if let tauri::RunEvent::Exit = event {
             let shell = handle.state::<Shell>();
+            #[cfg(feature = "demo")]
             let demo = shell.demo.lock().unwrap_or_else(|e| e.into_inner()).take();
             tauri::async_runtime::block_on(async {
                 if let Some(desk) = shell.try_desk() {
                     desk.stop().await;
                 }
+                #[cfg(feature = "demo")]
                 if let Some(d) = demo {
                     d.stop().await;
                 }

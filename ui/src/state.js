@@ -1,5 +1,9 @@
-// The window's state, built from the desk's snapshot and kept current by its events. Pure functions:
-// the tests feed them events and read the result.
+// The window's state: the desk's snapshot, kept current by its events. Cards are the desk's (one
+// model of a call, in Rust): a `card` event replaces the window's copy whole; nothing is derived or
+// merged here. Pure functions: the tests feed them events and read the result.
+
+/** How many calls the window keeps (as the desk does). */
+const MAX_CALLS = 30;
 
 /** An empty state, before the snapshot arrives. */
 export function initialState() {
@@ -15,6 +19,8 @@ export function initialState() {
     settings: [],
     version: '',
     update: null, // a newer release the feed announced: {version, notes, pub_date}
+    signInSoon: null, // {cloud, expires_in_secs, at_ms}: a sign-in that runs out soon
+    problem: null, // the latest {code, message} the desk reported
     focusId: null, // the call the card shows
   };
 }
@@ -28,7 +34,7 @@ export function fromSnapshot(snap) {
   s.salesforce = snap.salesforce;
   s.connection = snap.connection || { state: 'stopped' };
   s.secrets = snap.secrets || s.secrets;
-  s.calls = (snap.calls || []).slice();
+  s.calls = (snap.calls || []).slice(0, MAX_CALLS);
   s.wrapupCodes = snap.wrapup_codes || [];
   s.settings = snap.settings || [];
   s.version = snap.version || '';
@@ -37,68 +43,47 @@ export function fromSnapshot(snap) {
   return s;
 }
 
-function upsertCall(state, card) {
-  const calls = state.calls.filter((c) => c.conversation_id !== card.conversation_id);
-  const existing = state.calls.find((c) => c.conversation_id === card.conversation_id);
-  const merged = existing ? { ...existing, ...card } : card;
-  // A call keeps its place; a new one goes first.
-  const at = state.calls.findIndex((c) => c.conversation_id === card.conversation_id);
-  if (at >= 0) calls.splice(at, 0, merged);
-  else calls.unshift(merged);
-  return calls.slice(0, 30);
+/** The card an event carries (the event without its envelope). */
+export function cardOf(ev) {
+  const { kind: _k, at_ms: _t, ...card } = ev;
+  return card;
 }
 
-function emptyCard(id, ani) {
-  return { conversation_id: id, ani: ani || '', stage: null, pop: null, chosen: null, deferred: false, disposition: null };
+/** Puts a card in place of the window's copy; a new call goes first. */
+function replaceCard(calls, card) {
+  const at = calls.findIndex((c) => c.conversation_id === card.conversation_id);
+  if (at >= 0) return [...calls.slice(0, at), card, ...calls.slice(at + 1)];
+  return [card, ...calls].slice(0, MAX_CALLS);
+}
+
+/** Whether an event brings a call's first pop (the moment the card takes the focus). */
+export function bringsPop(state, ev) {
+  if (ev.kind !== 'card' || !ev.pop) return false;
+  const before = state.calls.find((c) => c.conversation_id === ev.conversation_id);
+  return !before || !before.pop;
 }
 
 /** Applies one `desk` event. Returns a new state. */
 export function reduce(state, ev) {
   switch (ev.kind) {
-    case 'sign_in':
-      return { ...state, [ev.cloud]: ev.state };
     case 'card': {
-      const { kind: _k, at_ms: _t, ...card } = ev;
-      const isNew = !state.calls.some((c) => c.conversation_id === card.conversation_id);
-      const calls = upsertCall(state, card);
-      return { ...state, calls, focusId: isNew && card.pop ? card.conversation_id : state.focusId || card.conversation_id };
+      const card = cardOf(ev);
+      const focusId = bringsPop(state, ev) ? card.conversation_id : state.focusId || card.conversation_id;
+      return { ...state, calls: replaceCard(state.calls, card), focusId };
     }
-    case 'engine':
-      return reduceEngine(state, ev);
+    case 'connection':
+      return { ...state, connection: ev.state };
+    case 'sign_in':
+      return { ...state, [ev.cloud]: ev.state, signInSoon: ev.state === 'signed_in' && state.signInSoon && state.signInSoon.cloud === ev.cloud ? null : state.signInSoon };
+    case 'sign_in_soon':
+      return { ...state, signInSoon: { cloud: ev.cloud, expires_in_secs: ev.expires_in_secs, at_ms: ev.at_ms } };
+    case 'problem':
+      return { ...state, problem: { code: ev.code, message: ev.message } };
     case 'update_available':
       return { ...state, update: { version: ev.version, notes: ev.notes || '', pub_date: ev.pub_date || null } };
     default:
       return state;
   }
-}
-
-// Engine events: `{kind: 'engine', event: 'pop' | 'call' | 'connection' | …, ...fields}`.
-function reduceEngine(state, ev) {
-  if (ev.event === 'connection') {
-    return { ...state, connection: ev.state };
-  }
-  if (ev.event === 'pop') {
-    // A pop: shown at once, before the card event that follows it.
-    const existing = state.calls.find((c) => c.conversation_id === ev.conversation_id) || emptyCard(ev.conversation_id);
-    const pop = {
-      conversation_id: ev.conversation_id,
-      outcome: ev.outcome,
-      source: ev.source,
-      e164: ev.e164,
-      cache_age_secs: ev.cache_age_secs,
-      elapsed_us: ev.elapsed_us,
-      salesforce_us: ev.salesforce_us,
-    };
-    const calls = upsertCall(state, { ...existing, pop });
-    return { ...state, calls, focusId: ev.conversation_id };
-  }
-  if (ev.event === 'call') {
-    const existing = state.calls.find((c) => c.conversation_id === ev.conversation_id);
-    const card = existing || emptyCard(ev.conversation_id, ev.ani);
-    const calls = upsertCall(state, { ...card, stage: ev.transition, ani: card.ani || ev.ani });
-    return { ...state, calls, focusId: state.focusId || ev.conversation_id };
-  }
-  return state;
 }
 
 /** The call the card shows. */
@@ -118,4 +103,10 @@ export function needsSearch(call) {
   const o = call && call.pop && call.pop.outcome;
   if (!o || call.chosen) return false;
   return o.kind === 'no_match' || o.kind === 'no_number' || o.kind === 'unavailable' || (o.kind === 'multiple' && call.deferred);
+}
+
+/** The record linked to a call: the agent's pick, else the single match. */
+export function linkedRecord(call) {
+  if (!call) return null;
+  return call.chosen || (call.pop && call.pop.outcome.kind === 'single' ? call.pop.outcome.candidate : null);
 }

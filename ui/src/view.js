@@ -6,7 +6,11 @@ export function el(doc, tag, attrs = {}, ...children) {
   const e = doc.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on') && typeof v === 'function') e.addEventListener(k.slice(2), v);
+    if (k.startsWith('on')) {
+      // Handlers are functions, never text: a string here would be an inline script.
+      if (typeof v !== 'function') throw new TypeError(`${k} must be a function`);
+      e.addEventListener(k.slice(2), v);
+    }
     else if (k === 'text') e.textContent = String(v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
@@ -106,6 +110,11 @@ export function errorSentence(e) {
   }[e.code];
   const msg = e.message ? e.message.charAt(0).toUpperCase() + e.message.slice(1) : '';
   return lead ? `${lead} ${msg}`.trim() : msg || 'Something went wrong.';
+}
+
+/** A `<tr>` of a key and its value (Sync status, Settings). */
+export function kvRow(doc, k, v) {
+  return el(doc, 'tr', {}, el(doc, 'th', { scope: 'row', text: k }), el(doc, 'td', { text: v }));
 }
 
 /** One candidate row of the picker or the search results. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, snapshot, candidate, pop, callEvent } from './harness.js';
+import { startApp, snapshot, candidate, pop, callEvent, cardEvent } from './harness.js';
 
 test('a single-match pop shows the caller, how the number matched, and where the answer came from', async () => {
   const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 120 });
@@ -39,7 +39,10 @@ test('the picker: 2 then Enter picks the second candidate', async () => {
   const { doc, emit, key, calls, settle } = await startApp({
     desk_snapshot: snapshot(),
     ui_ready: 1,
-    pick_record: (a) => ({ conversation_id: a.conversationId, ani: 'tel:+1', stage: 'connected', pop: popped, chosen: picked, deferred: false, disposition: null }),
+    pick_record: (a, emitDesk) => {
+      emitDesk(cardEvent(a.conversationId, { chosen: picked }));
+      return null;
+    },
   });
   emit(popped);
   const options = doc.querySelectorAll('#picker [role="option"]');
@@ -62,7 +65,10 @@ test('the picker: a key beyond the list does nothing; arrows move; Esc decides l
   const { doc, emit, key, calls, settle } = await startApp({
     desk_snapshot: snapshot(),
     ui_ready: 1,
-    decide_later: (a) => ({ conversation_id: a.conversationId, ani: 'tel:+1', stage: 'connected', pop: popped, chosen: null, deferred: true, disposition: null }),
+    decide_later: (a, emitDesk) => {
+      emitDesk(cardEvent(a.conversationId, { deferred: true }));
+      return null;
+    },
   });
   emit(popped);
   key('7');
@@ -84,7 +90,10 @@ test('no match: the search runs through the desk and a result is picked by keybo
     desk_snapshot: snapshot(),
     ui_ready: 1,
     search_records: () => found,
-    pick_record: (a) => ({ conversation_id: a.conversationId, ani: 'tel:+1', stage: 'connected', pop: popped, chosen: found[0], deferred: false, disposition: null }),
+    pick_record: (a, emitDesk) => {
+      emitDesk(cardEvent(a.conversationId, { chosen: found[0] }));
+      return null;
+    },
   });
   emit(popped);
   assert.match(doc.getElementById('search-why').textContent, /No Salesforce record has this number/);
@@ -118,17 +127,17 @@ test('a failed search shows a sentence, not a code', async () => {
 });
 
 test('wrap-up: the form submits code and notes, then shows queued and in Salesforce', async () => {
-  const popped = pop('c1', { kind: 'single', candidate: candidate(1) });
-  const card = (state) => ({
-    conversation_id: 'c1', ani: 'tel:+1', stage: 'after_call_work', pop: popped, chosen: null, deferred: false,
-    disposition: { code: 'Sale', reason: 'upgrade', record_id: candidate(1).id, state },
-  });
+  const card = (state) =>
+    cardEvent('c1', { stage: 'after_call_work', disposition: { code: 'Sale', reason: 'upgrade', record_id: candidate(1).id, state } });
   const { doc, window, emit, calls, settle } = await startApp({
     desk_snapshot: snapshot(),
     ui_ready: 1,
-    submit_wrapup: () => card('pending'),
+    submit_wrapup: (_a, emitDesk) => {
+      emitDesk(card('pending'));
+      return null;
+    },
   });
-  emit(popped);
+  emit(pop('c1', { kind: 'single', candidate: candidate(1) }));
   assert.equal(doc.getElementById('wrapup-record').textContent, 'Person 1 (Contact)');
   assert.equal(doc.getElementById('wrapup-status').textContent, 'Not wrapped up yet');
   const select = doc.getElementById('wrapup-code');
@@ -140,7 +149,7 @@ test('wrap-up: the form submits code and notes, then shows queued and in Salesfo
   await settle();
   assert.deepEqual(calls.find((c) => c.cmd === 'submit_wrapup').args, { conversationId: 'c1', code: 'Sale', notes: 'upgrade', recordId: null });
   assert.equal(doc.getElementById('wrapup-status').textContent, 'Queued: Sale');
-  emit({ kind: 'card', at_ms: Date.now(), ...card('delivered') });
+  emit(card('delivered'));
   assert.equal(doc.getElementById('wrapup-status').textContent, 'In Salesforce: Sale');
   assert.equal(doc.getElementById('wrapup-notes').value, 'upgrade', 'the form is not rebuilt under the agent');
 });
@@ -176,7 +185,7 @@ test('sign-in buttons follow the state and call the desk', async () => {
 
 test('connection changes reach the header', async () => {
   const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
-  emit({ kind: 'engine', event: 'connection', at_ms: 0, state: { state: 'reconnecting', attempt: 1, retry_in_ms: 500, reason: 'x' } });
+  emit({ kind: 'connection', at_ms: 0, state: { state: 'reconnecting', attempt: 1, retry_in_ms: 500, reason: 'x' } });
   assert.equal(doc.getElementById('connection').textContent, 'Reconnecting…');
 });
 
@@ -244,7 +253,7 @@ test('an event that arrives while the snapshot is in flight is not lost', async 
   const { doc } = await startApp({
     desk_snapshot: async () => {
       // The feed connects after the desk read its state, before the reply reaches the window.
-      await emitLate({ kind: 'engine', event: 'connection', at_ms: 0, state: { state: 'connected', channel_id: 'c' } });
+      await emitLate({ kind: 'connection', at_ms: 0, state: { state: 'connected', channel_id: 'c' } });
       return snapshot({ connection: { state: 'connecting' } });
     },
     ui_ready: 1,
@@ -282,4 +291,26 @@ test('a release known at start is shown from the snapshot; settings show the ver
   assert.equal(doc.getElementById('update').hidden, false);
   app.showView('settings');
   assert.equal(doc.getElementById('app-version').textContent, 'Agent Companion 0.1.0');
+});
+
+test('a Genesys sign-in that runs out soon is said in the window, and signing in again renews it', async () => {
+  const { doc, emit, calls, settle } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1, sign_in: 'signed_in' });
+  const box = doc.getElementById('signin-soon');
+  assert.equal(box.hidden, true);
+  emit({ kind: 'sign_in_soon', cloud: 'genesys', expires_in_secs: 840, at_ms: 0 });
+  assert.equal(box.hidden, false);
+  assert.match(box.textContent, /Genesys Cloud sign-in runs out in about 14 min/);
+  doc.getElementById('signin-again').click();
+  await settle();
+  assert.deepEqual(calls.find((c) => c.cmd === 'sign_in').args, { cloud: 'genesys' });
+  assert.ok(!calls.some((c) => c.cmd === 'sign_out'), 'renewing is not signing out');
+  assert.equal(box.hidden, true);
+});
+
+test('a problem the desk reports is shown as a sentence', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  emit({ kind: 'problem', code: 'DISPOSITION_NEEDS_ATTENTION', message: 'a disposition needs attention: bad picklist value', at_ms: 0 });
+  const alert = doc.getElementById('alert');
+  assert.equal(alert.hidden, false);
+  assert.match(alert.textContent, /A disposition needs attention/);
 });

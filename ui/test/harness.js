@@ -1,5 +1,7 @@
 // Runs the window in jsdom with a fake desk: `invoke` answers from a table and records every call;
-// `emit` plays a desk event as the Tauri shell would.
+// `emit` plays a desk event as the Tauri shell would. Like the real desk, the fake keeps one card per
+// call and sends it whole (`callEvent`, `pop`, `cardEvent`); an answer may emit too, as a command that
+// changes a card does.
 import { afterEach } from 'node:test';
 import { JSDOM } from 'jsdom';
 import { readFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ const open = [];
 // Each test's window is closed after it, with its timers.
 afterEach(() => {
   while (open.length) open.pop().close();
+  cards.clear();
 });
 
 export async function startApp(answers = {}) {
@@ -23,7 +26,7 @@ export async function startApp(answers = {}) {
     calls.push({ cmd, args });
     const a = answers[cmd];
     if (a === undefined) throw { code: 'UNKNOWN', message: `no answer for ${cmd}` };
-    const v = typeof a === 'function' ? await a(args) : a;
+    const v = typeof a === 'function' ? await a(args, (payload) => listeners.desk({ payload })) : a;
     if (v && v.__error) throw v.__error;
     return v;
   };
@@ -69,26 +72,41 @@ export const candidate = (n, over = {}) => ({
   ...over,
 });
 
-export const pop = (id, outcome, over = {}) => ({
-  kind: 'engine',
-  event: 'pop',
-  at_ms: Date.now(),
-  conversation_id: id,
-  outcome,
-  source: 'search',
-  e164: '+14155550100',
-  cache_age_secs: null,
-  elapsed_us: 1500,
-  salesforce_us: 1000,
-  ...over,
-});
+// The fake desk's cards, by conversation id (cleared for each app).
+const cards = new Map();
 
-export const callEvent = (id, transition, ani = 'tel:+14155550100') => ({
-  kind: 'engine',
-  event: 'call',
-  at_ms: Date.now(),
-  conversation_id: id,
-  transition,
-  ani,
-  inferred: false,
-});
+/** The desk's `card` event after a change to a call's card. */
+export const cardEvent = (id, change = {}) => {
+  const card = {
+    conversation_id: id,
+    ani: '',
+    stage: null,
+    pop: null,
+    chosen: null,
+    deferred: false,
+    disposition: null,
+    ...cards.get(id),
+    ...change,
+  };
+  cards.set(id, card);
+  return { kind: 'card', at_ms: Date.now(), ...card };
+};
+
+/** The card after the pop arrived. */
+export const pop = (id, outcome, over = {}) =>
+  cardEvent(id, {
+    pop: {
+      conversation_id: id,
+      outcome,
+      source: 'search',
+      e164: '+14155550100',
+      cache_age_secs: null,
+      elapsed_us: 1500,
+      salesforce_us: 1000,
+      ...over,
+    },
+  });
+
+/** The card after the call reached a stage. */
+export const callEvent = (id, transition, ani = 'tel:+14155550100') =>
+  cardEvent(id, { stage: transition, ani: (cards.get(id) || {}).ani || ani });

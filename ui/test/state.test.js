@@ -2,16 +2,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialState, reduce, focusedCall, pickerCandidates, needsSearch } from '../src/state.js';
 
-const popEv = (id, kind) => ({ kind: 'engine', event: 'pop', conversation_id: id, outcome: { kind, candidates: [] }, source: 'search' });
+const card = (id, over = {}) => ({ kind: 'card', conversation_id: id, ani: 'tel:+1', stage: 'alerting', pop: null, chosen: null, deferred: false, disposition: null, ...over });
+const popEv = (id, kind) => card(id, { pop: { conversation_id: id, outcome: { kind, candidates: [] }, source: 'search' } });
+const stageEv = (id, stage) => card(id, { stage, pop: { conversation_id: id, outcome: { kind: 'no_match', candidates: [] }, source: 'search' } });
 
 test('a new pop takes the card; events for other calls do not steal it', () => {
   let s = initialState();
   s = reduce(s, popEv('a', 'no_match'));
   assert.equal(focusedCall(s).conversation_id, 'a');
-  s = reduce(s, { kind: 'engine', event: 'call', conversation_id: 'a', transition: 'connected', ani: 'tel:+1' });
+  s = reduce(s, stageEv('a', 'connected'));
   s = reduce(s, popEv('b', 'no_match'));
   assert.equal(focusedCall(s).conversation_id, 'b');
-  s = reduce(s, { kind: 'engine', event: 'call', conversation_id: 'a', transition: 'disconnected', ani: 'tel:+1' });
+  s = reduce(s, stageEv('a', 'disconnected'));
   assert.equal(focusedCall(s).conversation_id, 'b');
   assert.equal(s.calls.length, 2);
 });
@@ -42,4 +44,23 @@ test('at most 30 calls are kept', () => {
   for (let i = 0; i < 40; i++) s = reduce(s, popEv(`c${i}`, 'no_match'));
   assert.equal(s.calls.length, 30);
   assert.equal(s.calls[0].conversation_id, 'c39');
+});
+
+test('a card replaces the window\'s copy whole: nothing is merged or derived', () => {
+  let s = reduce(initialState(), card('a', { chosen: { id: 'x' }, disposition: { code: 'Sale', state: 'pending' } }));
+  s = reduce(s, card('a', { stage: 'connected' }));
+  const a = focusedCall(s);
+  assert.equal(a.stage, 'connected');
+  assert.equal(a.chosen, null, 'the desk\'s card is the truth');
+  assert.equal(a.disposition, null);
+  assert.equal('kind' in a, false, 'the envelope is not part of the card');
+});
+
+test('a sign-in that runs out soon is noted until that cloud signs in again', () => {
+  let s = reduce(initialState(), { kind: 'sign_in_soon', cloud: 'genesys', expires_in_secs: 600, at_ms: 1 });
+  assert.deepEqual(s.signInSoon, { cloud: 'genesys', expires_in_secs: 600, at_ms: 1 });
+  s = reduce(s, { kind: 'sign_in', cloud: 'salesforce', state: 'signed_in' });
+  assert.ok(s.signInSoon);
+  s = reduce(s, { kind: 'sign_in', cloud: 'genesys', state: 'signed_in' });
+  assert.equal(s.signInSoon, null);
 });

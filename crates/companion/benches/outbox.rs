@@ -7,12 +7,11 @@
 #[path = "measure.rs"]
 mod measure;
 use cloud_sim::{SimConfig, SimHandle};
-use companion::auth::{self, FollowRedirect};
 use companion::clock::{SharedClock, SystemClock};
-use companion::engine::Clouds;
 use companion::events::Recorder;
 use companion::outbox::pusher::PusherHandle;
 use companion::outbox::{Disposition, DispositionSource, Outbox, RowState};
+use companion::signin::Clouds;
 use measure::{env_num, pct, verdict};
 use serde_json::json;
 use std::sync::Arc;
@@ -53,8 +52,7 @@ async fn main() {
     // Drain at a 50 ms round trip.
     let sim = SimHandle::start(SimConfig::default()).await.expect("simulator");
     let cfg = companion::demo::config_for(&sim, &["outbox.batch_window_secs=0".into()]).expect("config");
-    let b = FollowRedirect(auth::oauth_http());
-    let clouds = Clouds::sign_in(&cfg, &b, &b).await.expect("sign-in");
+    let clouds = Clouds::simulated(&cfg).await.expect("sign-in");
     let client = reqwest::Client::new();
     for body in [json!({"kind": "latency", "latency_ms": 50, "service": "salesforce", "rate": 1.0})] {
         client.post(format!("{}/_sim/faults", sim.urls().control)).json(&body).send().await.expect("fault");

@@ -90,11 +90,60 @@ pub trait Browser {
     fn authorize(&self, url: &reqwest::Url) -> impl Future<Output = Result<Callback, AuthError>> + Send;
 }
 
+/// Where sign-in pages open: the one place this choice is made (the desk, `companion run` and
+/// `companion login` all take one).
+#[derive(Debug, Clone)]
+pub enum BrowserChoice {
+    /// The system browser, with a loopback listener on each cloud's redirect URI.
+    System { timeout: std::time::Duration },
+    /// The simulator's sign-in pages approve at once: following the redirect is the whole sign-in.
+    #[cfg(feature = "demo")]
+    Simulator,
+}
+
+impl BrowserChoice {
+    /// The system browser, waiting five minutes for the person.
+    pub fn system() -> BrowserChoice {
+        BrowserChoice::System { timeout: std::time::Duration::from_secs(300) }
+    }
+
+    /// The browser for a cloud whose redirect URI is `redirect_uri`.
+    pub fn for_redirect(&self, redirect_uri: &str) -> ChosenBrowser<'_> {
+        ChosenBrowser { choice: self, redirect_uri: redirect_uri.to_string() }
+    }
+
+    /// Whether sign-ins are approved by the simulator (the demo).
+    pub fn is_simulated(&self) -> bool {
+        !matches!(self, BrowserChoice::System { .. })
+    }
+}
+
+/// A [`BrowserChoice`] for one cloud's redirect URI.
+#[derive(Debug, Clone)]
+pub struct ChosenBrowser<'a> {
+    choice: &'a BrowserChoice,
+    redirect_uri: String,
+}
+
+impl Browser for ChosenBrowser<'_> {
+    async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
+        match self.choice {
+            BrowserChoice::System { timeout } => {
+                SystemBrowser { redirect_uri: self.redirect_uri.clone(), timeout: *timeout }.authorize(url).await
+            }
+            #[cfg(feature = "demo")]
+            BrowserChoice::Simulator => FollowRedirect(oauth_http()).authorize(url).await,
+        }
+    }
+}
+
 /// For identity providers that approve without a person (the simulator): GET the authorization URL and
-/// read the `Location` of the 302.
+/// read the `Location` of the 302. Only in builds with the `demo` feature.
+#[cfg(feature = "demo")]
 #[derive(Debug, Clone)]
 pub struct FollowRedirect(pub reqwest::Client);
 
+#[cfg(feature = "demo")]
 impl Browser for FollowRedirect {
     async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
         let r = self.0.get(url.clone()).send().await.map_err(|e| AuthError::Browser(e.to_string()))?;

@@ -2,13 +2,13 @@
 //! simulator approving at once), the engine, and a seeded scenario of calls. `companion demo` prints
 //! it; the benchmarks measure it, with the cache and without (the seed design).
 
-use crate::auth::{self, FollowRedirect};
 use crate::config::{self, Config, Sources};
-use crate::engine::{Clouds, EngineHandle, EngineSetup, SignInError};
+use crate::engine::{EngineHandle, EngineSetup, StartError};
 use crate::events::{EngineEvent, EventSink};
 use crate::genesys::feed::ConnectionState;
 use crate::outbox::RowState;
 use crate::screenpop::{CacheMode, PopDecision, PopSource};
+use crate::signin::{Clouds, SignInError};
 use crate::store::Store;
 use cloud_sim::scenario::ScenarioSpec;
 use cloud_sim::{SimConfig, SimHandle};
@@ -30,6 +30,8 @@ pub enum DemoError {
     Store(#[from] crate::store::StoreError),
     #[error("{0}")]
     SignIn(#[from] SignInError),
+    #[error("{0}")]
+    Start(#[from] StartError),
     #[error("{0}")]
     Other(String),
 }
@@ -144,7 +146,9 @@ impl DemoCloud {
 
     /// The configuration for the desk: the simulator's URLs, the demo's database, then `flags`.
     pub fn config(&self, flags: &[String]) -> Result<config::LoadedConfig, DemoError> {
-        let mut all = vec![format!("store.path={}", self.dir.join("companion.db").display())];
+        // A name of its own, so `--demo --data-dir` pointed at a real data directory never writes
+        // simulated calls into the agent's database.
+        let mut all = vec![format!("store.path={}", self.dir.join("companion-demo.db").display())];
         all.extend(flags.iter().cloned());
         Ok(loaded_config_for(&self.sim, &all)?)
     }
@@ -196,8 +200,7 @@ pub async fn run_on_sim(
     cfg.store.path = Some(dir.join("companion.db"));
     let cfg = Arc::new(cfg);
     let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
-    let browser = FollowRedirect(auth::oauth_http());
-    let clouds = Clouds::sign_in(&cfg, &browser, &browser).await?;
+    let clouds = Clouds::simulated(&cfg).await?;
     let sink = Arc::new(Collect { pops: Mutex::new(vec![]), forward });
     let engine = EngineHandle::start(EngineSetup {
         cache_mode: opts.cache_mode,

@@ -5,7 +5,7 @@
 
 use crate::config::LoadedConfig;
 use crate::status::StatusSnapshot;
-use crate::store::{DbFile, StoreError};
+use crate::store::{Conversations, DbFile, StoreError};
 use serde_json::{Value, json};
 
 /// Salesforce messages can quote the values they refused; keep the code, reduce the text to its words.
@@ -31,15 +31,17 @@ pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, docto
             }))
         })?
         .collect::<Result<_, _>>()?;
-    let calls: Vec<Value> = conn
-        .prepare("SELECT id, stage, pop_outcome, pop_record, pop_us, updated_ms FROM conversation ORDER BY updated_ms DESC LIMIT 200")?
-        .query_map([], |r| {
-            Ok(json!({
-                "conversation_id": r.get::<_, String>(0)?, "stage": r.get::<_, i64>(1)?, "pop_outcome": r.get::<_, Option<String>>(2)?,
-                "pop_record": r.get::<_, Option<String>>(3)?, "pop_us": r.get::<_, Option<i64>>(4)?, "updated_ms": r.get::<_, i64>(5)?,
-            }))
-        })?
-        .collect::<Result<_, _>>()?;
+    // Ids and outcomes only: the caller's address stays out.
+    let calls: Vec<Value> = Conversations::on(&conn)
+        .recent(200)?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "conversation_id": c.conversation_id, "stage": c.stage.map(|s| s as i64), "pop_outcome": c.pop_outcome,
+                "pop_record": c.pop_record, "pop_us": c.pop_us, "updated_ms": c.updated_ms,
+            })
+        })
+        .collect();
     let origins: serde_json::Map<String, Value> = loaded.origins.iter().map(|(k, l)| (k.clone(), json!(l))).collect();
     // The configuration holds no secrets; code maps are the org's picklist names, not customer data.
     let config = serde_json::to_value(&loaded.config).expect("config serializes");

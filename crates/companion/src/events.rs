@@ -30,11 +30,11 @@ pub enum EngineEvent {
     /// A disposition reached Salesforce: "in Salesforce".
     DispositionDelivered { conversation_id: String, salesforce_id: Option<String> },
     /// A sign-in runs out soon: ask the agent to sign in again before it does.
-    SignInSoon { cloud: &'static str, expires_in_secs: u64 },
+    SignInSoon { cloud: crate::signin::Cloud, expires_in_secs: u64 },
     /// A cached answer was checked again in the background.
     CacheRevalidated { changed: bool },
     /// Something went wrong that the user should know about.
-    Problem { code: &'static str, message: String },
+    Problem { code: crate::error::ErrorCode, message: String },
 }
 
 /// Where events go.

@@ -2,7 +2,7 @@
 //! to, and where its disposition is (queued, in Salesforce, needs attention).
 
 use crate::genesys::tracker::Transition;
-use crate::store::{Store, StoreError};
+use crate::store::{CallWithDisposition, Conversations, Store, StoreError};
 use serde::Serialize;
 
 /// One call of the day.
@@ -26,25 +26,20 @@ pub struct HistoryRow {
 /// Calls first seen since `since_ms`, newest first (at most `limit`).
 pub fn since(store: &Store, since_ms: i64, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
     let conn = store.background();
-    let mut stmt = conn.prepare(
-        "SELECT c.id, c.ani, c.first_seen_ms, c.stage, c.pop_outcome, c.pop_record,
-                json_extract(o.payload, '$.code'), o.state
-         FROM conversation c LEFT JOIN outbox o ON o.conversation_id = c.id
-         WHERE c.first_seen_ms >= ?1 ORDER BY c.first_seen_ms DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(rusqlite::params![since_ms, limit as i64], |r| {
-        Ok(HistoryRow {
-            conversation_id: r.get(0)?,
-            ani: r.get(1)?,
-            started_ms: r.get(2)?,
-            stage: r.get::<_, i64>(3).ok().and_then(Transition::from_stage),
-            pop_outcome: r.get(4)?,
-            record_id: r.get(5)?,
-            disposition: r.get(6)?,
-            delivery: r.get(7)?,
+    let rows = Conversations::on(&conn).since_with_disposition(since_ms, limit)?;
+    Ok(rows
+        .into_iter()
+        .map(|CallWithDisposition { call: c, code: disposition, delivery }| HistoryRow {
+            conversation_id: c.conversation_id,
+            ani: c.ani,
+            started_ms: c.first_seen_ms,
+            stage: c.stage,
+            pop_outcome: c.pop_outcome,
+            record_id: c.pop_record,
+            disposition,
+            delivery,
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect())
 }
 
 /// Local midnight of the day `now_ms` falls in, in ms since the epoch.

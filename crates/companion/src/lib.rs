@@ -1,17 +1,19 @@
 //! The Agent Companion engine: everything but the window. It subscribes to the agent's Genesys
 //! conversation notifications, tracks each call, and decides the Salesforce screen pop through a
 //! local SQLite TTL cache. It never depends on Tauri; the desktop shell and the `companion` command
-//! drive it through [`engine::EngineHandle`] and receive its events through [`events::EventSink`].
+//! drive it through [`engine::EngineHandle`] (headless) or [`desk::DeskHandle`] (the window) and receive its events through [`events::EventSink`].
 
 pub mod auth;
 pub mod autostart;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod desk;
 pub mod diagnostics;
 pub mod doctor;
 pub mod engine;
+pub mod error;
 pub mod events;
 pub mod genesys;
 pub mod history;
@@ -22,6 +24,7 @@ pub mod privacy;
 pub mod salesforce;
 pub mod screenpop;
 pub mod secrets;
+pub mod signin;
 pub mod status;
 pub mod store;
 pub mod updates;

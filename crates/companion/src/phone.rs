@@ -103,35 +103,51 @@ fn parse_valid(s: &str, default_country: Country) -> Option<PhoneNumber> {
     (phonenumber::is_valid(&n) || plausible).then_some(n)
 }
 
-/// The country of an E.164 number, if libphonenumber knows it.
-pub fn country_of(e164: &str) -> Option<Country> {
-    phonenumber::parse(None, e164).ok()?.country().id()
+/// A caller's number, parsed once: its E.164 form (the cache key), its national significant digits
+/// (what a phone search sends, since every stored format has them in common) and its country (the
+/// first region a stored national form is read in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerNumber {
+    pub e164: String,
+    pub national: String,
+    pub country: Option<Country>,
 }
 
-/// The national significant number of an E.164 number (`+14155551212` → `4155551212`): the digits a
-/// phone search uses, since they are what every stored format has in common.
-pub fn national_digits(e164: &str) -> Option<String> {
-    let n = phonenumber::parse(None, e164).ok()?;
-    Some(n.national().value().to_string())
-}
+impl CallerNumber {
+    /// Parses a caller's address; a withheld, empty or unparsable one says why there is no number.
+    pub fn parse(raw: &str, default_country: Country) -> Result<CallerNumber, NoNumber> {
+        match normalize(raw, default_country) {
+            Normalized::E164(e164) => Ok(CallerNumber::from_e164(e164)),
+            Normalized::NoNumber(reason) => Err(reason),
+        }
+    }
 
-/// Whether a stored value (typed by a person, any format) is the caller's number. National forms are
-/// read in the caller's country first, then in the default country.
-pub fn same_number(stored: &str, caller_e164: &str, default_country: Country) -> bool {
-    // Cheap first: the stored digits must contain the caller's last seven digits, or parsing is moot.
-    let tail = &caller_e164[caller_e164.len().saturating_sub(7)..];
-    let digits: String = stored.chars().filter(char::is_ascii_digit).collect();
-    if !digits.contains(tail) {
-        return false;
+    /// From a number already in E.164 (a cache key, a pop's number).
+    pub fn from_e164(e164: String) -> CallerNumber {
+        let parsed = phonenumber::parse(None, &e164).ok();
+        let national = parsed
+            .as_ref()
+            .map(|n| n.national().value().to_string())
+            .unwrap_or_else(|| e164.trim_start_matches('+').to_string());
+        let country = parsed.and_then(|n| n.country().id());
+        CallerNumber { e164, national, country }
     }
-    let mut regions = vec![];
-    if let Some(c) = country_of(caller_e164) {
-        regions.push(c);
+
+    /// Whether a stored value (typed by a person, any format) is this number. National forms are read
+    /// in the caller's country first, then in the default country.
+    pub fn matches(&self, stored: &str, default_country: Country) -> bool {
+        // Cheap first: the stored digits must contain the caller's last seven digits, or parsing is moot.
+        let tail = &self.e164[self.e164.len().saturating_sub(7)..];
+        let digits: String = stored.chars().filter(char::is_ascii_digit).collect();
+        if !digits.contains(tail) {
+            return false;
+        }
+        let mut regions: Vec<Country> = self.country.into_iter().collect();
+        if !regions.contains(&default_country) {
+            regions.push(default_country);
+        }
+        regions.into_iter().any(|r| matches!(normalize(stored, r), Normalized::E164(e) if e == self.e164))
     }
-    if !regions.contains(&default_country) {
-        regions.push(default_country);
-    }
-    regions.into_iter().any(|r| matches!(normalize(stored, r), Normalized::E164(e) if e == caller_e164))
 }
 
 /// Loads libphonenumber's metadata now (about 160 ms the first time) so the first call does not pay.
@@ -168,7 +184,7 @@ mod tests {
         assert_eq!(normalize("tel:+4915133868426", us), e("+4915133868426"));
         assert_eq!(normalize("+49 170 1234567", us), e("+491701234567"));
         for de in ["0151 33868426", "+49 151 33868426", "+49 (151) 33868426"] {
-            assert!(same_number(de, "+4915133868426", us), "{de}");
+            assert!(CallerNumber::from_e164("+4915133868426".into()).matches(de, us), "{de}");
         }
     }
 
@@ -194,10 +210,14 @@ mod tests {
 
     #[test]
     fn stored_national_forms_match_in_the_callers_country() {
-        assert!(same_number("020 7946 0123", "+442079460123", Country::US));
-        assert!(same_number("(415) 555-2671", "+14155552671", Country::US));
-        assert!(!same_number("(415) 555-2672", "+14155552671", Country::US));
-        assert_eq!(national_digits("+442079460123").as_deref(), Some("2079460123"));
+        let london = CallerNumber::from_e164("+442079460123".into());
+        assert!(london.matches("020 7946 0123", Country::US));
+        let sf = CallerNumber::parse("(415) 555-2671", Country::US).unwrap();
+        assert!(sf.matches("+1 415 555 2671", Country::US));
+        assert!(!sf.matches("(415) 555-2672", Country::US));
+        assert_eq!(london.national, "2079460123");
+        assert_eq!(london.country, Some(Country::GB));
+        assert_eq!(CallerNumber::parse("anonymous", Country::US), Err(NoNumber::Withheld));
     }
 
     proptest! {

@@ -6,7 +6,7 @@
 
 use crate::phone::{self, Normalized};
 use crate::salesforce::ids;
-use crate::store::{Store, StoreError};
+use crate::store::{Conversations, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -80,13 +80,10 @@ pub fn forget(
                 count("cache_lookup", tx.execute("DELETE FROM cache_lookup WHERE e164 = ?1", [&e164])?);
                 count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE e164 = ?1", [&e164])?);
                 // Calls are stored with the address as Genesys gave it: compare after normalising.
-                let ids: Vec<(String, String)> = tx
-                    .prepare("SELECT id, ani FROM conversation WHERE ani IS NOT NULL")?
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
-                for (id, ani) in ids {
+                let calls = Conversations::on(&tx);
+                for (id, ani) in calls.addresses()? {
                     if phone::normalize(&ani, default_country) == Normalized::E164(e164.clone()) {
-                        count("conversation", tx.execute("DELETE FROM conversation WHERE id = ?1", [&id])?);
+                        count("conversation", calls.delete(&id)?);
                         count("journal", tx.execute("DELETE FROM journal WHERE conversation_id = ?1", [&id])?);
                     }
                 }
@@ -112,10 +109,7 @@ pub fn forget(
                     tx.execute("DELETE FROM cache_lookup WHERE candidates LIKE ?1", [format!("%{id}%")])?,
                 );
                 count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE record_id = ?1", [&id])?);
-                count(
-                    "conversation",
-                    tx.execute("UPDATE conversation SET pop_record = NULL WHERE pop_record = ?1", [&id])?,
-                );
+                count("conversation", Conversations::on(&tx).unlink_record(&id)?);
                 count(
                     "journal",
                     tx.execute(
@@ -141,7 +135,8 @@ pub fn forget(
                 if pending > 0 && !include_undelivered {
                     return Err(ForgetError::Undelivered { count: pending as u64 });
                 }
-                for table in ["cache_lookup", "picker_choice", "conversation", "journal", "outbox_event", "outbox"] {
+                count("conversation", Conversations::on(&tx).delete_all()?);
+                for table in ["cache_lookup", "picker_choice", "journal", "outbox_event", "outbox"] {
                     count(table, tx.execute(&format!("DELETE FROM {table}"), [])?);
                 }
             }

@@ -1,7 +1,7 @@
 //! What the local store says, readable while the engine runs: the snapshot behind
 //! `companion status`, the desktop's Sync view and the diagnostics export.
 
-use crate::store::{DbFile, StoreError};
+use crate::store::{Conversations, DbFile, StoreError};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use serde_json::Value;
@@ -66,14 +66,9 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let calls: i64 = conn.query_row("SELECT count(*) FROM conversation", [], |r| r.get(0))?;
-    let mut pops = BTreeMap::new();
-    let mut stmt = conn
-        .prepare("SELECT pop_outcome, count(*) FROM conversation WHERE pop_outcome IS NOT NULL GROUP BY pop_outcome")?;
-    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
-        let (k, n) = row?;
-        pops.insert(k, n as u64);
-    }
+    let conversations = Conversations::on(&conn);
+    let calls = conversations.count()?;
+    let pops: BTreeMap<String, u64> = conversations.pop_outcomes()?.into_iter().collect();
     let journal_frames: i64 = conn.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?;
     let now = chrono::Utc::now().timestamp_millis();
     let queue = crate::outbox::depth(&conn)
@@ -111,10 +106,7 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
         let (class, n, latest) = row?;
         recent_errors.insert(class, ErrorCount { count: n as u64, latest: latest.unwrap_or_default() });
     }
-    let mut lat: Vec<i64> = conn
-        .prepare("SELECT pop_us FROM conversation WHERE pop_us IS NOT NULL ORDER BY updated_ms DESC LIMIT 500")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let mut lat = conversations.recent_pop_us(500)?;
     lat.sort_unstable();
     let pct = |p: f64| (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0);
     let database_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -123,7 +115,7 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
         connection_updated_ms,
         cache_positive: cache_positive as u64,
         cache_negative: cache_negative as u64,
-        calls: calls as u64,
+        calls,
         pops,
         journal_frames: journal_frames as u64,
         queue,

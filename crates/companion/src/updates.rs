@@ -120,6 +120,36 @@ pub async fn check(http: &reqwest::Client, cfg: &UpdatesConfig, current: &str) -
     Ok(is_newer(&release, current).then_some(release))
 }
 
+/// Reads the release feed at start and then every `check_interval_hours`, handing each newer release
+/// to `announce` once. No task at all when notices are off or no feed is set.
+pub fn spawn_checks(
+    cfg: &UpdatesConfig,
+    current: &'static str,
+    announce: impl Fn(Release) + Send + 'static,
+) -> Option<tokio::task::JoinHandle<()>> {
+    if !cfg.prompts || cfg.feed_url.is_none() {
+        return None;
+    }
+    let cfg = cfg.clone();
+    let every = Duration::from_secs(cfg.check_interval_hours.saturating_mul(3_600));
+    Some(tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        let mut known: Option<Release> = None;
+        loop {
+            match check(&http, &cfg, current).await {
+                Ok(Some(release)) if known.as_ref() != Some(&release) => {
+                    tracing::info!(version = %release.version, "a newer release is published");
+                    known = Some(release.clone());
+                    announce(release);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::info!(error = %e, retryable = e.is_retryable(), "release feed not read"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! before the channel's 24 h expiry; a REST catch-up after every (re)connect; and a stop with a
 //! "sign in again" state on 401/403 or a revoked token. The connection state is a watchable value.
 
+use super::model::ConversationSnapshot;
 use super::rest::{Channel, GenesysClient, GenesysError};
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
@@ -48,20 +49,32 @@ pub enum Source {
 pub enum FeedEvent {
     /// A conversation snapshot.
     Snapshot(FeedItem),
+    /// A conversation event that could not be read (ignored; said once, never a panic).
+    Malformed { error: String },
     /// The catch-up after a (re)connect is complete: these conversations are active. A tracked call
     /// not among them ended while the socket was down.
     CaughtUp { active: Vec<String> },
 }
 
-/// A conversation snapshot from the feed.
+/// A conversation snapshot from the feed, read into its typed form at the edge.
 #[derive(Debug, Clone)]
 pub struct FeedItem {
-    pub body: Value,
+    pub snapshot: ConversationSnapshot,
     /// When the frame arrived: the start of the pop latency.
     pub received: Instant,
     pub source: Source,
     /// The raw frame, for the journal (socket frames only).
     pub raw: Option<String>,
+}
+
+impl FeedItem {
+    /// Reads a conversation body (an event's `eventBody`, or a REST conversation).
+    pub fn read(body: Value, received: Instant, source: Source, raw: Option<String>) -> FeedEvent {
+        match serde_json::from_value::<ConversationSnapshot>(body) {
+            Ok(snapshot) => FeedEvent::Snapshot(FeedItem { snapshot, received, source, raw }),
+            Err(e) => FeedEvent::Malformed { error: e.to_string() },
+        }
+    }
 }
 
 /// Tunables of the feed.
@@ -220,8 +233,7 @@ impl Feed {
             if let Some(id) = body.get("id").and_then(Value::as_str) {
                 active.push(id.to_string());
             }
-            let item = FeedItem { body, received: Instant::now(), source: Source::CatchUp, raw: None };
-            if self.out.send(FeedEvent::Snapshot(item)).await.is_err() {
+            if self.out.send(FeedItem::read(body, Instant::now(), Source::CatchUp, None)).await.is_err() {
                 return Ok(());
             }
         }
@@ -345,8 +357,8 @@ impl Feed {
         }
         if topic == self.settings.topic() {
             let body = v.get("eventBody").cloned().unwrap_or(Value::Null);
-            let item = FeedItem { body, received, source: Source::Socket, raw: Some(text.to_string()) };
-            if self.out.send(FeedEvent::Snapshot(item)).await.is_err() {
+            let event = FeedItem::read(body, received, Source::Socket, Some(text.to_string()));
+            if self.out.send(event).await.is_err() {
                 return Some(Exit::Closed);
             }
         }

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 /// A failed Genesys call, classified.
@@ -49,12 +50,17 @@ pub struct Channel {
     pub expires_ms: i64,
 }
 
-/// A signed-in Genesys REST client.
+/// The Genesys session: the REST client and the sign-in it carries. There is one per desk (or
+/// engine run); a new sign-in changes it in place, so every holder uses the new token at once.
 #[derive(Debug)]
 pub struct GenesysClient {
     http: reqwest::Client,
     api: String,
     token: RwLock<String>,
+    /// The signed-in agent's user id (empty while signed out).
+    user_id: RwLock<String>,
+    /// When the token expires (ms since the epoch; 0: not known).
+    expires_at_ms: AtomicI64,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -62,17 +68,45 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 impl GenesysClient {
     /// A client for an API base with an access token.
     pub fn new(http: reqwest::Client, api_base: &str, token: String) -> GenesysClient {
-        GenesysClient { http, api: api_base.trim_end_matches('/').to_string(), token: RwLock::new(token) }
+        GenesysClient {
+            http,
+            api: api_base.trim_end_matches('/').to_string(),
+            token: RwLock::new(token),
+            user_id: RwLock::new(String::new()),
+            expires_at_ms: AtomicI64::new(0),
+        }
     }
 
-    /// Replaces the token after a new sign-in.
+    /// Replaces the token (a sign-in, or a sign-out with an empty one).
     pub fn set_token(&self, token: String) {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
-    /// The current token (handed to a running engine after a new sign-in).
+    /// The current token.
     pub(crate) fn token(&self) -> String {
         self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A sign-in that works: its token, whose it is, and until when.
+    pub fn signed_in(&self, token: String, user_id: String, expires_at_ms: Option<i64>) {
+        self.set_token(token);
+        *self.user_id.write().unwrap_or_else(|e| e.into_inner()) = user_id;
+        self.expires_at_ms.store(expires_at_ms.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// Forgets the sign-in here (revocation is the caller's).
+    pub fn signed_out(&self) {
+        self.signed_in(String::new(), String::new(), None);
+    }
+
+    /// The signed-in agent's user id.
+    pub fn user_id(&self) -> Option<String> {
+        Some(self.user_id.read().unwrap_or_else(|e| e.into_inner()).clone()).filter(|u| !u.is_empty())
+    }
+
+    /// When the sign-in runs out (ms since the epoch), if Genesys said.
+    pub fn expires_at_ms(&self) -> Option<i64> {
+        Some(self.expires_at_ms.load(Ordering::Relaxed)).filter(|e| *e > 0)
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, GenesysError> {

@@ -359,7 +359,7 @@ impl Pusher {
             Settlement::Retry { id, version: row.version, next_ms, class: "transient".into(), code, message }
         } else {
             self.sink.emit(&EngineEvent::Problem {
-                code: "DISPOSITION_NEEDS_ATTENTION",
+                code: crate::error::ErrorCode::DispositionNeedsAttention,
                 message: format!("Salesforce refused the disposition of {id}: {message}"),
             });
             Settlement::Park { id, version: row.version, class: "permanent".into(), code, message }
@@ -409,7 +409,7 @@ impl Pusher {
                 self.settle(settled).await?;
                 let (used, max) = self.salesforce.api_usage();
                 self.sink.emit(&EngineEvent::Problem {
-                    code: "SALESFORCE_ALLOCATION_SPENT",
+                    code: crate::error::ErrorCode::SalesforceAllocationSpent,
                     message: format!("{}; dispositions wait and are kept", e.message),
                 });
                 self.set(PusherState::BudgetLimited { until_ms: until, used, max });
@@ -425,7 +425,7 @@ impl Pusher {
             SfErrorKind::Permanent => {
                 let r = &rows[0];
                 self.sink.emit(&EngineEvent::Problem {
-                    code: "DISPOSITION_NEEDS_ATTENTION",
+                    code: crate::error::ErrorCode::DispositionNeedsAttention,
                     message: format!(
                         "Salesforce refused the disposition of {}: {}",
                         r.disposition.conversation_id, e.message
@@ -446,7 +446,7 @@ impl Pusher {
 
     fn hold(&self, e: &SfError) -> Result<Next, super::OutboxError> {
         self.sink.emit(&EngineEvent::Problem {
-            code: "SALESFORCE_SIGN_IN_REQUIRED",
+            code: crate::error::ErrorCode::SalesforceSignIn,
             message: format!("sign in to Salesforce again ({}); dispositions are kept", e.message),
         });
         self.set(PusherState::SignInRequired { reason: e.message.clone() });

@@ -4,13 +4,13 @@
 pub mod errors;
 pub mod ids;
 pub mod links;
-pub mod sosl;
+pub mod query;
 
 use crate::config::{SalesforceConfig, SearchObject};
 use errors::SfError;
 use serde_json::Value;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// The org's API usage as the last `Sforce-Limit-Info` header said.
@@ -41,18 +41,20 @@ impl std::fmt::Debug for Refresh {
     }
 }
 
-/// A signed-in Salesforce REST client.
+/// The Salesforce session: the REST client, the org's instance and the sign-in it carries. There is
+/// one per desk (or engine run); a new sign-in changes it in place, so the resolver, the pusher and
+/// the desk's searches all use it at once.
 #[derive(Debug)]
 pub struct SalesforceClient {
     http: reqwest::Client,
-    instance_url: String,
+    instance_url: RwLock<String>,
     version: String,
     token: RwLock<String>,
     /// Usage seen on responses.
     pub usage: ApiUsage,
     /// Requests sent.
     pub requests: AtomicU64,
-    refresh: Option<Refresh>,
+    refresh: RwLock<Option<Arc<Refresh>>>,
 }
 
 impl SalesforceClient {
@@ -60,25 +62,55 @@ impl SalesforceClient {
     pub fn new(http: reqwest::Client, instance_url: &str, cfg: &SalesforceConfig, token: String) -> SalesforceClient {
         SalesforceClient {
             http,
-            instance_url: instance_url.trim_end_matches('/').to_string(),
+            instance_url: RwLock::new(instance_url.trim_end_matches('/').to_string()),
             version: format!("v{}", cfg.api_version),
             token: RwLock::new(token),
             usage: ApiUsage::default(),
             requests: AtomicU64::new(0),
-            refresh: None,
+            refresh: RwLock::new(None),
         }
     }
 
     /// Lets the client refresh its session with a refresh token.
-    pub fn with_refresh(mut self, refresh: Refresh) -> SalesforceClient {
-        self.refresh = Some(refresh);
+    pub fn with_refresh(self, refresh: Refresh) -> SalesforceClient {
+        *self.refresh.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(refresh));
         self
+    }
+
+    /// A sign-in: the org's instance, the access token, and the refresh token when there is one.
+    pub fn signed_in(&self, instance_url: &str, token: String, refresh: Option<Refresh>) {
+        *self.instance_url.write().unwrap_or_else(|e| e.into_inner()) = instance_url.trim_end_matches('/').to_string();
+        self.set_token(token);
+        *self.refresh.write().unwrap_or_else(|e| e.into_inner()) = refresh.map(Arc::new);
+    }
+
+    /// Forgets the sign-in here (revocation is the caller's).
+    pub fn signed_out(&self) {
+        self.set_token(String::new());
+        *self.refresh.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The refresh token, if the session has one (to revoke it).
+    pub fn refresh_token(&self) -> Option<String> {
+        let r = self.refresh.read().unwrap_or_else(|e| e.into_inner()).clone();
+        r.map(|r| r.refresh_token.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// Whether the session holds a token.
+    pub fn is_signed_in(&self) -> bool {
+        !self.token.read().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// The current access token (to revoke it).
+    pub(crate) fn access_token(&self) -> String {
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Gets a new access token with the refresh token (once); the rotated refresh token, if any,
     /// replaces the old one at once. A refusal is a `Session` error: the agent signs in again.
     pub async fn refresh_session(&self) -> Result<(), SfError> {
-        let Some(r) = &self.refresh else {
+        let refresh = self.refresh.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(r) = refresh else {
             return Err(SfError {
                 kind: errors::SfErrorKind::Session,
                 status: None,
@@ -141,7 +173,8 @@ impl SalesforceClient {
     ) -> Result<Vec<Value>, SfError> {
         let url = format!(
             "{}/services/data/{}/composite/sobjects/{object}/{external_id_field}",
-            self.instance_url, self.version
+            self.instance_url(),
+            self.version
         );
         let body = serde_json::json!({"allOrNone": false, "records": records});
         let bytes = self.send(self.http.patch(url).json(&body), timeout).await?;
@@ -163,19 +196,9 @@ impl SalesforceClient {
         *self.token.write().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
-    /// Takes over the session of a newer sign-in (its access token and, when it has one, its refresh
-    /// token), so every holder of this client uses the new sign-in at once.
-    pub fn adopt(&self, newer: &SalesforceClient) {
-        self.set_token(newer.token.read().unwrap_or_else(|e| e.into_inner()).clone());
-        if let (Some(mine), Some(theirs)) = (&self.refresh, &newer.refresh) {
-            let rt = theirs.refresh_token.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            *mine.refresh_token.lock().unwrap_or_else(|e| e.into_inner()) = rt;
-        }
-    }
-
     /// The instance URL.
-    pub fn instance_url(&self) -> &str {
-        &self.instance_url
+    pub fn instance_url(&self) -> String {
+        self.instance_url.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     fn note_usage(&self, headers: &reqwest::header::HeaderMap) {
@@ -189,7 +212,7 @@ impl SalesforceClient {
 
     /// GETs a data path (`/search/?q=…`) and returns its JSON.
     async fn get(&self, path: &str, query: &[(&str, &str)], timeout: Duration) -> Result<Value, SfError> {
-        let url = format!("{}/services/data/{}{path}", self.instance_url, self.version);
+        let url = format!("{}/services/data/{}{path}", self.instance_url(), self.version);
         let bytes = self.send(self.http.get(url).query(query), timeout).await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| SfError::unexpected(format!("Salesforce answered something that is not JSON: {e}")))
@@ -219,19 +242,18 @@ impl SalesforceClient {
         objects: &[SearchObject],
         timeout: Duration,
     ) -> Result<Vec<Value>, SfError> {
-        let q = sosl::phone_search(digits, objects);
+        let q = query::phone_search(digits, objects);
         let v = self.get("/search/", &[("q", &q)], timeout).await?;
         Ok(v.get("searchRecords").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
-    /// Runs a SOSL search of a term typed by the agent (escaped) over the given `RETURNING` clause.
-    pub async fn search_text(&self, term: &str, returning: &str, timeout: Duration) -> Result<Vec<Value>, SfError> {
-        let q = format!("FIND {{{}}} IN ALL FIELDS RETURNING {returning}", sosl::escape(term));
-        let v = self.get("/search/", &[("q", &q)], timeout).await?;
+    /// Runs a SOSL search (text from [`query`]); returns the records.
+    pub async fn search(&self, sosl: &str, timeout: Duration) -> Result<Vec<Value>, SfError> {
+        let v = self.get("/search/", &[("q", sosl)], timeout).await?;
         Ok(v.get("searchRecords").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
-    /// Runs a SOQL query built from validated parts; returns its records.
+    /// Runs a SOQL query (text from [`query`]); returns its records.
     pub async fn query(&self, soql: &str, timeout: Duration) -> Result<Vec<Value>, SfError> {
         let v = self.get("/query/", &[("q", soql)], timeout).await?;
         Ok(v.get("records").and_then(Value::as_array).cloned().unwrap_or_default())

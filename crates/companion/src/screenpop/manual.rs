@@ -3,13 +3,13 @@
 //! number, one SOQL query for that account's contacts).
 
 use super::Candidate;
+use super::candidate::{object_of, text};
 use crate::salesforce::errors::SfError;
-use crate::salesforce::{SalesforceClient, ids};
+use crate::salesforce::{SalesforceClient, ids, query};
 use serde_json::Value;
 use std::time::Duration;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
-const CONTACT_FIELDS: &str = "Id, Name, Email, Phone, MobilePhone, AccountId, Account.Name, LastActivityDate";
 const MAX_RESULTS: usize = 25;
 
 /// Why a search was not run or failed.
@@ -32,15 +32,12 @@ pub async fn search(sf: &SalesforceClient, term: &str) -> Result<Vec<Candidate>,
     if term.chars().count() > 80 {
         return Err(ManualSearchError::TooLong);
     }
-    let returning = format!(
-        "Contact({CONTACT_FIELDS} LIMIT {MAX_RESULTS}), Lead(Id, Name, Email, Phone, Company, LastActivityDate LIMIT {MAX_RESULTS}), Account(Id, Name, AccountNumber LIMIT 5)"
-    );
-    let records = sf.search_text(term, &returning, TIMEOUT).await?;
+    let records = sf.search(&query::text_search(term, MAX_RESULTS), TIMEOUT).await?;
     let lower = term.to_lowercase();
     let mut out: Vec<Candidate> = vec![];
     let mut accounts: Vec<(String, String)> = vec![];
     for r in &records {
-        match object(r) {
+        match object_of(r) {
             "Account" => {
                 if let (Some(id), Some(number)) =
                     (text(r, "Id").and_then(|i| ids::to_id18(&i)), text(r, "AccountNumber"))
@@ -52,13 +49,8 @@ pub async fn search(sf: &SalesforceClient, term: &str) -> Result<Vec<Candidate>,
             _ => out.extend(candidate(r, &lower, None)),
         }
     }
-    if !accounts.is_empty() {
-        // Ids are validated above; nothing typed reaches the query text.
-        let list: Vec<String> = accounts.iter().map(|(id, _)| format!("'{id}'")).collect();
-        let soql = format!(
-            "SELECT {CONTACT_FIELDS} FROM Contact WHERE AccountId IN ({}) LIMIT {MAX_RESULTS}",
-            list.join(", ")
-        );
+    let account_ids: Vec<String> = accounts.iter().map(|(id, _)| id.clone()).collect();
+    if let Some(soql) = query::contacts_of_accounts(&account_ids, MAX_RESULTS).filter(|_| !accounts.is_empty()) {
         for r in sf.query(&soql, TIMEOUT).await? {
             let number = text(&r, "AccountId")
                 .and_then(|a| ids::to_id18(&a))
@@ -75,38 +67,17 @@ pub async fn search(sf: &SalesforceClient, term: &str) -> Result<Vec<Candidate>,
     Ok(out)
 }
 
-fn object(r: &Value) -> &str {
-    r.get("attributes").and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or("")
-}
-
-fn text(r: &Value, k: &str) -> Option<String> {
-    r.get(k).and_then(Value::as_str).map(str::to_string)
-}
-
 /// A result, saying what matched.
 fn candidate(r: &Value, lower: &str, account_number: Option<String>) -> Option<Candidate> {
-    let id = ids::to_id18(&text(r, "Id")?)?;
     let name = text(r, "Name").unwrap_or_default();
-    let email = text(r, "Email");
     let (matched_field, matched_value) = if let Some(n) = account_number {
         ("AccountNumber".to_string(), n)
-    } else if let Some(e) = email.filter(|e| e.to_lowercase().contains(lower)) {
+    } else if let Some(e) = text(r, "Email").filter(|e| e.to_lowercase().contains(lower)) {
         ("Email".to_string(), e)
     } else if name.to_lowercase().split_whitespace().any(|w| lower.split_whitespace().any(|t| w.starts_with(t))) {
-        ("Name".to_string(), name.clone())
+        ("Name".to_string(), name)
     } else {
         ("Other".to_string(), String::new())
     };
-    let account_name = r.get("Account").and_then(|a| a.get("Name")).and_then(Value::as_str).map(str::to_string);
-    Some(Candidate {
-        id,
-        object: object(r).to_string(),
-        name,
-        account_name: account_name.or_else(|| text(r, "Company")),
-        account_id: text(r, "AccountId").and_then(|a| ids::to_id18(&a)),
-        matched_field,
-        matched_value,
-        exact_format: true,
-        last_activity: text(r, "LastActivityDate"),
-    })
+    Candidate::from_record(r, matched_field, matched_value, true)
 }

@@ -3,42 +3,26 @@
 //! number, within a time budget. Returned numbers are re-checked after normalising both sides.
 
 pub mod cache;
+mod candidate;
 pub mod manual;
+
+pub use candidate::Candidate;
 
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::events::{EngineEvent, EventSink};
-use crate::phone::{self, NoNumber, Normalized};
+use crate::phone::{self, CallerNumber, NoNumber};
 use crate::salesforce::errors::{SfError, SfErrorKind};
 use crate::salesforce::{SalesforceClient, ids};
 use cache::LookupCache;
 use phonenumber::country::Id as Country;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// A record that matched the caller's number.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Candidate {
-    /// 18-character record id.
-    pub id: String,
-    /// `Contact`, `Lead`, …
-    pub object: String,
-    pub name: String,
-    pub account_name: Option<String>,
-    pub account_id: Option<String>,
-    /// Which field matched (`MobilePhone`).
-    pub matched_field: String,
-    /// The value as stored in Salesforce.
-    pub matched_value: String,
-    /// True when the stored value was already E.164; false when it matched after normalising.
-    pub exact_format: bool,
-    pub last_activity: Option<String>,
-}
 
 /// What the pop shows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,12 +190,11 @@ impl Resolver {
             let object = ids::object_of(&record_id).map(str::to_string);
             return decision(PopOutcome::Attribute { record_id, object, attribute }, PopSource::Attribute, None, None);
         }
-        let e164 = match phone::normalize(&req.ani, self.country) {
-            Normalized::E164(e) => e,
-            Normalized::NoNumber(reason) => {
-                return decision(PopOutcome::NoNumber { reason }, PopSource::None, None, None);
-            }
+        let number = match CallerNumber::parse(&req.ani, self.country) {
+            Ok(n) => n,
+            Err(reason) => return decision(PopOutcome::NoNumber { reason }, PopSource::None, None, None),
         };
+        let e164 = number.e164.clone();
         let now = self.clock.now_ms();
         if self.mode == CacheMode::Persistent {
             match self.cache.get(&e164, now) {
@@ -219,7 +202,7 @@ impl Resolver {
                     self.stats.hits.fetch_add(1, Ordering::Relaxed);
                     let age_ms = (now - hit.fetched_ms).max(0);
                     if age_ms > self.config.cache.fresh_secs as i64 * 1000 {
-                        self.revalidate(&e164);
+                        self.revalidate(&number);
                     }
                     let outcome = self.outcome(&e164, hit.candidates);
                     return decision(outcome, PopSource::Cache, Some(e164), Some((age_ms / 1000) as u64));
@@ -230,7 +213,7 @@ impl Resolver {
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let budget = Duration::from_millis(self.config.pop.lookup_budget_ms).saturating_sub(req.received.elapsed());
-        let mut rx = self.lookup_shared(&e164);
+        let mut rx = self.lookup_shared(&number);
         let waited = tokio::time::timeout(budget, rx.wait_for(Option::is_some)).await;
         let result = match waited {
             Ok(Ok(r)) => r.clone().expect("waited for Some"),
@@ -287,17 +270,18 @@ impl Resolver {
     }
 
     /// Starts (or joins) the search for a number.
-    fn lookup_shared(self: &Arc<Self>, e164: &str) -> watch::Receiver<Option<LookupResult>> {
+    fn lookup_shared(self: &Arc<Self>, number: &CallerNumber) -> watch::Receiver<Option<LookupResult>> {
         let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(rx) = map.get(e164) {
+        if let Some(rx) = map.get(&number.e164) {
             return rx.clone();
         }
         let (tx, rx) = watch::channel(None);
-        map.insert(e164.to_string(), rx.clone());
+        map.insert(number.e164.clone(), rx.clone());
         let this = self.clone();
-        let key = e164.to_string();
+        let number = number.clone();
         tokio::spawn(async move {
-            let result = this.search(&key).await;
+            let result = this.search(&number).await;
+            let key = number.e164;
             // Waiters first; the cache write is off their path. The number stays in flight until the
             // answer is in the cache, so nobody searches it again meanwhile.
             let _ = tx.send(Some(result.clone()));
@@ -311,10 +295,10 @@ impl Resolver {
         rx
     }
 
-    fn revalidate(self: &Arc<Self>, e164: &str) {
+    fn revalidate(self: &Arc<Self>, number: &CallerNumber) {
         self.stats.revalidations.fetch_add(1, Ordering::Relaxed);
-        let before = self.cache.get(e164, self.clock.now_ms()).ok().flatten().map(|c| c.candidates);
-        let mut rx = self.lookup_shared(e164);
+        let before = self.cache.get(&number.e164, self.clock.now_ms()).ok().flatten().map(|c| c.candidates);
+        let mut rx = self.lookup_shared(number);
         let sink = self.sink.clone();
         tokio::spawn(async move {
             // The borrow of the watched value is dropped before the sink runs.
@@ -332,45 +316,27 @@ impl Resolver {
     }
 
     /// One SOSL search, re-checked.
-    async fn search(&self, e164: &str) -> LookupResult {
+    async fn search(&self, number: &CallerNumber) -> LookupResult {
         self.stats.searches.fetch_add(1, Ordering::Relaxed);
-        let digits = phone::national_digits(e164).unwrap_or_else(|| e164.trim_start_matches('+').to_string());
         let started = Instant::now();
-        let records = self.salesforce.search_phone(&digits, &self.config.search.objects, SEARCH_TIMEOUT).await?;
+        let records =
+            self.salesforce.search_phone(&number.national, &self.config.search.objects, SEARCH_TIMEOUT).await?;
         let request_us = started.elapsed().as_micros() as u64;
-        let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, e164)).collect();
+        let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, number)).collect();
         Ok(Found { candidates, request_us })
     }
 
     /// Keeps a search result only if one of its phone fields is really the caller's number.
-    fn recheck(&self, r: &Value, e164: &str) -> Option<Candidate> {
-        let id = ids::to_id18(r.get("Id")?.as_str()?)?;
-        let object = r.get("attributes").and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or("").to_string();
+    fn recheck(&self, r: &Value, number: &CallerNumber) -> Option<Candidate> {
+        let object = candidate::object_of(r);
         let fields = &self.config.search.objects.iter().find(|o| o.name == object)?.fields;
         let (matched_field, matched_value) =
             fields.iter().filter(|f| f.contains("Phone") && !f.contains('.')).find_map(|f| {
                 let v = r.get(f.as_str())?.as_str()?;
-                phone::same_number(v, e164, self.country).then(|| (f.clone(), v.to_string()))
+                number.matches(v, self.country).then(|| (f.clone(), v.to_string()))
             })?;
-        let text = |k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
-        let account_name = r
-            .get("Account")
-            .and_then(|a| a.get("Name"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| text("Company"));
-        let exact_format = matched_value.trim() == e164;
-        Some(Candidate {
-            id,
-            object,
-            name: text("Name").unwrap_or_default(),
-            account_name,
-            account_id: text("AccountId").and_then(|a| ids::to_id18(&a)),
-            matched_field,
-            matched_value,
-            exact_format,
-            last_activity: text("LastActivityDate"),
-        })
+        let exact_format = matched_value.trim() == number.e164;
+        Candidate::from_record(r, matched_field, matched_value, exact_format)
     }
 
     /// The Salesforce client.

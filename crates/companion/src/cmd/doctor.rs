@@ -1,0 +1,43 @@
+//! `companion doctor` (what to fix) and `companion diagnostics` (a redacted bundle for support).
+
+use super::{Cli, CliError, db_path, existing_db, load_config};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub async fn diagnostics(cli: &Cli, out: PathBuf, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
+    use companion::doctor;
+    let loaded = load_config(cli)?;
+    let path = db.unwrap_or_else(|| db_path(&loaded.config));
+    let file = existing_db(&path)?;
+    let status = companion::status::read(&file)?;
+    let mut checks = doctor::config_checks(&loaded);
+    checks.push(doctor::keychain_check(companion::secrets::open().kind()));
+    checks.push(doctor::store_check(&path, Ok(file.clone()), loaded.config.store.encrypt));
+    checks.extend(doctor::endpoint_checks(&loaded).await);
+    let bundle = companion::diagnostics::bundle(
+        &file,
+        &loaded,
+        &status,
+        serde_json::to_value(&checks).expect("checks serialize"),
+    )?;
+    std::fs::write(&out, serde_json::to_string_pretty(&bundle).expect("bundle serializes"))
+        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", out.display())))?;
+    println!("Diagnostics written to {} (ids only; no numbers, names, notes or tokens).", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn doctor(cli: &Cli, json_out: bool) -> Result<ExitCode, CliError> {
+    use companion::doctor;
+    let loaded = load_config(cli)?;
+    let mut checks = doctor::config_checks(&loaded);
+    checks.push(doctor::keychain_check(companion::secrets::open().kind()));
+    let path = db_path(&loaded.config);
+    checks.push(doctor::store_check(&path, existing_db(&path), loaded.config.store.encrypt));
+    checks.extend(doctor::endpoint_checks(&loaded).await);
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&checks).expect("checks serialize"));
+    } else {
+        print!("{}", doctor::render(&checks));
+    }
+    Ok(if checks.iter().all(|c| c.ok) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,199 @@
+//! Configuration, layered: compiled defaults < managed file (IT) < user file < `COMPANION_*`
+//! environment < command-line `--set key=value`. Keys the managed file lists under `locked` cannot be
+//! changed by later layers. A bad file stops the engine with an error naming the file, line and key.
+
+use serde::Serialize;
+
+mod layers;
+mod schema;
+mod validate;
+
+pub use layers::{Sources, load, managed_path};
+pub use schema::*;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Where a value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Default,
+    Managed,
+    User,
+    Environment,
+    CommandLine,
+}
+
+/// A configuration that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not valid TOML or has an unknown key or a wrong type (the message names line and key).
+    #[error("configuration file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    /// An environment variable or flag is malformed or names an unknown key.
+    #[error("{origin}: {message}")]
+    Override { origin: String, message: String },
+    /// A value is well-formed but not acceptable.
+    #[error("configuration key {key} ({layer:?} layer): {message}")]
+    Invalid { key: String, layer: Layer, message: String },
+}
+
+/// The configuration in force, where each key came from, and which keys IT locked.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub origins: BTreeMap<String, Layer>,
+    pub locked: Vec<String>,
+    /// Changes that were refused because the key is locked: (key, layer that tried).
+    pub refused: Vec<(String, Layer)>,
+}
+
+impl LoadedConfig {
+    /// True when IT locked this key (or a section containing it).
+    pub fn is_locked(&self, key: &str) -> bool {
+        self.locked.iter().any(|l| key == l || key.starts_with(&format!("{l}.")))
+    }
+
+    /// Which layer set a key.
+    pub fn origin(&self, key: &str) -> Layer {
+        self.origins.get(key).copied().unwrap_or(Layer::Default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn defaults_load_and_derive_urls_from_the_region() {
+        let l = load(&Sources::default()).unwrap();
+        assert_eq!(l.config.genesys.api(), "https://api.mypurecloud.com");
+        assert_eq!(l.config.genesys.streaming(), "wss://streaming.mypurecloud.com");
+        assert_eq!(l.origin("pop.trigger"), Layer::Default);
+    }
+
+    #[test]
+    fn layers_override_in_order_and_locks_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(
+            &dir,
+            "managed.toml",
+            "locked = [\"pop.trigger\", \"salesforce\"]\n[pop]\ntrigger = \"connected\"\n[salesforce]\nlogin_base = \"https://acme.my.salesforce.com\"\n[cache]\nnegative_ttl_secs = 600\n",
+        );
+        let user = write(
+            &dir,
+            "user.toml",
+            "[pop]\ntrigger = \"alerting\"\nlookup_budget_ms = 1500\n[cache]\nnegative_ttl_secs = 900\n",
+        );
+        let sources = Sources {
+            managed: Some(managed),
+            user: Some(user),
+            env: vec![
+                ("COMPANION_CACHE__NEGATIVE_TTL_SECS".into(), "1200".into()),
+                ("COMPANION_SALESFORCE__API_VERSION".into(), "61.0".into()),
+                ("PATH".into(), "/bin".into()),
+            ],
+            flags: vec!["pop.lookup_budget_ms=2500".into()],
+        };
+        let l = load(&sources).unwrap();
+        assert_eq!(l.config.pop.trigger, PopTrigger::Connected, "locked by IT");
+        assert_eq!(l.config.salesforce.login_base, "https://acme.my.salesforce.com");
+        assert_eq!(l.config.salesforce.api_version, "62.0", "the whole section is locked");
+        assert_eq!(l.config.cache.negative_ttl_secs, 1200);
+        assert_eq!(l.origin("cache.negative_ttl_secs"), Layer::Environment);
+        assert_eq!(l.config.pop.lookup_budget_ms, 2500);
+        assert_eq!(l.origin("pop.lookup_budget_ms"), Layer::CommandLine);
+        assert!(l.is_locked("salesforce.api_version"));
+        assert!(l.refused.contains(&("pop.trigger".into(), Layer::User)));
+        assert!(l.refused.contains(&("salesforce.api_version".into(), Layer::Environment)));
+    }
+
+    #[test]
+    fn the_shipped_managed_example_loads_and_locks_autostart_and_update_notices() {
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(&dir, "managed.toml", include_str!("../../../../docs/managed.example.toml"));
+        // An agent tries to turn the login item off and the notices on, by file and by flag.
+        let user = write(&dir, "user.toml", "[desktop]\nautostart = false\n[updates]\nprompts = true\n");
+        let sources = Sources {
+            managed: Some(managed),
+            user: Some(user),
+            env: vec![("COMPANION_UPDATES__FEED_URL".into(), "https://updates.example.com/latest.json".into())],
+            flags: vec!["desktop.autostart=false".into()],
+        };
+        let l = load(&sources).unwrap();
+        assert!(l.config.desktop.autostart);
+        assert!(!l.config.updates.prompts);
+        assert_eq!(l.config.updates.feed_url, None, "the whole updates section is locked");
+        assert_eq!(l.origin("desktop.autostart"), Layer::Managed);
+        assert!(l.is_locked("updates.prompts") && l.is_locked("desktop.autostart"));
+        for refused in [
+            ("desktop.autostart".to_string(), Layer::User),
+            ("desktop.autostart".to_string(), Layer::CommandLine),
+            ("updates.prompts".to_string(), Layer::User),
+            ("updates.feed_url".to_string(), Layer::Environment),
+        ] {
+            assert!(l.refused.contains(&refused), "{refused:?} in {:?}", l.refused);
+        }
+    }
+
+    #[test]
+    fn an_insecure_release_feed_is_refused() {
+        let e = load(&Sources {
+            flags: vec!["updates.feed_url=http://updates.example.com/x.json".into()],
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("updates.feed_url") && e.contains("https"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_file_names_the_file_the_line_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = write(&dir, "user.toml", "[pop]\nlookup_budget_ms = 100\ntrigerr = \"alerting\"\n");
+        let e = load(&Sources { user: Some(user.clone()), ..Default::default() }).unwrap_err().to_string();
+        assert!(e.contains(&user.display().to_string()), "{e}");
+        assert!(e.contains("line 3"), "{e}");
+        assert!(e.contains("trigerr"), "{e}");
+        let user = write(&dir, "user2.toml", "[cache]\npositive_ttl_secs = \"a week\"\n");
+        let e = load(&Sources { user: Some(user), ..Default::default() }).unwrap_err().to_string();
+        assert!(e.contains("line 2") && e.contains("positive_ttl_secs"), "{e}");
+        let user = write(&dir, "user3.toml", "[pop\n");
+        assert!(load(&Sources { user: Some(user), ..Default::default() }).is_err());
+    }
+
+    #[test]
+    fn bad_values_and_overrides_are_refused_clearly() {
+        let env = |k: &str, v: &str| Sources { env: vec![(k.into(), v.into())], ..Default::default() };
+        let e = load(&env("COMPANION_PHONE__DEFAULT_COUNTRY", "Atlantis")).unwrap_err().to_string();
+        assert!(e.contains("phone.default_country") && e.contains("Environment"), "{e}");
+        let e = load(&env("COMPANION_NOPE", "1")).unwrap_err().to_string();
+        assert!(e.contains("COMPANION_NOPE"), "{e}");
+        let e = load(&Sources { flags: vec!["genesys.api_base=ftp://x".into()], ..Default::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("genesys.api_base"), "{e}");
+        let e = load(&Sources { flags: vec!["pop.trigger=sometimes".into()], ..Default::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("trigger"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let user =
+            write(&dir, "u.toml", "[[search.objects]]\nname = \"Contact\"\nfields = [\"Id\", \"Name) , User(Id\"]\n");
+        let e = load(&Sources { user: Some(user), ..Default::default() }).unwrap_err().to_string();
+        assert!(e.contains("search.objects"), "{e}");
+    }
+}

@@ -1,0 +1,379 @@
+//! The configuration's schema: every section and key with its default. The list of keys that
+//! overrides and `locked` may name is derived from this (see `layers::known_key`), never kept by hand.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// When the pop happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PopTrigger {
+    /// As soon as the agent's phone rings (the answer is ready before they pick up).
+    Alerting,
+    /// When the agent answers.
+    Connected,
+}
+
+/// Genesys Cloud.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GenesysConfig {
+    /// Region domain, e.g. `mypurecloud.com`, `mypurecloud.ie`, `usw2.pure.cloud`.
+    pub region: String,
+    /// Explicit REST base (overrides the region).
+    pub api_base: Option<String>,
+    /// Explicit login base (overrides the region).
+    pub login_base: Option<String>,
+    /// Explicit streaming base (overrides the region).
+    pub streaming_base: Option<String>,
+    /// OAuth client id (Authorization Code + PKCE).
+    pub client_id: String,
+    /// Redirect URI registered on the OAuth client.
+    pub redirect_uri: String,
+    /// Silence on the socket after which it is treated as dead.
+    pub silence_timeout_secs: u64,
+    /// How often to send the application ping when nothing else was sent.
+    pub ping_interval_secs: u64,
+    /// First reconnect delay.
+    pub reconnect_initial_ms: u64,
+    /// Longest reconnect delay.
+    pub reconnect_max_ms: u64,
+    /// Re-subscribe this long before the channel's expiry.
+    pub channel_renew_before_secs: u64,
+    /// Warn the agent this long before the Genesys sign-in expires.
+    pub sign_in_warning_secs: u64,
+}
+
+impl Default for GenesysConfig {
+    fn default() -> Self {
+        GenesysConfig {
+            region: "mypurecloud.com".into(),
+            api_base: None,
+            login_base: None,
+            streaming_base: None,
+            client_id: "agent-companion".into(),
+            redirect_uri: "http://127.0.0.1:8765/oauth/genesys".into(),
+            silence_timeout_secs: 40,
+            ping_interval_secs: 25,
+            reconnect_initial_ms: 2_000,
+            reconnect_max_ms: 90_000,
+            channel_renew_before_secs: 3_600,
+            sign_in_warning_secs: 900,
+        }
+    }
+}
+
+impl GenesysConfig {
+    /// REST base URL.
+    pub fn api(&self) -> String {
+        self.api_base.clone().unwrap_or_else(|| format!("https://api.{}", self.region))
+    }
+    /// Login base URL.
+    pub fn login(&self) -> String {
+        self.login_base.clone().unwrap_or_else(|| format!("https://login.{}", self.region))
+    }
+    /// Streaming base URL.
+    pub fn streaming(&self) -> String {
+        self.streaming_base.clone().unwrap_or_else(|| format!("wss://streaming.{}", self.region))
+    }
+}
+
+/// Salesforce.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SalesforceConfig {
+    /// Login host: `https://login.salesforce.com`, `https://test.salesforce.com` or a My Domain.
+    pub login_base: String,
+    /// Instance URL; normally learnt from the token response.
+    pub instance_url: Option<String>,
+    /// REST API version, e.g. `62.0`.
+    pub api_version: String,
+    /// Connected app / external client app id.
+    pub client_id: String,
+    /// Redirect URI registered on the app.
+    pub redirect_uri: String,
+    /// Host for opening records in Lightning (derived from the instance when absent).
+    pub lightning_host: Option<String>,
+}
+
+impl Default for SalesforceConfig {
+    fn default() -> Self {
+        SalesforceConfig {
+            login_base: "https://login.salesforce.com".into(),
+            instance_url: None,
+            api_version: "62.0".into(),
+            client_id: "agent-companion".into(),
+            redirect_uri: "http://localhost:1717/OauthRedirect".into(),
+            lightning_host: None,
+        }
+    }
+}
+
+/// Phone numbers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PhoneConfig {
+    /// Country that national numbers are read in (ISO 3166 alpha-2).
+    pub default_country: String,
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        PhoneConfig { default_country: "US".into() }
+    }
+}
+
+/// The lookup cache.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// How long a found answer is kept.
+    pub positive_ttl_secs: u64,
+    /// How long "nobody has this number" is kept.
+    pub negative_ttl_secs: u64,
+    /// Past this age a cached answer is still used but checked again in the background.
+    pub fresh_secs: u64,
+    /// How often expired entries are purged.
+    pub purge_interval_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            positive_ttl_secs: 7 * 86_400,
+            negative_ttl_secs: 3_600,
+            fresh_secs: 4 * 3_600,
+            purge_interval_secs: 600,
+        }
+    }
+}
+
+/// The screen pop.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PopConfig {
+    /// When to pop.
+    pub trigger: PopTrigger,
+    /// How long a lookup may take before the agent is told to search by hand.
+    pub lookup_budget_ms: u64,
+    /// Customer participant attributes that may carry a Salesforce record id set by the IVR.
+    pub attribute_keys: Vec<String>,
+}
+
+impl Default for PopConfig {
+    fn default() -> Self {
+        PopConfig {
+            trigger: PopTrigger::Alerting,
+            lookup_budget_ms: 3_000,
+            attribute_keys: vec!["contact_id".into(), "sf_contact_id".into(), "SF_RecordId".into()],
+        }
+    }
+}
+
+/// One object searched by number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SearchObject {
+    /// sObject API name.
+    pub name: String,
+    /// Fields returned (phone fields among them, for the re-check; `Account.Name` allowed).
+    pub fields: Vec<String>,
+}
+
+/// What the number search asks for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Objects and fields.
+    pub objects: Vec<SearchObject>,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        SearchConfig {
+            objects: vec![
+                SearchObject {
+                    name: "Contact".into(),
+                    fields: f(&[
+                        "Id",
+                        "Name",
+                        "Phone",
+                        "MobilePhone",
+                        "HomePhone",
+                        "OtherPhone",
+                        "AssistantPhone",
+                        "AccountId",
+                        "Account.Name",
+                        "LastActivityDate",
+                    ]),
+                },
+                SearchObject {
+                    name: "Lead".into(),
+                    fields: f(&["Id", "Name", "Phone", "MobilePhone", "Company", "LastActivityDate"]),
+                },
+            ],
+        }
+    }
+}
+
+/// Local storage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Database file; the per-user data directory when absent.
+    pub path: Option<PathBuf>,
+    /// Hours of raw notification frames kept in the journal.
+    pub journal_retention_hours: u64,
+    /// Encrypt the database file (SQLCipher; the key lives in the OS keychain). Turning it on
+    /// encrypts an existing file at the next start, turning it off decrypts it.
+    pub encrypt: bool,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { path: None, journal_retention_hours: 24, encrypt: false }
+    }
+}
+
+/// The desktop app's place on the machine.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DesktopConfig {
+    /// Start the app when the user logs in (an entry in the user's login items, added and removed by
+    /// the app to match this key).
+    pub autostart: bool,
+}
+
+/// Notices of new releases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdatesConfig {
+    /// Tell the agent when a newer release is published. IT sets this to false (and locks it) when
+    /// its software distribution delivers updates: the app then never reads the feed.
+    pub prompts: bool,
+    /// The release manifest (Tauri's static updater JSON: `version`, `notes`, `pub_date`): https, or
+    /// http on loopback. No feed, no checks.
+    pub feed_url: Option<String>,
+    /// How often the feed is read.
+    pub check_interval_hours: u64,
+}
+
+impl Default for UpdatesConfig {
+    fn default() -> Self {
+        UpdatesConfig { prompts: true, feed_url: None, check_interval_hours: 24 }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub genesys: GenesysConfig,
+    pub salesforce: SalesforceConfig,
+    pub phone: PhoneConfig,
+    pub cache: CacheConfig,
+    pub pop: PopConfig,
+    pub search: SearchConfig,
+    pub store: StoreConfig,
+    pub disposition: DispositionConfig,
+    pub task: TaskConfig,
+    pub outbox: OutboxConfig,
+    pub desktop: DesktopConfig,
+    pub updates: UpdatesConfig,
+}
+
+/// How a disposition maps onto the org's log object (every org names things a little differently).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DispositionConfig {
+    /// The sObject.
+    pub object: String,
+    /// The external-id field holding the conversation id (the upsert key).
+    pub external_id_field: String,
+    pub code_field: String,
+    pub reason_field: String,
+    pub timestamp_field: String,
+    /// The lookup to the contact, when the org has one ("" for none).
+    pub contact_field: String,
+    /// The agent's extension ("" for none).
+    pub agent_extension_field: String,
+    /// Wrap-up code name → picklist value; unmapped names are sent as they are.
+    pub code_map: BTreeMap<String, String>,
+}
+
+impl Default for DispositionConfig {
+    fn default() -> Self {
+        DispositionConfig {
+            object: "Disposition_Log__c".into(),
+            external_id_field: "Interaction_ID__c".into(),
+            code_field: "Disposition_Code__c".into(),
+            reason_field: "Disposition_Reason__c".into(),
+            timestamp_field: "Timestamp__c".into(),
+            contact_field: "Contact__c".into(),
+            agent_extension_field: String::new(),
+            code_map: BTreeMap::new(),
+        }
+    }
+}
+
+/// The optional call Task, upserted on its own external-id field so it stays idempotent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskConfig {
+    pub enabled: bool,
+    pub external_id_field: String,
+    pub status: String,
+    pub priority: String,
+    /// The subject starts with this, followed by the disposition code.
+    pub subject_prefix: String,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        TaskConfig {
+            enabled: false,
+            external_id_field: "Genesys_Conversation_Id__c".into(),
+            status: "Completed".into(),
+            priority: "Normal".into(),
+            subject_prefix: "Call".into(),
+        }
+    }
+}
+
+/// The outbox and its pusher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Records per sObject Collections request (at most 200).
+    pub batch_size: usize,
+    /// First retry delay after a transient failure.
+    pub retry_initial_ms: u64,
+    /// Longest retry delay.
+    pub retry_max_ms: u64,
+    /// Wait after the org's daily API allocation ran out.
+    pub budget_backoff_secs: u64,
+    /// Above this share of the daily allocation used, pushes are spaced by `budget_spacing_secs`.
+    pub budget_slowdown_ratio: f64,
+    pub budget_spacing_secs: u64,
+    /// The pusher looks for due rows at least this often.
+    pub poll_secs: u64,
+    /// A disposition waits up to this long for others to share its API call (a full batch goes at once).
+    pub batch_window_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            batch_size: 200,
+            retry_initial_ms: 2_000,
+            retry_max_ms: 600_000,
+            budget_backoff_secs: 900,
+            budget_slowdown_ratio: 0.9,
+            budget_spacing_secs: 60,
+            poll_secs: 30,
+            batch_window_secs: 30,
+        }
+    }
+}

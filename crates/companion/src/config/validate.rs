@@ -1,0 +1,117 @@
+//! Values that are well-formed but not acceptable: bad URLs and schemes, zero intervals, names that
+//! are not API names. Each error names the key and the layer that set it.
+
+use super::{ConfigError, LoadedConfig};
+
+fn is_identifier_path(s: &str) -> bool {
+    let ident = |p: &str| {
+        let mut cs = p.chars();
+        cs.next().is_some_and(|c| c.is_ascii_alphabetic()) && cs.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    !s.is_empty() && s.len() <= 80 && s.split('.').count() <= 2 && s.split('.').all(ident)
+}
+
+pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
+    let c = &l.config;
+    let bad = |key: &str, message: String| ConfigError::Invalid { key: key.into(), layer: l.origin(key), message };
+    if crate::phone::country(&c.phone.default_country).is_none() {
+        return Err(bad(
+            "phone.default_country",
+            format!("`{}` is not an ISO 3166 country code such as US or GB", c.phone.default_country),
+        ));
+    }
+    let v = &c.salesforce.api_version;
+    if !v.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && !b.is_empty() && a.bytes().all(|x| x.is_ascii_digit()) && b.bytes().all(|x| x.is_ascii_digit())
+    }) {
+        return Err(bad("salesforce.api_version", format!("`{v}` is not a version such as 62.0")));
+    }
+    let urls = [
+        ("genesys.api_base", Some(c.genesys.api()), &["http", "https"][..]),
+        ("genesys.login_base", Some(c.genesys.login()), &["http", "https"][..]),
+        ("genesys.streaming_base", Some(c.genesys.streaming()), &["ws", "wss"][..]),
+        ("genesys.redirect_uri", Some(c.genesys.redirect_uri.clone()), &["http", "https"][..]),
+        ("salesforce.login_base", Some(c.salesforce.login_base.clone()), &["http", "https"][..]),
+        ("salesforce.instance_url", c.salesforce.instance_url.clone(), &["http", "https"][..]),
+        ("salesforce.redirect_uri", Some(c.salesforce.redirect_uri.clone()), &["http", "https"][..]),
+    ];
+    for (key, url, schemes) in urls {
+        let Some(url) = url else { continue };
+        match reqwest::Url::parse(&url) {
+            Ok(u) if schemes.contains(&u.scheme()) && u.host().is_some() => {}
+            _ => return Err(bad(key, format!("`{url}` is not a {} URL", schemes.join(" or ")))),
+        }
+    }
+    if let Some(feed) = &c.updates.feed_url
+        && let Err(e) = crate::updates::feed_url(feed)
+    {
+        return Err(bad("updates.feed_url", e.to_string()));
+    }
+    if c.genesys.region.is_empty()
+        || !c.genesys.region.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-')
+    {
+        return Err(bad(
+            "genesys.region",
+            format!("`{}` is not a region domain such as mypurecloud.com", c.genesys.region),
+        ));
+    }
+    for (key, value) in [
+        ("cache.positive_ttl_secs", c.cache.positive_ttl_secs),
+        ("cache.negative_ttl_secs", c.cache.negative_ttl_secs),
+        ("cache.purge_interval_secs", c.cache.purge_interval_secs),
+        ("pop.lookup_budget_ms", c.pop.lookup_budget_ms),
+        ("genesys.silence_timeout_secs", c.genesys.silence_timeout_secs),
+        ("genesys.reconnect_initial_ms", c.genesys.reconnect_initial_ms),
+        ("store.journal_retention_hours", c.store.journal_retention_hours),
+        ("updates.check_interval_hours", c.updates.check_interval_hours),
+    ] {
+        if value == 0 {
+            return Err(bad(key, "must be above 0".into()));
+        }
+    }
+    if c.genesys.reconnect_max_ms < c.genesys.reconnect_initial_ms {
+        return Err(bad("genesys.reconnect_max_ms", "must be at least genesys.reconnect_initial_ms".into()));
+    }
+    if !(1..=200).contains(&c.outbox.batch_size) {
+        return Err(bad("outbox.batch_size", "must be between 1 and 200 (the sObject Collections limit)".into()));
+    }
+    if c.outbox.retry_initial_ms == 0 || c.outbox.retry_max_ms < c.outbox.retry_initial_ms {
+        return Err(bad("outbox.retry_max_ms", "retry delays must be above 0, the longest at least the first".into()));
+    }
+    if !(0.0..=1.0).contains(&c.outbox.budget_slowdown_ratio) {
+        return Err(bad("outbox.budget_slowdown_ratio", "must be a share between 0 and 1".into()));
+    }
+    let d = &c.disposition;
+    for (key, v, optional) in [
+        ("disposition.object", &d.object, false),
+        ("disposition.external_id_field", &d.external_id_field, false),
+        ("disposition.code_field", &d.code_field, false),
+        ("disposition.reason_field", &d.reason_field, false),
+        ("disposition.timestamp_field", &d.timestamp_field, false),
+        ("disposition.contact_field", &d.contact_field, true),
+        ("disposition.agent_extension_field", &d.agent_extension_field, true),
+        ("task.external_id_field", &c.task.external_id_field, false),
+    ] {
+        if !(optional && v.is_empty()) && (!is_identifier_path(v) || v.contains('.')) {
+            return Err(bad(key, format!("`{v}` is not an API name")));
+        }
+    }
+    if c.search.objects.is_empty() {
+        return Err(bad("search.objects", "at least one object must be searched".into()));
+    }
+    for o in &c.search.objects {
+        if !is_identifier_path(&o.name) || o.name.contains('.') {
+            return Err(bad("search.objects", format!("`{}` is not an sObject API name", o.name)));
+        }
+        if !o.fields.iter().any(|f| f == "Id") {
+            return Err(bad("search.objects", format!("the fields of {} must include Id", o.name)));
+        }
+        if let Some(f) = o.fields.iter().find(|f| !is_identifier_path(f)) {
+            return Err(bad(
+                "search.objects",
+                format!("`{f}` is not a field name (letters, digits, _ and one optional relationship dot)"),
+            ));
+        }
+    }
+    Ok(())
+}

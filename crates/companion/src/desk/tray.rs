@@ -1,0 +1,88 @@
+//! What the tray and the native notification say: derived from the desk's state, with no window.
+
+use super::events::SignInState;
+use crate::genesys::feed::ConnectionState;
+use crate::screenpop::{PopDecision, PopOutcome};
+use serde::Serialize;
+
+/// What the tray shows, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TrayState {
+    /// Dispositions are parked and need someone to look.
+    NeedsAttention {
+        items: u64,
+    },
+    SignedOut,
+    Reconnecting,
+    Connected,
+}
+
+impl TrayState {
+    /// From the sign-ins, the connection and the parked dispositions.
+    pub fn of(genesys: SignInState, salesforce: SignInState, connection: &ConnectionState, parked: u64) -> TrayState {
+        if parked > 0 {
+            return TrayState::NeedsAttention { items: parked };
+        }
+        if genesys != SignInState::SignedIn
+            || salesforce != SignInState::SignedIn
+            || matches!(connection, ConnectionState::SignInRequired { .. })
+        {
+            return TrayState::SignedOut;
+        }
+        match connection {
+            ConnectionState::Connected { .. } => TrayState::Connected,
+            _ => TrayState::Reconnecting,
+        }
+    }
+
+    /// For the tooltip.
+    pub fn label(&self) -> String {
+        match self {
+            TrayState::NeedsAttention { items: 1 } => "1 disposition needs attention".into(),
+            TrayState::NeedsAttention { items } => format!("{items} dispositions need attention"),
+            TrayState::SignedOut => "signed out".into(),
+            TrayState::Reconnecting => "reconnecting".into(),
+            TrayState::Connected => "connected".into(),
+        }
+    }
+}
+
+/// The notification for a pop: a title and one line.
+pub fn pop_headline(d: &PopDecision) -> (String, String) {
+    let number = d.e164.clone().unwrap_or_else(|| "a withheld number".into());
+    match &d.outcome {
+        PopOutcome::Single { candidate } => (
+            format!("Call from {}", candidate.name),
+            candidate.account_name.clone().map(|a| format!("{a} · {number}")).unwrap_or(number),
+        ),
+        PopOutcome::Multiple { candidates } => {
+            (format!("Call from {number}"), format!("{} matching records: pick one", candidates.len()))
+        }
+        PopOutcome::Attribute { .. } => ("Call identified by the IVR".into(), "Open the card to see the record".into()),
+        PopOutcome::NoMatch => (format!("Call from {number}"), "No record has this number: search or create".into()),
+        PopOutcome::NoNumber { .. } => ("Call from a withheld number".into(), "Search by name or email".into()),
+        PopOutcome::Unavailable { reason, .. } => (format!("Call from {number}"), reason.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tray_shows_the_worst_state() {
+        let on = SignInState::SignedIn;
+        let connected = ConnectionState::Connected { channel_id: "c".into() };
+        assert_eq!(TrayState::of(on, on, &connected, 0), TrayState::Connected);
+        assert_eq!(TrayState::of(on, on, &connected, 2), TrayState::NeedsAttention { items: 2 });
+        assert_eq!(TrayState::of(on, SignInState::SignedOut, &connected, 0), TrayState::SignedOut);
+        let lost = ConnectionState::Reconnecting { attempt: 1, retry_in_ms: 10, reason: "x".into() };
+        assert_eq!(TrayState::of(on, on, &lost, 0), TrayState::Reconnecting);
+        assert_eq!(
+            TrayState::of(on, on, &ConnectionState::SignInRequired { reason: "x".into() }, 0),
+            TrayState::SignedOut
+        );
+        assert_eq!(TrayState::NeedsAttention { items: 1 }.label(), "1 disposition needs attention");
+    }
+}

@@ -1,0 +1,211 @@
+//! The processor: typed snapshots from the feed go through the tracker; each stage a call reaches is
+//! announced once, recorded in the `conversation` table, starts the pop at the configured trigger,
+//! and a submitted wrap-up is queued in the outbox.
+
+use super::journal::Frame;
+use super::wrapup_codes::WrapupCodes;
+use crate::clock::SharedClock;
+use crate::config::PopTrigger;
+use crate::error::ErrorCode;
+use crate::events::{EngineEvent, EventSink};
+use crate::genesys::feed::{FeedEvent, FeedItem, Source};
+use crate::genesys::rest::GenesysClient;
+use crate::genesys::tracker::{CallView, Emitted, Tracker, Transition};
+use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError};
+use crate::screenpop::{PopOutcome, PopRequest, Resolver};
+use crate::store::{Conversations, Store};
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub(super) struct Processor {
+    pub tracker: Tracker,
+    pub genesys: Arc<GenesysClient>,
+    pub codes: Arc<WrapupCodes>,
+    pub outbox: Arc<Outbox>,
+    /// Conversations read one by one after a reconnect come back here.
+    pub refetch: mpsc::Sender<FeedEvent>,
+    pub resolver: Arc<Resolver>,
+    pub store: Arc<Store>,
+    pub sink: Arc<dyn EventSink>,
+    pub clock: SharedClock,
+    pub trigger: PopTrigger,
+    pub journal: mpsc::Sender<Frame>,
+}
+
+impl Processor {
+    pub(super) async fn run(mut self, mut feed: mpsc::Receiver<FeedEvent>, mut refetched: mpsc::Receiver<FeedEvent>) {
+        loop {
+            let event = tokio::select! {
+                event = feed.recv() => match event {
+                    Some(e) => e,
+                    None => return,
+                },
+                Some(event) = refetched.recv() => event,
+            };
+            match event {
+                FeedEvent::Snapshot(item) => self.snapshot(item),
+                FeedEvent::Malformed { error } => self.sink.emit(&EngineEvent::Problem {
+                    code: ErrorCode::MalformedEvent,
+                    message: format!("ignored a conversation event that could not be read: {error}"),
+                }),
+                FeedEvent::CaughtUp { active } => self.fetch_ended(&active),
+            }
+        }
+    }
+
+    /// A tracked call that is not active any more ended while the socket was down: read its final
+    /// state, so that its last transitions (the wrap-up above all) are not lost.
+    fn fetch_ended(&mut self, active: &[String]) {
+        let ended: Vec<String> = self.tracker.open().into_iter().filter(|id| !active.contains(id)).take(200).collect();
+        for id in ended {
+            let (genesys, tx) = (self.genesys.clone(), self.refetch.clone());
+            self.tracker.close(&id);
+            tokio::spawn(async move {
+                match genesys.conversation(&id).await {
+                    Ok(Some(body)) => {
+                        let _ = tx.send(FeedItem::read(body, std::time::Instant::now(), Source::CatchUp, None)).await;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read an ended conversation"),
+                }
+            });
+        }
+    }
+
+    fn snapshot(&mut self, item: FeedItem) {
+        if let (Some(raw), Source::Socket) = (item.raw, item.source) {
+            // The journal is for support: when it falls behind, frames are dropped, never the pop.
+            let _ = self.journal.try_send((self.clock.now_ms(), item.snapshot.id.clone(), raw));
+        }
+        for e in self.tracker.observe(&item.snapshot) {
+            self.announce(&e, item.received);
+        }
+    }
+
+    fn announce(&self, e: &Emitted, received: std::time::Instant) {
+        let v = &e.view;
+        self.sink.emit(&EngineEvent::Call {
+            conversation_id: v.conversation_id.clone(),
+            transition: e.transition,
+            ani: v.ani.clone(),
+            inferred: e.inferred,
+        });
+        // The stage is written off the async workers; the pop starts at once and records its outcome
+        // after the stage is in (one writer order: the call exists before its pop lands on it).
+        let stage_written = self.record_stage(v, e.transition);
+        let pops = match self.trigger {
+            PopTrigger::Alerting => e.transition == Transition::Alerting,
+            PopTrigger::Connected => e.transition == Transition::Connected,
+        };
+        if pops {
+            self.pop(v, received, stage_written);
+        } else if e.transition == Transition::WrapupSubmitted {
+            // The disposition reads the pop's record: let the stage land first.
+            self.capture(v, stage_written);
+        }
+    }
+
+    fn record_stage(&self, v: &CallView, stage: Transition) -> JoinHandle<()> {
+        let (store, now) = (self.store.clone(), self.clock.now_ms());
+        let (id, ani, participant) = (v.conversation_id.clone(), v.ani.clone(), v.agent_participant_id.clone());
+        tokio::task::spawn_blocking(move || {
+            let conn = store.background();
+            if let Err(err) = Conversations::on(&conn).record_stage(&id, stage, Some(&ani), Some(&participant), now) {
+                tracing::warn!(error = %err, "could not record the call's stage");
+            }
+        })
+    }
+
+    fn pop(&self, v: &CallView, received: std::time::Instant, stage_written: JoinHandle<()>) {
+        let req = PopRequest {
+            conversation_id: v.conversation_id.clone(),
+            ani: v.ani.clone(),
+            attributes: v.attributes.clone(),
+            received,
+        };
+        let (resolver, sink, store, clock) =
+            (self.resolver.clone(), self.sink.clone(), self.store.clone(), self.clock.clone());
+        tokio::spawn(async move {
+            let decision = resolver.resolve(req).await;
+            // Ids and outcomes only: no numbers or names in the logs.
+            tracing::info!(conversation = %decision.conversation_id, outcome = decision.outcome.label(), elapsed_us = decision.elapsed_us, "pop");
+            sink.emit(&EngineEvent::Pop(Box::new(decision.clone())));
+            let _ = stage_written.await;
+            let record = match &decision.outcome {
+                PopOutcome::Single { candidate } => Some(candidate.id.clone()),
+                PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),
+                _ => None,
+            };
+            let _ = tokio::task::spawn_blocking(move || {
+                let conn = store.background();
+                let r = Conversations::on(&conn).record_pop(
+                    &decision.conversation_id,
+                    decision.outcome.label(),
+                    record.as_deref(),
+                    decision.elapsed_us as i64,
+                    clock.now_ms(),
+                );
+                if let Err(e) = r {
+                    tracing::warn!(error = %e, "could not record the pop");
+                }
+            })
+            .await;
+        });
+    }
+
+    /// Queues the wrap-up submitted in Genesys: the code's name, the notes, the caller's record.
+    fn capture(&self, v: &CallView, stage_written: JoinHandle<()>) {
+        let Some(w) = v.wrapup.clone() else { return };
+        let (genesys, codes, outbox, store, sink, clock) = (
+            self.genesys.clone(),
+            self.codes.clone(),
+            self.outbox.clone(),
+            self.store.clone(),
+            self.sink.clone(),
+            self.clock.clone(),
+        );
+        let conversation_id = v.conversation_id.clone();
+        tokio::spawn(async move {
+            let _ = stage_written.await;
+            let code = codes.name_of(&genesys, w.code.as_deref().unwrap_or(""), clock.now_ms()).await;
+            let timestamp = w.end_time.clone().unwrap_or_else(|| {
+                chrono::DateTime::from_timestamp_millis(clock.now_ms())
+                    .unwrap_or_default()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            });
+            let d = Disposition {
+                conversation_id: conversation_id.clone(),
+                code: if code.is_empty() { "Unspecified".into() } else { code.clone() },
+                reason: w.notes.unwrap_or_default(),
+                timestamp,
+                duration_secs: w.duration_seconds,
+                contact_id: None,
+                account_id: None,
+                agent_extension: None,
+                source: DispositionSource::Genesys,
+            };
+            // The caller's record (from the pop or the agent's pick), then the durable write: both off
+            // the async workers, so no pop waits behind a disk sync.
+            let queued = {
+                let (outbox, d) = (outbox.clone(), d.clone());
+                tokio::task::spawn_blocking(move || {
+                    let contact_id = Conversations::on(&store.background())
+                        .get(&d.conversation_id)
+                        .ok()
+                        .flatten()
+                        .and_then(|c| c.pop_record);
+                    outbox.enqueue(&Disposition { contact_id, ..d })
+                })
+                .await
+            };
+            match queued.unwrap_or(Err(OutboxError::Incomplete)) {
+                Ok(version) => sink.emit(&EngineEvent::DispositionQueued { conversation_id, code: d.code, version }),
+                Err(e) => sink.emit(&EngineEvent::Problem {
+                    code: ErrorCode::DispositionNotQueued,
+                    message: format!("the wrap-up of {conversation_id} could not be queued: {e}"),
+                }),
+            }
+        });
+    }
+}

@@ -1,0 +1,215 @@
+//! The local SQLite database: WAL, migrations that are only ever added, an integrity check at start,
+//! and one long-lived connection per role. `cache_*` tables are disposable (rebuilt from Salesforce);
+//! the rest is the agent's own state.
+
+mod conversations;
+mod file;
+
+pub use conversations::{CallRecord, CallWithDisposition, Conversations};
+use file::opened;
+pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE};
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The directory or file could not be opened.
+    #[error("cannot open the local database {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    /// The file is not a database, or it failed its integrity check.
+    #[error(
+        "the local database {path} is damaged ({detail}). Quit the app, move the file aside and start again: the lookup cache rebuilds itself"
+    )]
+    Damaged { path: PathBuf, detail: String },
+    /// A schema migration failed.
+    #[error("cannot update the local database {path} to this version: {message}")]
+    Migration { path: PathBuf, message: String },
+    /// A statement failed.
+    #[error("local database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// `store.encrypt` is on and this build has no SQLCipher.
+    #[error(
+        "{0}, but this build of Agent Companion has no database encryption (it is built with the `encryption` feature)"
+    )]
+    EncryptionUnavailable(String),
+    /// The database key cannot be kept: encryption needs the OS keychain.
+    #[error("the local database is to be encrypted, and its key needs the OS keychain: {0}")]
+    NoKeychain(String),
+    /// The file is encrypted and the keychain holds no key (or the wrong one) for it.
+    #[error(
+        "the local database {path} is encrypted and this keychain has no key that opens it. Quit the app, move the file aside and start again: the lookup cache rebuilds itself, queued dispositions in that file are lost"
+    )]
+    NoKey { path: PathBuf },
+}
+
+/// The schema's history: one file per step, applied in order; a step is only ever added, never edited
+/// (a file that shipped is how every installed database got where it is).
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_cache_calls_journal_status.sql")),
+        M::up(include_str!("migrations/0002_outbox.sql")),
+        M::up(include_str!("migrations/0003_erasure_log.sql")),
+    ])
+}
+
+/// The database, with one long-lived connection per role: `conn` for the screen pop's hot path
+/// (cache, picks), `background` for everything that may hold the database longer (call stages, the
+/// journal, housekeeping, status), so a batch write never stands between a frame and its pop.
+#[derive(Debug)]
+pub struct Store {
+    file: DbFile,
+    conn: Mutex<Connection>,
+    background: Mutex<Connection>,
+    outbox: Mutex<Connection>,
+}
+
+/// The default database file: `<data dir>/agent-companion/companion.db`.
+pub fn default_path() -> PathBuf {
+    dirs::data_local_dir().unwrap_or_else(std::env::temp_dir).join("agent-companion").join("companion.db")
+}
+
+pub(crate) fn damaged(path: &Path, e: &rusqlite::Error) -> bool {
+    let _ = path;
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt))
+}
+
+/// Opens a connection with the key (first, as SQLCipher requires) and the pragmas every role uses.
+pub(crate) fn connect(db: &DbFile, flags: OpenFlags) -> Result<Connection, StoreError> {
+    let path = db.path.as_path();
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| StoreError::Open { path: path.into(), message: e.to_string() })?;
+    let setup = || -> rusqlite::Result<()> {
+        if let Some(key) = &db.key {
+            // Hex digits only: nothing to escape.
+            conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.sql()))?;
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content is overwritten, so an erased number does not linger in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        Ok(())
+    };
+    setup().map_err(|e| opened(db, e))?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if needed) a plain database: WAL, migrations, integrity check.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_file(DbFile::plain(path))
+    }
+
+    pub(super) fn open_file(file: DbFile) -> Result<Store, StoreError> {
+        let path = file.path.as_path();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: path.into(), message: e.to_string() })?;
+        }
+        let mut conn = connect(
+            &file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        let as_damaged = |e: rusqlite::Error| opened(&file, e);
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(as_damaged)?;
+        if !mode.eq_ignore_ascii_case("wal") && !path.to_string_lossy().contains("mode=memory") {
+            tracing::warn!(mode, "SQLite did not switch to WAL");
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(as_damaged)?;
+        let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(as_damaged)?;
+        if check != "ok" {
+            return Err(StoreError::Damaged { path: path.into(), detail: check });
+        }
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|e| StoreError::Migration { path: path.into(), message: e.to_string() })?;
+        let background = connect(&file, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)?;
+        background.pragma_update(None, "synchronous", "NORMAL")?;
+        // The outbox's own connection: every commit reaches the disk before it is acknowledged.
+        let outbox = connect(&file, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)?;
+        outbox.pragma_update(None, "synchronous", "FULL")?;
+        Ok(Store { file, conn: Mutex::new(conn), background: Mutex::new(background), outbox: Mutex::new(outbox) })
+    }
+
+    /// A private in-memory database shared by the store's connections (tests).
+    pub fn in_memory() -> Result<Store, StoreError> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        Store::open(Path::new(&format!("file:companion-mem-{}-{n}?mode=memory&cache=shared", std::process::id())))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    /// The database file and its key.
+    pub fn file(&self) -> &DbFile {
+        &self.file
+    }
+
+    /// The hot-path connection (cache, picks).
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The outbox's connection (`synchronous=FULL`: a disposition is on disk once its write returns).
+    pub fn outbox(&self) -> MutexGuard<'_, Connection> {
+        self.outbox.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The background connection (call stages, journal, housekeeping, status).
+    pub fn background(&self) -> MutexGuard<'_, Connection> {
+        self.background.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A separate read-only connection to a plain database file.
+    pub fn reader(path: &Path) -> Result<Connection, StoreError> {
+        DbFile::plain(path).reader()
+    }
+
+    /// Records a status value (read by `companion status`).
+    pub fn set_status(&self, key: &str, value: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.background().execute(
+            "INSERT INTO status_kv(key, value, updated_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms",
+            rusqlite::params![key, value, now_ms],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn opens_twice_and_keeps_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub").join("c.db");
+        Store::open(&p).unwrap().set_status("k", "v", 1).unwrap();
+        let s = Store::open(&p).unwrap();
+        let v: String = s.conn().query_row("SELECT value FROM status_kv WHERE key='k'", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, "v");
+        let r = Store::reader(&p).unwrap();
+        let n: i64 = r.query_row("SELECT count(*) FROM status_kv", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_damaged_file_gets_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.db");
+        std::fs::write(&p, b"this is not a database, it is a shopping list. ".repeat(200)).unwrap();
+        let e = Store::open(&p).unwrap_err();
+        assert!(matches!(e, StoreError::Damaged { .. }), "{e:?}");
+        assert!(e.to_string().contains("move the file aside"));
+    }
+}

@@ -1,0 +1,137 @@
+//! The `companion` command as a user runs it.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn companion() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_companion-under-test"));
+    // The machine's own configuration must not leak into the test.
+    c.env("COMPANION_CONFIG", "/nonexistent/config.toml").env("COMPANION_MANAGED_CONFIG", "/nonexistent/managed.toml");
+    c
+}
+
+#[test]
+fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = companion()
+        .args(["demo", "--calls", "12", "--rate", "600", "--speed", "60", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let s = &summary["summary"];
+    assert_eq!(s["calls"], 12);
+    let pops: u64 = s["pops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(pops, 12);
+    for k in ["attribute", "single", "multiple", "no_match", "unavailable"] {
+        assert!(s["pops"][k].is_u64(), "{k}");
+    }
+    for k in ["hit", "miss"] {
+        assert!(s["pop_ms"][k].get("p50").is_some() && s["pop_ms"][k].get("p99").is_some());
+    }
+    assert!(s["sf_api_calls"]["total"].is_u64());
+    assert!(s["sf_api_calls"]["by_endpoint"].is_object());
+    assert!(s["cache_hit_ratio"].is_number());
+    assert_eq!(s["missed_calls"], 0);
+    assert_eq!(s["duplicate_pops"], 0);
+    assert_eq!(s["lost"], 0);
+    assert_eq!(s["crm_duplicates"], 0);
+    assert_eq!(s["crm_records"], s["dispositions"]["enqueued"]);
+    assert_eq!(s["dispositions"]["delivered"], s["dispositions"]["enqueued"]);
+
+    let out = companion().args(["status", "--json", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["calls"], 12);
+    assert_eq!(status["connection"]["state"], "stopped");
+    let popped: u64 = status["pops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(popped, 12);
+    assert_eq!(status["queue"]["delivered"], s["dispositions"]["delivered"]);
+    assert!(status["last_push_ms"].is_i64());
+    assert!(status["cache_hit_ratio"].is_number(), "{status}");
+    assert!(status["api_usage"]["max"].is_u64(), "{status}");
+    let out = companion().args(["status", "--db"]).arg(dir.path().join("companion.db")).output().unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("Connection") && table.contains("stopped"), "{table}");
+    assert!(table.contains("Dispositions") && table.contains("delivered"), "{table}");
+
+    // The queue: list, and refusals that say why.
+    let db = dir.path().join("companion.db");
+    let out = companion().args(["queue", "list", "--json", "--db"]).arg(&db).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rows.is_empty());
+    let delivered =
+        rows.iter().find(|r| r["state"] == "delivered").unwrap()["conversation_id"].as_str().unwrap().to_string();
+    let out = companion().args(["queue", "discard", &delivered, "--reason", "test", "--db"]).arg(&db).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be discarded"));
+    let out = companion().args(["queue", "retry", "no-such-call", "--db"]).arg(&db).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no queued disposition"));
+    let out = companion().args(["queue", "list", "--state", "lost", "--db"]).arg(&db).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown state"));
+}
+
+#[test]
+fn a_bad_configuration_stops_with_the_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[pop]\nlookup_budget_ms = 100\ntriger = \"alerting\"\n").unwrap();
+    let out = companion().args(["status", "--config"]).arg(&cfg).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("config.toml") && err.contains("line 3") && err.contains("triger"), "{err}");
+    let out = companion().args(["status", "--set", "pop.trigger=sometimes"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pop.trigger"));
+}
+
+#[test]
+fn status_on_a_missing_database_says_so() {
+    let out = companion().args(["status", "--db", "/nonexistent/companion.db"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has not run yet"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_each_layer_endpoint_and_the_database_and_says_what_to_fix() {
+    let sim = crate::common::sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let u = sim.urls().clone();
+    let run = |api: String| {
+        let db = dir.path().join("c.db");
+        let u = u.clone();
+        tokio::task::spawn_blocking(move || {
+            companion()
+                .args(["doctor", "--json", "--set", &format!("genesys.api_base={api}")])
+                .args(["--set", &format!("genesys.login_base={}", u.genesys_login)])
+                .args(["--set", &format!("genesys.streaming_base={}", u.genesys_streaming)])
+                .args(["--set", &format!("salesforce.login_base={}", u.salesforce_login)])
+                .args(["--set", &format!("store.path={}", db.display())])
+                .env("COMPANION_CACHE__FRESH_SECS", "600")
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(sim.urls().genesys_api.clone()).await.unwrap();
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let get = |name: &str| {
+        checks.iter().find(|c| c["name"] == name).cloned().unwrap_or_else(|| panic!("no {name} check: {checks:?}"))
+    };
+    for name in ["Genesys API", "Genesys login", "Genesys notifications", "Salesforce login", "database", "clock"] {
+        assert_eq!(get(name)["ok"], true, "{name}: {}", get(name));
+    }
+    let cfg = get("configuration")["detail"].as_str().unwrap().to_string();
+    assert!(cfg.contains("genesys.api_base (CommandLine)") && cfg.contains("cache.fresh_secs (Environment)"), "{cfg}");
+    // A port nobody listens on: the failing endpoint and the key to look at.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = run(format!("http://{closed}")).await.unwrap();
+    assert!(!out.status.success());
+    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let api = checks.iter().find(|c| c["name"] == "Genesys API").unwrap();
+    assert_eq!(api["ok"], false);
+    assert!(api["fix"].as_str().unwrap().contains("genesys.api_base"), "{api}");
+}

@@ -1,0 +1,109 @@
+//! A simulator, a signed-in engine on a temporary store, and an event recorder.
+
+use cloud_sim::config::PopulationConfig;
+use cloud_sim::{SimConfig, SimHandle};
+use companion::config::{self, Config, Sources};
+use companion::engine::{EngineHandle, EngineSetup};
+use companion::events::{EngineEvent, Recorder};
+use companion::genesys::feed::ConnectionState;
+use companion::screenpop::PopDecision;
+use companion::signin::Clouds;
+use companion::store::Store;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub async fn sim() -> SimHandle {
+    let config = SimConfig {
+        population: PopulationConfig {
+            accounts: 60,
+            contacts: 600,
+            leads: 60,
+            shared_numbers: 30,
+            unknown_callers: 120,
+        },
+        ..SimConfig::default()
+    };
+    SimHandle::start(config).await.unwrap()
+}
+
+/// The configuration for a simulator, with quick reconnects, plus extra `key=value` flags.
+pub fn config_for(sim: &SimHandle, extra: &[&str]) -> Config {
+    let u = sim.urls();
+    let mut flags = vec![
+        format!("genesys.api_base={}", u.genesys_api),
+        format!("genesys.login_base={}", u.genesys_login),
+        format!("genesys.streaming_base={}", u.genesys_streaming),
+        format!("salesforce.login_base={}", u.salesforce_login),
+        "genesys.reconnect_initial_ms=50".into(),
+        "genesys.reconnect_max_ms=400".into(),
+        "genesys.silence_timeout_secs=3".into(),
+    ];
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    config::load(&Sources { flags, ..Default::default() }).unwrap().config
+}
+
+pub async fn sign_in(cfg: &Config) -> Clouds {
+    Clouds::simulated(cfg).await.unwrap()
+}
+
+pub struct Running {
+    pub engine: EngineHandle,
+    pub events: Arc<Recorder>,
+    pub signed: Clouds,
+}
+
+pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
+    let signed = sign_in(&cfg).await;
+    let events = Arc::new(Recorder::default());
+    let engine = EngineHandle::start(EngineSetup::new(Arc::new(cfg), store, signed.clone(), events.clone())).unwrap();
+    let mut conn = engine.connection();
+    let ok = tokio::time::timeout(
+        Duration::from_secs(10),
+        conn.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+    )
+    .await
+    .is_ok();
+    assert!(ok, "the feed connects");
+    Running { engine, events, signed }
+}
+
+pub fn temp_store() -> (tempfile::TempDir, Arc<Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("c.db")).unwrap());
+    (dir, store)
+}
+
+pub fn pops(events: &Recorder) -> Vec<PopDecision> {
+    events.events().into_iter().filter_map(|e| if let EngineEvent::Pop(p) = e { Some(*p) } else { None }).collect()
+}
+
+pub use integration_tests::eventually;
+
+pub async fn control(sim: &SimHandle, path: &str, body: Value) -> Value {
+    let r = reqwest::Client::new().post(format!("{}{path}", sim.urls().control)).json(&body).send().await.unwrap();
+    assert!(r.status().is_success(), "{path} {}", r.status());
+    r.json().await.unwrap()
+}
+
+pub async fn settings(sim: &SimHandle, patch: Value) {
+    let r = reqwest::Client::new()
+        .patch(format!("{}/_sim/settings", sim.urls().control))
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+/// Requests the simulator counted for an endpoint key (`salesforce GET /services/data/{v}/search`).
+pub fn count(sim: &SimHandle, key: &str) -> u64 {
+    sim.stats()["endpoints"][key]["count"].as_u64().unwrap_or(0)
+}
+
+pub const SEARCH: &str = "salesforce GET /services/data/{v}/search";
+
+pub async fn place(sim: &SimHandle, ani: &str, attributes: Value) -> String {
+    let v = control(sim, "/_sim/calls", json!({"ani": ani, "attributes": attributes, "manual": true})).await;
+    v["conversation_id"].as_str().unwrap().to_string()
+}

@@ -1,0 +1,211 @@
+//! The event feed and the tracker under socket drops, maintenance closes, duplicates, reordering and
+//! expired sign-ins.
+
+use crate::common::*;
+use companion::events::EngineEvent;
+use companion::genesys::feed::ConnectionState;
+use companion::genesys::tracker::Transition;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
+    let sim = sim().await;
+    settings(
+        &sim,
+        json!({"socket_closing_grace_ms": 150, "quirks": {"repeat_rate": 0.3, "timed_out_agent_rate": 0.15}}),
+    )
+    .await;
+    let (_dir, store) = temp_store();
+    let run = start_engine(config_for(&sim, &[]), store).await;
+    for fault in [
+        json!({"kind": "drop_socket", "rate": 0.01}),
+        json!({"kind": "socket_closing", "rate": 0.01}),
+        json!({"kind": "duplicate_frame", "rate": 0.05}),
+        json!({"kind": "reorder_frame", "rate": 0.05}),
+    ] {
+        control(&sim, "/_sim/faults", fault).await;
+    }
+    let id = sim
+        .start_scenario(cloud_sim::scenario::ScenarioSpec {
+            calls: 200,
+            rate_per_min: 240.0,
+            speed: 10.0,
+            abandon_rate: 0.0,
+            seed: Some(7),
+            ..Default::default()
+        })
+        .unwrap();
+    eventually("the scenario to finish", 120, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    let placed: HashSet<String> = sim.scenario(&id).unwrap().conversation_ids.into_iter().collect();
+    assert_eq!(placed.len(), 200);
+    eventually("every call to pop", 10, || pops(&run.events).len() >= 200).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut per_call: HashMap<String, usize> = HashMap::new();
+    for p in pops(&run.events) {
+        *per_call.entry(p.conversation_id).or_default() += 1;
+    }
+    let missed: Vec<&String> = placed.iter().filter(|c| !per_call.contains_key(*c)).collect();
+    assert!(missed.is_empty(), "missed calls: {missed:?}");
+    let twice: Vec<_> = per_call.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "popped twice: {twice:?}");
+    // The last wrap-ups may still be on their way (a reconnect's catch-up reads calls that ended
+    // while the socket was down).
+    let wrapups = || {
+        run.events
+            .events()
+            .iter()
+            .filter(|e| matches!(e, EngineEvent::Call { transition: Transition::WrapupSubmitted, .. }))
+            .count()
+    };
+    eventually("every wrap-up", 15, || wrapups() >= 200).await;
+    // Every transition at most once per conversation.
+    let mut seen = HashSet::new();
+    for e in run.events.events() {
+        if let EngineEvent::Call { conversation_id, transition, .. } = e {
+            assert!(seen.insert((conversation_id.clone(), transition)), "{conversation_id} {transition:?} twice");
+        }
+    }
+    let wrapped = seen.iter().filter(|(_, t)| *t == Transition::WrapupSubmitted).count();
+    assert_eq!(wrapped, 200, "every wrap-up was seen");
+    let reconnects = run
+        .events
+        .events()
+        .iter()
+        .filter(|e| matches!(e, EngineEvent::Connection { state: ConnectionState::Reconnecting { .. } }))
+        .count();
+    let faults = sim.stats()["sockets"]["opened"].as_u64().unwrap();
+    assert!(
+        faults > 3,
+        "the faults did reconnect the feed ({faults} sockets opened, {reconnects} reconnecting states)"
+    );
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn a_revoked_sign_in_stops_the_feed_with_sign_in_again() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let run = start_engine(config_for(&sim, &[]), store).await;
+    // Signing out revokes the token; the socket is told so.
+    run.signed.genesys.sign_out().await.unwrap();
+    let mut conn = run.engine.connection();
+    let state = tokio::time::timeout(
+        Duration::from_secs(5),
+        conn.wait_for(|s| matches!(s, ConnectionState::SignInRequired { .. })),
+    )
+    .await
+    .expect("sign in again")
+    .unwrap()
+    .clone();
+    assert!(matches!(state, ConnectionState::SignInRequired { .. }));
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_token_at_reconnect_asks_for_sign_in_and_keeps_calls() {
+    let sim = sim().await;
+    settings(&sim, json!({"genesys_token_lifetime_secs": 600})).await;
+    let (_dir, store) = temp_store();
+    let run = start_engine(config_for(&sim, &[]), store).await;
+    let cid = place(&sim, "tel:+14155550199", json!({})).await;
+    eventually("the pop", 5, || pops(&run.events).iter().any(|p| p.conversation_id == cid)).await;
+    control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
+    control(&sim, "/_sim/sockets/drop", json!({})).await;
+    let mut conn = run.engine.connection();
+    let got = tokio::time::timeout(
+        Duration::from_secs(5),
+        conn.wait_for(|s| matches!(s, ConnectionState::SignInRequired { .. })),
+    )
+    .await;
+    assert!(got.is_ok(), "sign in again after the token expired");
+    // What was tracked is still in the store.
+    let stage: i64 = run
+        .engine
+        .store()
+        .conn()
+        .query_row("SELECT stage FROM conversation WHERE id = ?1", [&cid], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stage, Transition::Alerting as i64);
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_does_not_pop_the_same_call_again() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let cfg = config_for(&sim, &[]);
+    let run = start_engine(cfg.clone(), store.clone()).await;
+    let cid = place(&sim, "tel:+14155550123", json!({})).await;
+    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    run.engine.stop().await;
+    // Same store, new engine: the catch-up sees the still-ringing call again.
+    let again = start_engine(cfg, store).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    eventually("the connected transition", 5, || {
+        again.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
+    })
+    .await;
+    assert!(pops(&again.events).is_empty(), "no second pop after a restart");
+    again.engine.stop().await;
+}
+
+#[tokio::test]
+async fn the_connected_trigger_pops_on_answer() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let run = start_engine(config_for(&sim, &["pop.trigger=connected"]), store).await;
+    let cid = place(&sim, "tel:+14155550123", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(pops(&run.events).is_empty(), "no pop while it rings");
+    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    eventually("the pop on answer", 5, || pops(&run.events).len() == 1).await;
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
+    let sim = sim().await;
+    settings(&sim, json!({"genesys_token_lifetime_secs": 600})).await;
+    let (_dir, store) = temp_store();
+    let cfg = config_for(&sim, &[]);
+    let mut run = start_engine(cfg.clone(), store).await;
+    // 600 s of sign-in is inside the 15-minute warning: the agent is told at once.
+    eventually("the sign-in warning", 5, || {
+        run.events.events().iter().any(
+            |e| matches!(e, EngineEvent::SignInSoon { cloud: companion::signin::Cloud::Genesys, expires_in_secs } if *expires_in_secs <= 600),
+        )
+    })
+    .await;
+    let cid = place(&sim, "tel:+14155550142", json!({})).await;
+    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
+    control(&sim, "/_sim/sockets/drop", json!({})).await;
+    let mut conn = run.engine.connection();
+    let asked = tokio::time::timeout(
+        Duration::from_secs(5),
+        conn.wait_for(|s| matches!(s, ConnectionState::SignInRequired { .. })),
+    )
+    .await
+    .is_ok();
+    assert!(asked, "sign in again");
+    // The call moves on while the agent signs in again.
+    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    let again = sign_in(&cfg).await;
+    let user = again.user_id().unwrap();
+    let token = control(&sim, "/_sim/tokens", json!({"cloud": "genesys", "user": user})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The engine shares the session: a new sign-in in it is enough, and the feed starts again.
+    run.signed.genesys.signed_in(token, user, None);
+    run.engine.genesys_signed_in();
+    eventually("the connected transition after the new sign-in", 10, || {
+        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
+    })
+    .await;
+    assert_eq!(pops(&run.events).len(), 1, "the call was not popped again");
+    run.engine.stop().await;
+}

@@ -1,0 +1,29 @@
+//! What the whole-system tests share: one way to wait for an outcome. Tests never sleep a fixed time
+//! to prove something happened; they poll, bounded, until it has.
+
+use std::time::{Duration, Instant};
+
+/// How often a condition is polled.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Waits (bounded by `secs`) until `f` holds; fails the test naming `what` otherwise.
+pub async fn eventually(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// [`eventually`] for tests that run outside an async runtime (the IPC tests drive Tauri's mock
+/// runtime from the test thread).
+pub fn eventually_blocking<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(POLL);
+    }
+}
