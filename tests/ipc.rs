@@ -4,11 +4,11 @@
 use agent_companion::{Shell, with_commands};
 use cloud_sim::data::CallerKind;
 use cloud_sim::scenario::CallSpec;
+use cloud_sim::wait::eventually_blocking;
 use companion::auth::BrowserChoice;
 use companion::demo::DemoCloud;
 use companion::desk::{DeskEvent, DeskHandle, DeskOptions, DeskSink};
 use companion::signin::Cloud;
-use integration_tests::eventually_blocking;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use tauri::ipc::{CallbackFn, InvokeBody};

@@ -78,7 +78,7 @@ pub fn pops(events: &Recorder) -> Vec<PopDecision> {
     events.events().into_iter().filter_map(|e| if let EngineEvent::Pop(p) = e { Some(*p) } else { None }).collect()
 }
 
-pub use integration_tests::eventually;
+pub use cloud_sim::wait::eventually;
 
 pub async fn control(sim: &SimHandle, path: &str, body: Value) -> Value {
     let r = reqwest::Client::new().post(format!("{}{path}", sim.urls().control)).json(&body).send().await.unwrap();
@@ -102,6 +102,9 @@ pub fn count(sim: &SimHandle, key: &str) -> u64 {
 }
 
 pub const SEARCH: &str = "salesforce GET /services/data/{v}/search";
+
+/// The catch-up's read of the agent's active conversations.
+pub const ACTIVE_CONVERSATIONS: &str = "genesys_api GET /api/v2/conversations";
 
 pub async fn place(sim: &SimHandle, ani: &str, attributes: Value) -> String {
     let v = control(sim, "/_sim/calls", json!({"ani": ani, "attributes": attributes, "manual": true})).await;

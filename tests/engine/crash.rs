@@ -81,7 +81,7 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
         (child, before)
     };
     let (first, before) = connected_child(&sim);
-    eventually("the first engine to connect", 60, || sockets(&sim) > before).await;
+    eventually("the first engine to connect", 60, async || sockets(&sim) > before).await;
     let id = sim
         .start_scenario(cloud_sim::scenario::ScenarioSpec {
             calls,
@@ -97,13 +97,13 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     kill_9(first);
     for _ in 1..kills {
         let (child, before) = connected_child(&sim);
-        eventually("the engine to connect", 60, || sockets(&sim) > before).await;
+        eventually("the engine to connect", 60, async || sockets(&sim) > before).await;
         tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
         kill_9(child);
     }
     // A last run that is left to finish its work.
     let child = spawn_engine(&sim, &db);
-    eventually("the scenario to finish", 120, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    eventually("the scenario to finish", 120, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
     // Drained: the last engine is connected (so it has caught up), nothing is pending, and the
     // number of queued dispositions has stopped growing.
     let snapshot = |db: &Path| -> Option<(bool, u64, u64)> {

@@ -37,11 +37,20 @@ async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
             ..Default::default()
         })
         .unwrap();
-    eventually("the scenario to finish", 120, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    eventually("the scenario to finish", 120, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
     let placed: HashSet<String> = sim.scenario(&id).unwrap().conversation_ids.into_iter().collect();
     assert_eq!(placed.len(), 200);
-    eventually("every call to pop", 10, || pops(&run.events).len() >= 200).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("every call to pop", 10, async || pops(&run.events).len() >= 200).await;
+    // A call pops only when the tracker announces its ringing, synchronously, before the pop starts:
+    // one ringing announced per call means no second pop can be on its way.
+    let mut ringing: HashMap<String, usize> = HashMap::new();
+    for e in run.events.events() {
+        if let EngineEvent::Call { conversation_id, transition: Transition::Alerting, .. } = e {
+            *ringing.entry(conversation_id).or_default() += 1;
+        }
+    }
+    let rang_twice: Vec<_> = ringing.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(rang_twice.is_empty(), "announced ringing twice: {rang_twice:?}");
     let mut per_call: HashMap<String, usize> = HashMap::new();
     for p in pops(&run.events) {
         *per_call.entry(p.conversation_id).or_default() += 1;
@@ -59,7 +68,7 @@ async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
             .filter(|e| matches!(e, EngineEvent::Call { transition: Transition::WrapupSubmitted, .. }))
             .count()
     };
-    eventually("every wrap-up", 15, || wrapups() >= 200).await;
+    eventually("every wrap-up", 15, async || wrapups() >= 200).await;
     // Every transition at most once per conversation.
     let mut seen = HashSet::new();
     for e in run.events.events() {
@@ -110,7 +119,7 @@ async fn an_expired_token_at_reconnect_asks_for_sign_in_and_keeps_calls() {
     let (_dir, store) = temp_store();
     let run = start_engine(config_for(&sim, &[]), store).await;
     let cid = place(&sim, "tel:+14155550199", json!({})).await;
-    eventually("the pop", 5, || pops(&run.events).iter().any(|p| p.conversation_id == cid)).await;
+    eventually("the pop", 5, async || pops(&run.events).iter().any(|p| p.conversation_id == cid)).await;
     control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
     control(&sim, "/_sim/sockets/drop", json!({})).await;
     let mut conn = run.engine.connection();
@@ -138,17 +147,22 @@ async fn a_restart_does_not_pop_the_same_call_again() {
     let cfg = config_for(&sim, &[]);
     let run = start_engine(cfg.clone(), store.clone()).await;
     let cid = place(&sim, "tel:+14155550123", json!({})).await;
-    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     run.engine.stop().await;
     // Same store, new engine: the catch-up sees the still-ringing call again.
+    let catch_ups = count(&sim, ACTIVE_CONVERSATIONS);
     let again = start_engine(cfg, store).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("the new engine's catch-up", 5, async || count(&sim, ACTIVE_CONVERSATIONS) > catch_ups).await;
     control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
-    eventually("the connected transition", 5, || {
+    eventually("the connected transition", 5, async || {
         again.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
     })
     .await;
     assert!(pops(&again.events).is_empty(), "no second pop after a restart");
+    // The tracker announced no ringing (a pop starts only from that), so none is on its way either.
+    let rang =
+        again.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Alerting, .. }));
+    assert!(!rang, "the restored call is not announced as ringing again");
     again.engine.stop().await;
 }
 
@@ -158,10 +172,15 @@ async fn the_connected_trigger_pops_on_answer() {
     let (_dir, store) = temp_store();
     let run = start_engine(config_for(&sim, &["pop.trigger=connected"]), store).await;
     let cid = place(&sim, "tel:+14155550123", json!({})).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let announced = |t: Transition| {
+        run.events.events().iter().position(|e| matches!(e, EngineEvent::Call { transition, .. } if *transition == t))
+    };
+    eventually("the ringing announced", 5, async || announced(Transition::Alerting).is_some()).await;
     assert!(pops(&run.events).is_empty(), "no pop while it rings");
     control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
-    eventually("the pop on answer", 5, || pops(&run.events).len() == 1).await;
+    eventually("the pop on answer", 5, async || pops(&run.events).len() == 1).await;
+    let first_pop = run.events.events().iter().position(|e| matches!(e, EngineEvent::Pop(_))).unwrap();
+    assert!(first_pop > announced(Transition::Connected).unwrap(), "the pop came after the answer, not the ringing");
     run.engine.stop().await;
 }
 
@@ -173,14 +192,14 @@ async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
     let cfg = config_for(&sim, &[]);
     let mut run = start_engine(cfg.clone(), store).await;
     // 600 s of sign-in is inside the 15-minute warning: the agent is told at once.
-    eventually("the sign-in warning", 5, || {
+    eventually("the sign-in warning", 5, async || {
         run.events.events().iter().any(
             |e| matches!(e, EngineEvent::SignInSoon { cloud: companion::signin::Cloud::Genesys, expires_in_secs } if *expires_in_secs <= 600),
         )
     })
     .await;
     let cid = place(&sim, "tel:+14155550142", json!({})).await;
-    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
     control(&sim, "/_sim/sockets/drop", json!({})).await;
     let mut conn = run.engine.connection();
@@ -202,7 +221,7 @@ async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
     // The engine shares the session: a new sign-in in it is enough, and the feed starts again.
     run.signed.genesys.signed_in(token, user, None);
     run.engine.genesys_signed_in();
-    eventually("the connected transition after the new sign-in", 10, || {
+    eventually("the connected transition after the new sign-in", 10, async || {
         run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
     })
     .await;

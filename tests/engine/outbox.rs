@@ -75,15 +75,10 @@ async fn every_disposition_reaches_salesforce_once_through_faults() {
             ..Default::default()
         })
         .unwrap();
-    eventually("the scenario to finish", 60, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    eventually("the scenario to finish", 60, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
     let placed = sim.scenario(&id).unwrap().conversation_ids;
     let queued = || run.engine.outbox().list(None, 1000).unwrap().len();
-    for _ in 0..200 {
-        if queued() == placed.len() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("every wrap-up queued", 10, async || queued() == placed.len()).await;
     let problems: Vec<_> = run
         .events
         .events()
@@ -91,7 +86,7 @@ async fn every_disposition_reaches_salesforce_once_through_faults() {
         .filter(|e| matches!(e, companion::events::EngineEvent::Problem { .. }))
         .collect();
     assert_eq!(queued(), placed.len(), "every wrap-up is queued; problems: {problems:?}");
-    eventually("the queue to drain through the faults", 60, || pending(&run) == 0).await;
+    eventually("the queue to drain through the faults", 60, async || pending(&run) == 0).await;
     let records = crm(&sim).await;
     for c in &placed {
         assert_eq!(records.get(c).map(Vec::len), Some(1), "conversation {c} must be in Salesforce exactly once");
@@ -120,14 +115,20 @@ async fn permanent_failures_are_parked_with_salesforces_message_then_retried_or_
     for (id, reason) in [("c-ok", "fine"), ("c-bad", "REFUND please"), ("c-bad2", "REFUND again")] {
         run.engine.set_disposition(disposition(id, "Completed", reason)).unwrap();
     }
-    eventually("the batch", 10, || pending(&run) == 0).await;
+    eventually("the batch", 10, async || pending(&run) == 0).await;
     let parked = run.engine.outbox().list(Some(RowState::NeedsAttention), 10).unwrap();
     assert_eq!(parked.len(), 2);
     assert!(parked.iter().all(|r| r.error_message.as_deref() == Some("Refunds need a case number.")));
     assert!(parked.iter().all(|r| r.error_code.as_deref() == Some("FIELD_CUSTOM_VALIDATION_EXCEPTION")));
-    let before = count(&sim, COMPOSITE);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(count(&sim, COMPOSITE), before, "parked rows are not retried by themselves");
+    // Parked rows are not retried by themselves: the next push carries only the new row, and the
+    // parked ones keep their attempts.
+    let attempts = |id: &str| run.engine.outbox().get(id).unwrap().unwrap().attempts;
+    let (before, tried) = (count(&sim, COMPOSITE), (attempts("c-bad"), attempts("c-bad2")));
+    run.engine.set_disposition(disposition("c-next", "Completed", "fine")).unwrap();
+    eventually("the next push", 10, async || pending(&run) == 0).await;
+    assert_eq!(count(&sim, COMPOSITE), before + 1, "one push, for the new row only");
+    assert_eq!((attempts("c-bad"), attempts("c-bad2")), tried, "parked rows are not retried by themselves");
+    assert_eq!(run.engine.outbox().list(Some(RowState::NeedsAttention), 10).unwrap().len(), 2);
     settings(&sim, json!({"validation_rules": []})).await;
     run.engine.outbox().retry_now("c-bad", "test supervisor").unwrap();
     run.engine.outbox().discard("c-bad2", "test supervisor", "duplicate").unwrap();
@@ -138,13 +139,7 @@ async fn permanent_failures_are_parked_with_salesforces_message_then_retried_or_
 }
 
 async fn wait_crm(sim: &cloud_sim::SimHandle, id: &str) {
-    for _ in 0..200 {
-        if crm(sim).await.contains_key(id) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{id} never reached Salesforce");
+    eventually(&format!("{id} in Salesforce"), 10, async || crm(sim).await.contains_key(id)).await;
 }
 
 #[tokio::test]
@@ -159,7 +154,7 @@ async fn a_whole_batch_refusal_is_split_to_park_only_the_bad_record() {
     run.engine.set_disposition(bad).unwrap();
     run.engine.set_disposition(disposition("b-3", "Failed", "c")).unwrap();
     run.engine.flush_outbox();
-    eventually("the batch", 10, || pending(&run) == 0).await;
+    eventually("the batch", 10, async || pending(&run) == 0).await;
     let parked = run.engine.outbox().list(Some(RowState::NeedsAttention), 10).unwrap();
     assert_eq!(parked.iter().map(|r| r.conversation_id.as_str()).collect::<Vec<_>>(), ["b-2"]);
     assert_eq!(parked[0].error_code.as_deref(), Some("JSON_PARSER_ERROR"));
@@ -174,9 +169,10 @@ async fn an_edit_after_delivery_updates_the_same_record() {
     let (_dir, store) = temp_store();
     let run = start_engine(config_for(&sim, &FAST), store).await;
     run.engine.set_disposition(disposition("e-1", "Completed", "first")).unwrap();
-    eventually("delivery", 10, || run.engine.outbox().depth().unwrap().get(&RowState::Delivered) == Some(&1)).await;
+    eventually("delivery", 10, async || run.engine.outbox().depth().unwrap().get(&RowState::Delivered) == Some(&1))
+        .await;
     run.engine.set_disposition(disposition("e-1", "Failed", "second thoughts")).unwrap();
-    eventually("the update", 10, || pending(&run) == 0).await;
+    eventually("the update", 10, async || pending(&run) == 0).await;
     let records = crm(&sim).await;
     assert_eq!(records["e-1"].len(), 1);
     assert_eq!(records["e-1"][0]["Disposition_Code__c"], "Failed");
@@ -210,7 +206,7 @@ async fn signed_out_the_queue_holds_and_drains_after_signing_in_again() {
     let token = salesforce_token(&sim).await;
     run.signed.salesforce.set_token(token);
     run.engine.wake_pusher();
-    eventually("the drain after sign-in", 10, || pending(&run) == 0).await;
+    eventually("the drain after sign-in", 10, async || pending(&run) == 0).await;
     assert_eq!(crm(&sim).await["s-1"].len(), 1);
     run.engine.stop().await;
 }
@@ -237,7 +233,7 @@ async fn a_spent_allocation_waits_and_keeps_everything() {
     assert!(limited);
     assert_eq!(pending(&run), 1);
     settings(&sim, json!({"salesforce_daily_api_max": 100_000})).await;
-    eventually("the drain once the allocation is back", 10, || pending(&run) == 0).await;
+    eventually("the drain once the allocation is back", 10, async || pending(&run) == 0).await;
     assert_eq!(crm(&sim).await["l-1"].len(), 1);
     run.engine.stop().await;
 }
@@ -253,11 +249,11 @@ async fn the_optional_call_task_is_upserted_beside_the_log_record() {
     let mut d = disposition("t-1", "Sale", "Upgraded to premium");
     d.contact_id = Some(contact.clone());
     run.engine.set_disposition(d.clone()).unwrap();
-    eventually("delivery", 10, || pending(&run) == 0).await;
+    eventually("delivery", 10, async || pending(&run) == 0).await;
     // Delivered twice (an edit): still one Task.
     d.reason = "Upgraded to premium, annual plan".into();
     run.engine.set_disposition(d).unwrap();
-    eventually("the update", 10, || pending(&run) == 0).await;
+    eventually("the update", 10, async || pending(&run) == 0).await;
     let v: Value =
         reqwest::get(format!("{}/_sim/salesforce/Task", sim.urls().control)).await.unwrap().json().await.unwrap();
     let tasks = v["records"].as_array().unwrap();
@@ -292,7 +288,8 @@ async fn near_the_end_of_the_allocation_pushes_are_spaced_out() {
     let used = sim.stats()["salesforce_api_usage"]["used"].as_u64().unwrap();
     settings(&sim, json!({"salesforce_daily_api_max": used + 4})).await;
     run.engine.set_disposition(disposition("n-1", "Completed", "x")).unwrap();
-    eventually("the first push", 10, || pending(&run) == 0).await;
+    eventually("the first push", 10, async || pending(&run) == 0).await;
+    let pushes = count(&sim, COMPOSITE);
     run.engine.set_disposition(disposition("n-2", "Completed", "y")).unwrap();
     let mut state = run.engine.pusher().unwrap();
     let spaced = tokio::time::timeout(
@@ -300,9 +297,16 @@ async fn near_the_end_of_the_allocation_pushes_are_spaced_out() {
         state.wait_for(|s| matches!(s, PusherState::BudgetLimited { .. })),
     )
     .await
-    .is_ok();
-    assert!(spaced, "the pusher slows down above 90 % of the allocation");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    .ok()
+    .and_then(Result::ok)
+    .map(|s| s.clone());
+    // The pusher says when it tries next: about a minute out, not now.
+    let Some(PusherState::BudgetLimited { until_ms, .. }) = spaced else {
+        panic!("the pusher slows down above 90 % of the allocation")
+    };
+    let wait_ms = until_ms - chrono::Utc::now().timestamp_millis();
+    assert!(wait_ms > 50_000, "the next push waits about 60 s, not {wait_ms} ms");
+    assert_eq!(count(&sim, COMPOSITE), pushes, "nothing was pushed since");
     assert_eq!(pending(&run), 1, "the second disposition waits its turn, kept");
     run.engine.stop().await;
 }
@@ -314,21 +318,21 @@ async fn the_agents_pick_is_the_contact_of_the_disposition() {
     let run = start_engine(config_for(&sim, &FAST), store).await;
     let shared = sim.population().callers_of(cloud_sim::data::CallerKind::Shared).next().unwrap().clone();
     let cid = place(&sim, &shared.ani, json!({})).await;
-    eventually("the picker", 5, || pops(&run.events).len() == 1).await;
+    eventually("the picker", 5, async || pops(&run.events).len() == 1).await;
     let chosen = shared.expected.last().unwrap().clone();
     let e164 = pops(&run.events)[0].e164.clone();
     run.engine.pick(&cid, &chosen, e164.as_deref()).unwrap();
     for _ in 0..3 {
         control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
     }
-    eventually("the wrap-up's delivery", 10, || {
+    eventually("the wrap-up's delivery", 10, async || {
         run.engine.outbox().depth().unwrap().get(&RowState::Delivered) == Some(&1)
     })
     .await;
     assert_eq!(crm(&sim).await[&cid][0]["Contact__c"], chosen.as_str());
     // The pick is remembered for the number: first in the picker next time.
     place(&sim, &shared.ani, json!({})).await;
-    eventually("the second picker", 5, || pops(&run.events).len() == 2).await;
+    eventually("the second picker", 5, async || pops(&run.events).len() == 2).await;
     match &pops(&run.events)[1].outcome {
         companion::screenpop::PopOutcome::Multiple { candidates } => assert_eq!(candidates[0].id, chosen),
         other => panic!("{other:?}"),

@@ -34,7 +34,7 @@ async fn hostile_anis_and_attributes_never_break_a_search_or_pop_a_forged_id() {
         let attr = forged_ids[i % forged_ids.len()];
         ids.push(place(&sim, ani, json!({"contact_id": attr, "sf_contact_id": attr})).await);
     }
-    eventually("every hostile call to pop", 10, || pops(&run.events).len() == anis.len()).await;
+    eventually("every hostile call to pop", 10, async || pops(&run.events).len() == anis.len()).await;
     for p in pops(&run.events) {
         assert!(!matches!(p.outcome, PopOutcome::Attribute { .. }), "a forged id popped: {p:?}");
         if let PopOutcome::Unavailable { code, .. } = &p.outcome {
@@ -54,7 +54,7 @@ async fn an_ivr_identified_caller_pops_without_a_search() {
     let run = start_engine(config_for(&sim, &[]), store).await;
     let contact = sim.population().contacts[3].id.clone();
     place(&sim, "tel:+14155550111", json!({"contact_id": &contact[..15]})).await;
-    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     let p = &pops(&run.events)[0];
     assert_eq!(p.source, PopSource::Attribute);
     assert!(matches!(&p.outcome, PopOutcome::Attribute { record_id, .. } if *record_id == contact));
@@ -73,13 +73,13 @@ async fn concurrent_calls_from_one_number_share_one_search_and_repeats_hit_the_c
     let caller = sim.population().callers_of(cloud_sim::data::CallerKind::Single).next().unwrap().clone();
     place(&sim, &caller.ani, json!({})).await;
     place(&sim, &caller.ani, json!({})).await;
-    eventually("both pops", 5, || pops(&run.events).len() == 2).await;
+    eventually("both pops", 5, async || pops(&run.events).len() == 2).await;
     assert_eq!(count(&sim, SEARCH), 1, "one search for two concurrent lookups");
     for p in pops(&run.events) {
         assert!(matches!(&p.outcome, PopOutcome::Single { candidate } if candidate.id == caller.expected[0]), "{p:?}");
     }
     place(&sim, &caller.ani, json!({})).await;
-    eventually("the third pop", 5, || pops(&run.events).len() == 3).await;
+    eventually("the third pop", 5, async || pops(&run.events).len() == 3).await;
     assert_eq!(pops(&run.events)[2].source, PopSource::Cache);
     assert_eq!(count(&sim, SEARCH), 1, "a repeat caller costs no API call");
     run.engine.stop().await;
@@ -94,17 +94,17 @@ async fn a_slow_salesforce_gives_search_manually_in_budget_and_fills_the_cache_l
         .await;
     let caller = sim.population().callers_of(cloud_sim::data::CallerKind::Shared).next().unwrap().clone();
     place(&sim, &caller.ani, json!({})).await;
-    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     let p = &pops(&run.events)[0];
     assert!(matches!(&p.outcome, PopOutcome::Unavailable { code, .. } if code == "LOOKUP_TIMEOUT"), "{p:?}");
     assert!(p.elapsed_us < 1_000_000, "answered within the budget, not after the search: {} µs", p.elapsed_us);
     let e164 = caller.e164.clone().unwrap();
-    eventually("the late answer to reach the cache", 10, || {
+    eventually("the late answer to reach the cache", 10, async || {
         run.engine.resolver().cache().get(&e164, chrono::Utc::now().timestamp_millis()).ok().flatten().is_some()
     })
     .await;
     place(&sim, &caller.ani, json!({})).await;
-    eventually("the second pop", 5, || pops(&run.events).len() == 2).await;
+    eventually("the second pop", 5, async || pops(&run.events).len() == 2).await;
     let p = &pops(&run.events)[1];
     assert_eq!(p.source, PopSource::Cache, "the late answer was kept");
     assert!(matches!(&p.outcome, PopOutcome::Multiple { candidates } if candidates.len() == caller.expected.len()));
@@ -118,7 +118,7 @@ async fn salesforce_failures_become_search_manually_with_the_reason() {
     let run = start_engine(config_for(&sim, &[]), store).await;
     control(&sim, "/_sim/faults", json!({"kind": "limit_exceeded", "service": "salesforce", "count": 1})).await;
     place(&sim, "tel:+14155550177", json!({})).await;
-    eventually("the pop", 5, || pops(&run.events).len() == 1).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     match &pops(&run.events)[0].outcome {
         PopOutcome::Unavailable { code, reason } => {
             assert_eq!(code, "REQUEST_LIMIT_EXCEEDED");

@@ -44,7 +44,7 @@ async fn ttls_and_stale_while_revalidate_without_sleeping() {
     let d = r.resolve(req(&known.ani)).await;
     assert_eq!(d.source, PopSource::Cache);
     assert_eq!(d.cache_age_secs, Some(70));
-    eventually("the background check", 5, || {
+    eventually("the background check", 5, async || {
         events.events().iter().any(|e| matches!(e, EngineEvent::CacheRevalidated { changed: false }))
     })
     .await;

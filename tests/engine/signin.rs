@@ -26,7 +26,7 @@ struct ForgedState;
 
 impl Browser for ForgedState {
     async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
-        let mut cb = FollowRedirect(auth::oauth_http()).authorize(url).await?;
+        let mut cb = FollowRedirect(auth::oauth_http()?).authorize(url).await?;
         cb.state = Some("not-the-state-we-sent".into());
         Ok(cb)
     }
@@ -190,7 +190,7 @@ async fn the_rotating_log_files_carry_no_token() {
             ..Default::default()
         })
         .unwrap();
-    eventually("the scenario", 60, || sim.scenario(&id).is_some_and(|p| p.done)).await;
+    eventually("the scenario", 60, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
     // The engine logs each pop as it happens: wait for the last one in the file, not a fixed time.
     let placed = sim.scenario(&id).unwrap().placed as usize;
     let read_logs = || {
@@ -198,7 +198,7 @@ async fn the_rotating_log_files_carry_no_token() {
             .map(|d| d.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok()).collect::<String>())
             .unwrap_or_default()
     };
-    eventually("every pop in the log files", 30, || read_logs().matches(" pop").count() >= placed).await;
+    eventually("every pop in the log files", 30, async || read_logs().matches(" pop").count() >= placed).await;
     let _ = child.kill();
     let _ = child.wait();
     let issued: Value =

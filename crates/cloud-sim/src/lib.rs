@@ -22,6 +22,7 @@ pub mod scenario;
 mod server;
 mod state;
 mod stats;
+pub mod wait;
 
 pub use config::{Ports, Settings, SimConfig};
 /// Escaping helpers a careful client uses, for tests that build SOSL and SOQL by hand.

@@ -132,7 +132,7 @@ impl Browser for ChosenBrowser<'_> {
                 SystemBrowser { redirect_uri: self.redirect_uri.clone(), timeout: *timeout }.authorize(url).await
             }
             #[cfg(feature = "demo")]
-            BrowserChoice::Simulator => FollowRedirect(oauth_http()).authorize(url).await,
+            BrowserChoice::Simulator => FollowRedirect(oauth_http()?).authorize(url).await,
         }
     }
 }
@@ -155,8 +155,11 @@ impl Browser for FollowRedirect {
 }
 
 /// A client for the token exchange: never follows redirects (OAuth 2.0 security advice).
-pub fn oauth_http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("TLS backend available")
+pub fn oauth_http() -> Result<reqwest::Client, AuthError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| AuthError::Exchange(format!("no HTTPS client could be made: {e}")))
 }
 
 fn check_callback(cb: Callback, csrf: &CsrfToken) -> Result<String, AuthError> {
@@ -186,7 +189,7 @@ pub async fn genesys(cfg: &GenesysConfig, browser: &impl Browser) -> Result<Toke
     let token: StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType> = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
-        .request_async(&oauth_http())
+        .request_async(&oauth_http()?)
         .await
         .map_err(|e| AuthError::Exchange(describe(&e)))?;
     Ok(Tokens {
@@ -230,7 +233,7 @@ pub async fn salesforce(cfg: &SalesforceConfig, browser: &impl Browser) -> Resul
     let token = client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
-        .request_async(&oauth_http())
+        .request_async(&oauth_http()?)
         .await
         .map_err(|e| AuthError::Exchange(describe(&e)))?;
     Ok(Tokens {
@@ -309,7 +312,7 @@ impl Browser for SystemBrowser {
 /// Revokes a Salesforce token (a refresh token revokes its sessions too).
 pub async fn salesforce_revoke(cfg: &SalesforceConfig, token: &str) -> Result<(), AuthError> {
     let url = format!("{}/services/oauth2/revoke", cfg.login_base.trim_end_matches('/'));
-    let r = oauth_http()
+    let r = oauth_http()?
         .post(url)
         .form(&[("token", token)])
         .send()

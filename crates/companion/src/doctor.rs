@@ -142,11 +142,17 @@ fn setter(l: &LoadedConfig, keys: &str) -> Layer {
 /// Every configured endpoint, and the clock against the servers'.
 pub async fn endpoint_checks(l: &LoadedConfig) -> Vec<Check> {
     let c = &l.config;
-    let http = reqwest::Client::builder()
+    let http = match reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .expect("TLS backend");
+    {
+        Ok(h) => h,
+        Err(e) => {
+            let detail = format!("no HTTPS client could be made ({e})");
+            return vec![check("endpoints", false, detail, Some("reinstall Agent Companion".into()))];
+        }
+    };
     let streaming = c.genesys.streaming().replacen("wss://", "https://", 1).replacen("ws://", "http://", 1);
     let mut targets = vec![
         ("Genesys API", "genesys.api_base / genesys.region", c.genesys.api()),

@@ -159,7 +159,8 @@ async fn nothing_is_replayed_after_a_reconnect() {
     let (token, uid) = genesys_token(&sim).await;
     let (id, ws) = subscribed_socket(&sim, &token, &uid).await;
     drop(ws);
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    cloud_sim::wait::eventually("the server to see the socket close", 5, async || sim.stats()["sockets"]["open"] == 0)
+        .await;
     let placed = manual_call(&sim, "tel:+14155550123").await;
     let cid = placed["conversation_id"].as_str().unwrap();
     let (mut ws, _) =

@@ -19,14 +19,11 @@ async fn a_scenario_runs_every_call_to_its_wrapup() {
             .unwrap()
             .to_string();
     let mut progress = Value::Null;
-    for _ in 0..300 {
+    cloud_sim::wait::eventually("the scenario to finish", 15, async || {
         progress = http().get(format!("{}/_sim/scenario/{id}", sim.urls().control)).fetch_json().await;
-        if progress["done"] == true {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(progress["done"], true, "{progress}");
+        progress["done"] == true
+    })
+    .await;
     assert_eq!(progress["placed"], 12);
     let mut wrapped = std::collections::HashSet::new();
     while let Some(ev) = next_event(&mut ws, Duration::from_millis(500)).await {
@@ -71,13 +68,11 @@ async fn the_same_seed_places_the_same_callers() {
             .unwrap()
             .to_string();
         let mut p = Value::Null;
-        for _ in 0..200 {
+        cloud_sim::wait::eventually("8 calls placed", 4, async || {
             p = http().get(format!("{}/_sim/scenario/{id}", sim.urls().control)).fetch_json().await;
-            if p["placed"] == 8 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            p["placed"] == 8
+        })
+        .await;
         let mut these = vec![];
         for cid in p["conversation_ids"].as_array().unwrap() {
             let c: Value =
@@ -201,13 +196,12 @@ fn the_binary_prints_its_urls_and_stays_up() {
     for k in ["genesys_api", "genesys_login", "genesys_streaming", "salesforce", "salesforce_login", "control"] {
         assert!(urls[k].as_str().unwrap().contains("127.0.0.1:"), "{k}");
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(child.0.try_wait().unwrap().is_none(), "still running");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let health: Value = rt.block_on(async {
         reqwest::get(format!("{}/_sim/health", urls["control"].as_str().unwrap())).await.unwrap().json().await.unwrap()
     });
     assert_eq!(health["ok"], true);
+    assert!(child.0.try_wait().unwrap().is_none(), "still running after answering");
 }
 
 #[test]

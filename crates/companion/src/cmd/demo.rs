@@ -145,4 +145,13 @@ mod with_simulator {
         println!("{}", report.summary());
         Ok(if report.missed_calls() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn a_short_id_is_cut_by_characters_not_bytes() {
+            assert_eq!(super::short_id("é-€-漢字-conversation"), "é-€-漢字-c");
+            assert_eq!(super::short_id("ab"), "ab");
+        }
+    }
 }

@@ -86,6 +86,27 @@ mod tests {
     }
 
     #[test]
+    fn a_wrapup_code_with_a_dot_in_its_name_loads_instead_of_stopping_the_app() {
+        let dir = tempfile::tempdir().unwrap();
+        let user =
+            write(&dir, "user.toml", "[disposition.code_map]\n\"No. Answer\" = \"Failed\"\n\"Sale\" = \"Completed\"\n");
+        let l = load(&Sources { user: Some(user), ..Default::default() }).unwrap();
+        assert_eq!(l.config.disposition.code_map.get("No. Answer").map(String::as_str), Some("Failed"));
+        assert_eq!(l.origin("disposition.code_map.No. Answer"), Layer::User);
+    }
+
+    #[test]
+    fn every_key_of_the_schema_is_known_including_optional_ones() {
+        for key in
+            ["genesys.api_base", "salesforce.instance_url", "store.path", "updates.feed_url", "disposition.code_map"]
+        {
+            assert!(layers::known_key(key), "{key}");
+        }
+        assert!(!layers::known_key("genesys.nope"));
+        assert!(!layers::known_key("genesys"), "a section is not a key");
+    }
+
+    #[test]
     fn layers_override_in_order_and_locks_hold() {
         let dir = tempfile::tempdir().unwrap();
         let managed = write(

@@ -218,12 +218,7 @@ impl Pusher {
             }
         }
         let (outbox, limit) = (self.outbox.clone(), self.config.outbox.batch_size);
-        let due = tokio::task::spawn_blocking(move || outbox.due(limit)).await.map_err(|e| {
-            super::OutboxError::Store(crate::store::StoreError::Open {
-                path: Default::default(),
-                message: e.to_string(),
-            })
-        })??;
+        let due = tokio::task::spawn_blocking(move || outbox.due(limit)).await.map_err(worker_stopped)??;
         if due.is_empty() {
             self.flush.store(false, std::sync::atomic::Ordering::SeqCst);
             return Ok(Next::Continue);
@@ -315,13 +310,9 @@ impl Pusher {
             return Ok(());
         }
         let outbox = self.outbox.clone();
-        let (items, applied) =
-            tokio::task::spawn_blocking(move || outbox.settle(&items).map(|a| (items, a))).await.map_err(|e| {
-                super::OutboxError::Store(crate::store::StoreError::Open {
-                    path: Default::default(),
-                    message: e.to_string(),
-                })
-            })??;
+        let (items, applied) = tokio::task::spawn_blocking(move || outbox.settle(&items).map(|a| (items, a)))
+            .await
+            .map_err(worker_stopped)??;
         tracing::info!(rows = items.len(), delivered = applied.iter().filter(|a| **a).count(), "push settled");
         for (item, applied) in items.into_iter().zip(applied) {
             if let (Settlement::Delivered { id, salesforce_id, .. }, true) = (item, applied) {
@@ -452,4 +443,9 @@ impl Pusher {
         self.set(PusherState::SignInRequired { reason: e.message.clone() });
         Ok(Next::Hold)
     }
+}
+
+/// A blocking outbox task that did not finish is a store failure, said as such.
+fn worker_stopped(e: tokio::task::JoinError) -> super::OutboxError {
+    super::OutboxError::Store(crate::store::StoreError::Worker(e.to_string()))
 }

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// A schema migration failed.
     #[error("cannot update the local database {path} to this version: {message}")]
     Migration { path: PathBuf, message: String },
+    /// A background database task stopped before it finished (a panic or a shutdown).
+    #[error("a background database task stopped: {0}")]
+    Worker(String),
     /// A statement failed.
     #[error("local database error: {0}")]
     Sql(#[from] rusqlite::Error),
