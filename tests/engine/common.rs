@@ -10,6 +10,7 @@ use companion::screenpop::PopDecision;
 use companion::signin::Clouds;
 use companion::store::Store;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,4 +110,19 @@ pub const ACTIVE_CONVERSATIONS: &str = "genesys_api GET /api/v2/conversations";
 pub async fn place(sim: &SimHandle, ani: &str, attributes: Value) -> String {
     let v = control(sim, "/_sim/calls", json!({"ani": ani, "attributes": attributes, "manual": true})).await;
     v["conversation_id"].as_str().unwrap().to_string()
+}
+
+/// Log records in the simulator's Salesforce, per interaction id.
+pub async fn crm(sim: &cloud_sim::SimHandle) -> HashMap<String, Vec<Value>> {
+    let v: Value = reqwest::get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+    for r in v["records"].as_array().unwrap() {
+        out.entry(r["Interaction_ID__c"].as_str().unwrap().to_string()).or_default().push(r.clone());
+    }
+    out
 }

@@ -6,8 +6,7 @@
 use crate::common::*;
 use companion::outbox::RowState;
 use rand::{Rng, SeedableRng};
-use serde_json::{Value, json};
-use std::collections::HashMap;
+use serde_json::json;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -43,20 +42,6 @@ fn spawn_engine(sim: &cloud_sim::SimHandle, db: &Path) -> Child {
 fn kill_9(mut child: Child) {
     let _ = child.kill();
     let _ = child.wait();
-}
-
-async fn crm(sim: &cloud_sim::SimHandle) -> HashMap<String, usize> {
-    let v: Value = reqwest::get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut out = HashMap::new();
-    for r in v["records"].as_array().unwrap() {
-        *out.entry(r["Interaction_ID__c"].as_str().unwrap().to_string()).or_default() += 1;
-    }
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,7 +145,7 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     for r in &rows {
         assert_eq!(r.state, RowState::Delivered, "{}: {:?} {:?}", r.conversation_id, r.state, r.error_message);
         assert_eq!(
-            records.get(&r.conversation_id).copied(),
+            records.get(&r.conversation_id).map(Vec::len),
             Some(1),
             "{} must be in Salesforce exactly once",
             r.conversation_id

@@ -4,7 +4,6 @@ use crate::common::*;
 use companion::outbox::pusher::PusherState;
 use companion::outbox::{Disposition, DispositionSource, RowState};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::time::Duration;
 
 const FAST: [&str; 5] = [
@@ -29,21 +28,6 @@ fn disposition(id: &str, code: &str, reason: &str) -> Disposition {
         agent_extension: None,
         source: DispositionSource::Agent,
     }
-}
-
-/// Log records in the simulator's Salesforce, per interaction id.
-async fn crm(sim: &cloud_sim::SimHandle) -> HashMap<String, Vec<Value>> {
-    let v: Value = reqwest::get(format!("{}/_sim/salesforce/Disposition_Log__c", sim.urls().control))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut out: HashMap<String, Vec<Value>> = HashMap::new();
-    for r in v["records"].as_array().unwrap() {
-        out.entry(r["Interaction_ID__c"].as_str().unwrap().to_string()).or_default().push(r.clone());
-    }
-    out
 }
 
 fn pending(run: &Running) -> u64 {
