@@ -317,8 +317,10 @@ pub fn main() -> std::process::ExitCode {
         eprintln!("agent-companion: {NO_DEMO}");
         return std::process::ExitCode::from(2);
     }
-    let log_dir = args.log_dir.clone().unwrap_or_else(companion::logs::default_dir);
-    companion::logs::init(Some(&log_dir), "agent-companion", "warn,companion=info,agent_companion=info");
+    // Every file this program writes (database, logs, bundles) is the user's alone.
+    companion::private_files::restrict_umask();
+    let log_dir = args.log_dir.clone().or_else(companion::logs::default_dir);
+    companion::logs::init(log_dir.as_deref(), "agent-companion", "warn,companion=info,agent_companion=info");
     let opener: Opener = Box::new(|url: &str| open::that_detached(url).map_err(|e| e.to_string()));
     let export_dir = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
     let shell = Shell::new(opener, export_dir);

@@ -40,6 +40,22 @@ async fn forgetting_a_number_leaves_no_trace_in_the_files() {
         "{:?}",
         r.removed
     );
+    // The caller's dispositions (their notes) go too, not only the number.
+    let theirs: Vec<&String> =
+        report.pops.iter().filter(|p| p.e164.as_deref() == Some(e164.as_str())).map(|p| &p.conversation_id).collect();
+    assert!(r.removed.get("outbox").copied().unwrap_or(0) >= theirs.len() as u64, "{:?}", r.removed);
+    for id in theirs {
+        assert!(
+            companion::outbox::Outbox::new(
+                std::sync::Arc::new(Store::open(&dir.path().join("companion.db")).unwrap()),
+                std::sync::Arc::new(companion::clock::SystemClock)
+            )
+            .get(id)
+            .unwrap()
+            .is_none(),
+            "{id}'s disposition is still kept"
+        );
+    }
     drop(store);
     if let Some(file) = contains(&bytes_of(dir.path()), &digits) {
         panic!("the number is still in {file}");

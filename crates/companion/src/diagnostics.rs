@@ -8,12 +8,21 @@ use crate::status::StatusSnapshot;
 use crate::store::{Conversations, DbFile, StoreError};
 use serde_json::{Value, json};
 
-/// Salesforce messages can quote the values they refused; keep the code, reduce the text to its words.
+/// Salesforce's messages quote the values they refused (a picklist value, the agent's notes in a
+/// "data value too large"): only the fields they name are kept, the rest is cut.
 fn redact_message(m: &str) -> String {
-    m.split_whitespace()
-        .map(|w| if w.chars().any(|c| c.is_ascii_digit()) || w.contains('@') || w.len() > 24 { "[…]" } else { w })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let fields: Vec<&str> = m
+        .split(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '[' || c == ']')
+        .filter(|w| is_api_name(w))
+        .collect();
+    if fields.is_empty() { "[…]".to_string() } else { format!("{}: […]", fields.join(", ")) }
+}
+
+/// A custom field or object API name (`Disposition_Reason__c`): the org's schema, not a value.
+fn is_api_name(w: &str) -> bool {
+    w.contains("__")
+        && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Builds the bundle from a database file (read-only) and the loaded configuration.
@@ -49,7 +58,7 @@ pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, docto
         "generated_at": chrono::Utc::now().to_rfc3339(),
         "app_version": env!("CARGO_PKG_VERSION"),
         "os": std::env::consts::OS,
-        "status": status,
+        "status": redacted(status),
         "doctor": doctor,
         "config": config,
         "config_origins": origins,
@@ -59,17 +68,73 @@ pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, docto
     }))
 }
 
+/// The status as the bundle carries it: the latest error message of each class cut like the rest.
+fn redacted(status: &StatusSnapshot) -> StatusSnapshot {
+    let mut s = status.clone();
+    for e in s.recent_errors.values_mut() {
+        e.latest = redact_message(&e.latest);
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn messages_keep_their_words_not_the_values() {
+    fn messages_keep_the_fields_they_name_not_the_values() {
         assert_eq!(
             redact_message(
                 "Disposition_Code__c: bad value for restricted picklist field: Sideways 415-555-1212 jane@example.com"
             ),
-            "Disposition_Code__c: bad value for restricted picklist field: Sideways […] […]"
+            "Disposition_Code__c: […]"
         );
+        assert_eq!(
+            redact_message("Disposition_Reason__c: data value too large: customer wants a refund for the blue sofa"),
+            "Disposition_Reason__c: […]"
+        );
+        assert_eq!(redact_message("Refunds need a case number."), "[…]");
+    }
+
+    #[test]
+    fn a_bundle_made_after_failing_records_holds_none_of_their_values() {
+        use crate::outbox::{Disposition, DispositionSource, Outbox};
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(crate::store::Store::open(&dir.path().join("c.db")).unwrap());
+        let outbox = Outbox::new(store.clone(), std::sync::Arc::new(crate::clock::SystemClock));
+        let notes = "customer wants a refund for the blue sofa, call back on 415-555-0199";
+        for (id, code, message) in [
+            ("c-long", "STRING_TOO_LONG", format!("Disposition_Reason__c: data value too large: {notes}")),
+            (
+                "c-pick",
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                "Disposition_Code__c: bad value for restricted picklist field: Sideways".to_string(),
+            ),
+        ] {
+            outbox
+                .enqueue(&Disposition {
+                    conversation_id: id.into(),
+                    code: "Sideways".into(),
+                    reason: notes.into(),
+                    timestamp: "2026-12-01T10:00:00Z".into(),
+                    duration_secs: None,
+                    contact_id: None,
+                    account_id: None,
+                    agent_extension: None,
+                    source: DispositionSource::Agent,
+                })
+                .unwrap();
+            outbox.park(id, 1, "needs_attention", code, &message).unwrap();
+        }
+        let loaded = crate::config::load(&crate::config::Sources::default()).unwrap();
+        let status = crate::status::read(store.file()).unwrap();
+        let shown =
+            status.recent_errors.values().any(|e| e.latest.contains("Sideways") || e.latest.contains("blue sofa"));
+        assert!(shown, "the local Sync view shows Salesforce's own message");
+        let text = bundle(store.file(), &loaded, &status, Value::Null).unwrap().to_string();
+        for value in ["blue sofa", "refund", "415-555-0199", "Sideways"] {
+            assert!(!text.contains(value), "the bundle holds `{value}`");
+        }
+        assert!(text.contains("STRING_TOO_LONG") && text.contains("Disposition_Reason__c"), "but says what failed");
     }
 }

@@ -67,6 +67,12 @@ pub fn keychain_check(kind: SecretStoreKind) -> Check {
 
 /// The local database as it is now (`file`: [`DbFile::existing`]), and whether it is encrypted as
 /// `store.encrypt` asks.
+/// The database cannot even be placed (no per-user data folder).
+pub fn no_store_check(why: &str) -> Check {
+    check("database", false, why, Some("set store.path, or run the app as a user with a home folder".into()))
+}
+
+/// The database: there, openable with its key, encrypted as configured.
 pub fn store_check(path: &Path, file: Result<DbFile, StoreError>, encrypt: bool) -> Check {
     if encrypt && !crate::store::ENCRYPTION_AVAILABLE {
         return check(

@@ -9,17 +9,14 @@ pub const KEPT_FILES: usize = 7;
 
 /// The per-OS log directory: `~/Library/Logs/AgentCompanion` on macOS, `%LOCALAPPDATA%\AgentCompanion\logs`
 /// on Windows, `$XDG_STATE_HOME/agent-companion/logs` (or `~/.local/state/…`) elsewhere.
-pub fn default_dir() -> PathBuf {
+/// None without a home: logs then go to stderr only, never to a shared folder such as `/tmp`.
+pub fn default_dir() -> Option<PathBuf> {
     if cfg!(target_os = "macos") {
-        dirs::home_dir().unwrap_or_default().join("Library/Logs/AgentCompanion")
+        dirs::home_dir().map(|h| h.join("Library/Logs/AgentCompanion"))
     } else if cfg!(target_os = "windows") {
-        dirs::data_local_dir().unwrap_or_default().join("AgentCompanion").join("logs")
+        dirs::data_local_dir().map(|d| d.join("AgentCompanion").join("logs"))
     } else {
-        dirs::state_dir()
-            .or_else(dirs::data_local_dir)
-            .unwrap_or_else(std::env::temp_dir)
-            .join("agent-companion")
-            .join("logs")
+        dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join("agent-companion").join("logs"))
     }
 }
 
@@ -43,8 +40,9 @@ pub fn init(dir: Option<&Path>, prefix: &str, stderr_level: &str) {
 }
 
 fn appender(dir: &Path, prefix: &str) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
-    // The appender prunes old files by listing the directory: it must exist first.
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    // The appender prunes old files by listing the directory: it must exist first. It is the agent's
+    // alone, so no other user can read the logs in it.
+    crate::private_files::dir(dir).map_err(|e| e.to_string())?;
     tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix(prefix)

@@ -10,10 +10,12 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Every file this program writes (database, logs, bundles) is the user's alone.
+    companion::private_files::restrict_umask();
     let cli = Cli::parse();
     // The long-running engine also logs to rotating files; one-shot commands to stderr only.
     let log_dir = match &cli.command {
-        Command::Run { log_dir, .. } => Some(log_dir.clone().unwrap_or_else(logs::default_dir)),
+        Command::Run { log_dir, .. } => log_dir.clone().or_else(logs::default_dir),
         _ => None,
     };
     logs::init(log_dir.as_deref(), "companion", "warn");

@@ -1,5 +1,6 @@
 //! Erasure: `companion forget --phone N | --contact ID | --all` removes a caller from the lookup cache,
-//! the agent's picks, the call history, the raw-frame journal and the outbox's delivered history, with
+//! the agent's picks, the call history, the raw-frame journal and the dispositions (with their
+//! history) of the caller's calls or record, with
 //! `secure_delete` on and a WAL checkpoint so nothing lingers in the files. Undelivered dispositions
 //! are only erased with an explicit confirmation. The erasure log records what kind of erasure ran and
 //! how many rows went, never the number or the id.
@@ -81,11 +82,30 @@ pub fn forget(
                 count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE e164 = ?1", [&e164])?);
                 // Calls are stored with the address as Genesys gave it: compare after normalising.
                 let calls = Conversations::on(&tx);
-                for (id, ani) in calls.addresses()? {
-                    if phone::normalize(&ani, default_country) == Normalized::E164(e164.clone()) {
-                        count("conversation", calls.delete(&id)?);
-                        count("journal", tx.execute("DELETE FROM journal WHERE conversation_id = ?1", [&id])?);
-                    }
+                let theirs: Vec<String> = calls
+                    .addresses()?
+                    .into_iter()
+                    .filter(|(_, ani)| phone::normalize(ani, default_country) == Normalized::E164(e164.clone()))
+                    .map(|(id, _)| id)
+                    .collect();
+                // Their calls' dispositions carry their notes: delivered ones go; undelivered ones only
+                // when the agent says so.
+                let mut undelivered = 0i64;
+                for id in &theirs {
+                    undelivered += tx.query_row(
+                        "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND state IN ('pending', 'needs_attention')",
+                        [id],
+                        |r| r.get::<_, i64>(0),
+                    )?;
+                }
+                if undelivered > 0 && !include_undelivered {
+                    return Err(ForgetError::Undelivered { count: undelivered as u64 });
+                }
+                for id in &theirs {
+                    count("conversation", calls.delete(id)?);
+                    count("journal", tx.execute("DELETE FROM journal WHERE conversation_id = ?1", [id])?);
+                    count("outbox_event", tx.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [id])?);
+                    count("outbox", tx.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?);
                 }
                 count(
                     "journal",

@@ -5,6 +5,7 @@
 use crate::auth::{self, BrowserChoice};
 use crate::config::Config;
 use crate::genesys::rest::{GenesysClient, GenesysError};
+use crate::hosts::{self, CloudHosts};
 use crate::salesforce::{PersistRefreshToken, Refresh, SalesforceClient};
 use crate::secrets::{SecretStore, StoredSignIn, key, load, save};
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub enum SignInError {
     Genesys(#[from] GenesysError),
     #[error("Salesforce gave no instance URL and none is configured")]
     NoInstance,
+    #[error("the Salesforce instance is not to be trusted with a token: {0}")]
+    Host(#[from] crate::hosts::HostError),
     #[error("not signed in")]
     NotSignedIn,
 }
@@ -196,6 +199,8 @@ impl Clouds {
         };
         if let Some(s) = kept {
             let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).unwrap_or_default();
+            // A keychain entry another program wrote could name any host: the token goes only to Salesforce.
+            hosts::check(CloudHosts::Salesforce, &instance, false)?;
             let refresh = refresh_with(s.refresh_token.clone().unwrap_or_default());
             self.salesforce.signed_in(&instance, String::new(), Some(refresh));
             if self.salesforce.refresh_session().await.is_ok() {
@@ -207,6 +212,7 @@ impl Clouds {
         let Some(browser) = prompt.browser() else { return Ok(false) };
         let s = auth::salesforce(&cfg.salesforce, &browser.for_redirect(&cfg.salesforce.redirect_uri)).await?;
         let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).ok_or(SignInError::NoInstance)?;
+        hosts::check(CloudHosts::Salesforce, &instance, false)?;
         let refresh = s.refresh_token.map(|rt| {
             let kept = StoredSignIn {
                 refresh_token: Some(rt.clone()),

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 pub async fn diagnostics(cli: &Cli, out: PathBuf, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     use companion::doctor;
     let loaded = load_config(cli)?;
-    let path = db.unwrap_or_else(|| db_path(&loaded.config));
+    let path = match db {
+        Some(p) => p,
+        None => db_path(&loaded.config)?,
+    };
     let file = existing_db(&path)?;
     let status = companion::status::read(&file)?;
     let mut checks = doctor::config_checks(&loaded);
@@ -20,7 +23,7 @@ pub async fn diagnostics(cli: &Cli, out: PathBuf, db: Option<PathBuf>) -> Result
         &status,
         serde_json::to_value(&checks).expect("checks serialize"),
     )?;
-    std::fs::write(&out, serde_json::to_string_pretty(&bundle).expect("bundle serializes"))
+    companion::private_files::write(&out, serde_json::to_string_pretty(&bundle).expect("bundle serializes").as_bytes())
         .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", out.display())))?;
     println!("Diagnostics written to {} (ids only; no numbers, names, notes or tokens).", out.display());
     Ok(ExitCode::SUCCESS)
@@ -31,8 +34,10 @@ pub async fn doctor(cli: &Cli, json_out: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let mut checks = doctor::config_checks(&loaded);
     checks.push(doctor::keychain_check(companion::secrets::open().kind()));
-    let path = db_path(&loaded.config);
-    checks.push(doctor::store_check(&path, existing_db(&path), loaded.config.store.encrypt));
+    match db_path(&loaded.config) {
+        Ok(path) => checks.push(doctor::store_check(&path, existing_db(&path), loaded.config.store.encrypt)),
+        Err(e) => checks.push(doctor::no_store_check(&e.to_string())),
+    }
     checks.extend(doctor::endpoint_checks(&loaded).await);
     if json_out {
         println!("{}", serde_json::to_string_pretty(&checks).expect("checks serialize"));

@@ -20,7 +20,10 @@ pub fn forget(
         (None, None, true) => Scope::All,
         _ => return Err(CliError::Usage("say what to forget: --phone N, --contact ID or --all".into())),
     };
-    let path = db.unwrap_or_else(|| db_path(&loaded.config));
+    let path = match db {
+        Some(p) => p,
+        None => db_path(&loaded.config)?,
+    };
     if !path.exists() {
         return Err(CliError::Usage(format!("no database at {}: nothing is kept on this machine", path.display())));
     }

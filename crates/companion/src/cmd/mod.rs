@@ -195,8 +195,11 @@ pub fn load_config(cli: &Cli) -> Result<config::LoadedConfig, CliError> {
     Ok(loaded)
 }
 
-pub fn db_path(cfg: &Config) -> PathBuf {
-    cfg.store.path.clone().unwrap_or_else(store::default_path)
+pub fn db_path(cfg: &Config) -> Result<PathBuf, CliError> {
+    match cfg.store.path.clone() {
+        Some(p) => Ok(p),
+        None => Ok(store::default_path()?),
+    }
 }
 
 /// The database as it is now, with the keychain's key when it is encrypted (the keychain is only

@@ -10,7 +10,7 @@ pub fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<Exi
     use companion::outbox::{Outbox, RowState};
     let path = match db {
         Some(p) => p,
-        None => db_path(&load_config(cli)?.config),
+        None => db_path(&load_config(cli)?.config)?,
     };
     if !path.exists() {
         return Err(CliError::Usage(format!("no database at {}: the engine has not run yet", path.display())));

@@ -13,7 +13,7 @@ pub async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
     let loaded = load_config(cli)?;
     let cfg = Arc::new(loaded.config);
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
-    let store = Arc::new(DbFile::configured(&db_path(&cfg), cfg.store.encrypt, || secrets.clone())?.open()?);
+    let store = Arc::new(DbFile::configured(&db_path(&cfg)?, cfg.store.encrypt, || secrets.clone())?.open()?);
     say_where_secrets_live(secrets.as_ref());
     let clouds = Clouds::connect(&cfg, &secrets, &browser(auto_approve)?).await?;
     let engine = EngineHandle::start(EngineSetup::new(cfg, store, clouds, Arc::new(JsonLines::default())))?;

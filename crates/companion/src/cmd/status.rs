@@ -7,7 +7,7 @@ use std::process::ExitCode;
 pub fn status(cli: &Cli, json_out: bool, db: Option<PathBuf>) -> Result<ExitCode, CliError> {
     let path = match db {
         Some(p) => p,
-        None => db_path(&load_config(cli)?.config),
+        None => db_path(&load_config(cli)?.config)?,
     };
     let snap = companion::status::read(&existing_db(&path)?)?;
     if json_out {

@@ -20,6 +20,11 @@ pub struct Sources {
     pub flags: Vec<String>,
 }
 
+/// Whether `COMPANION_MANAGED_CONFIG` may point the managed layer elsewhere. Only builds with the
+/// simulator (tests, demos) allow it: in an installed build, anyone who can set an environment
+/// variable could otherwise drop every lock IT set.
+const MANAGED_PATH_FROM_ENV: bool = cfg!(feature = "demo");
+
 /// Environment variables of the program itself, not configuration keys.
 const RESERVED_ENV: [&str; 4] = ["COMPANION_CONFIG", "COMPANION_MANAGED_CONFIG", "COMPANION_LOG", "COMPANION_DATA_DIR"];
 
@@ -27,10 +32,24 @@ impl Sources {
     /// The standard places: the managed file of this OS, the user's config file, the process
     /// environment. `COMPANION_MANAGED_CONFIG` and `COMPANION_CONFIG` point elsewhere.
     pub fn standard(flags: Vec<String>, user_file: Option<PathBuf>) -> Sources {
-        let env: Vec<(String, String)> = std::env::vars().collect();
+        Sources::from_env(std::env::vars().collect(), flags, user_file, MANAGED_PATH_FROM_ENV)
+    }
+
+    /// [`Sources::standard`] from a given environment. `managed_from_env`: whether
+    /// `COMPANION_MANAGED_CONFIG` may replace IT's file (builds with the simulator only).
+    pub fn from_env(
+        env: Vec<(String, String)>,
+        flags: Vec<String>,
+        user_file: Option<PathBuf>,
+        managed_from_env: bool,
+    ) -> Sources {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| PathBuf::from(v));
+        let redirected = get("COMPANION_MANAGED_CONFIG").filter(|_| managed_from_env);
+        if !managed_from_env && get("COMPANION_MANAGED_CONFIG").is_some() {
+            tracing::warn!("COMPANION_MANAGED_CONFIG is ignored: IT's managed file is read from its own place");
+        }
         Sources {
-            managed: get("COMPANION_MANAGED_CONFIG").or_else(|| Some(managed_path())),
+            managed: redirected.or_else(|| Some(managed_path())),
             user: user_file
                 .or_else(|| get("COMPANION_CONFIG"))
                 .or_else(|| dirs::config_dir().map(|d| d.join("agent-companion").join("config.toml"))),
@@ -76,6 +95,44 @@ fn read_layer(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
         toml::from_str::<Config>(&text).map_err(file_err)?;
     }
     Ok(Some(table))
+}
+
+/// IT's file, if it is there and only IT could have written it.
+fn read_managed(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    if let Err(why) = only_its_owner_writes(path) {
+        return Err(ConfigError::Insecure { path: path.into(), why });
+    }
+    read_layer(path)
+}
+
+/// The managed file and its directory may be written by root or the user running the app (who could
+/// change their own files anyway) and by no one else: on a shared host, a file another user can write
+/// would let them lock every agent's sign-in to a server of theirs.
+#[cfg(unix)]
+fn only_its_owner_writes(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::getuid().as_raw();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    for (what, p) in [("the file", path), ("its folder", dir)] {
+        let m = std::fs::metadata(p).map_err(|e| format!("{what} cannot be checked ({e})"))?;
+        if m.uid() != 0 && m.uid() != me {
+            return Err(format!("{what} belongs to another user (uid {})", m.uid()));
+        }
+        let sticky_dir = m.is_dir() && m.mode() & 0o1000 != 0;
+        if m.mode() & 0o022 != 0 && !sticky_dir {
+            return Err(format!("{what} can be changed by other users (mode {:o})", m.mode() & 0o7777));
+        }
+    }
+    Ok(())
+}
+
+/// Windows and others: not checked here yet (see docs/security.md).
+#[cfg(not(unix))]
+fn only_its_owner_writes(_path: &Path) -> Result<(), String> {
+    Ok(())
 }
 
 /// Every leaf of a table with its path (the parts kept apart: a map key such as a disposition code
@@ -189,7 +246,7 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
         }
     };
     if let Some(path) = &sources.managed
-        && let Some(mut t) = read_layer(path)?
+        && let Some(mut t) = read_managed(path)?
     {
         if let Some(l) = t.remove("locked") {
             let list = l.as_array().ok_or_else(|| ConfigError::File {

@@ -40,6 +40,9 @@ pub enum ConfigError {
     /// An environment variable or flag is malformed or names an unknown key.
     #[error("{origin}: {message}")]
     Override { origin: String, message: String },
+    /// IT's managed file could have been written by someone other than IT.
+    #[error("the managed configuration {path} is not used: {why}. Ask IT to fix its ownership and permissions")]
+    Insecure { path: PathBuf, why: String },
     /// A value is well-formed but not acceptable.
     #[error("configuration key {key} ({layer:?} layer): {message}")]
     Invalid { key: String, layer: Layer, message: String },
@@ -74,7 +77,59 @@ mod tests {
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
+        // As IT installs it: writable by its owner only (whatever this machine's umask).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         p
+    }
+
+    #[test]
+    fn an_installed_build_ignores_an_environment_variable_that_would_replace_its_managed_file() {
+        let env = vec![("COMPANION_MANAGED_CONFIG".to_string(), "/tmp/anything.toml".to_string())];
+        let installed = Sources::from_env(env.clone(), vec![], None, false);
+        assert_eq!(installed.managed, Some(managed_path()), "IT's file, at its own place");
+        let demo = Sources::from_env(env, vec![], None, true);
+        assert_eq!(demo.managed, Some(PathBuf::from("/tmp/anything.toml")), "tests and demos may point elsewhere");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_managed_file_others_could_write_is_refused_with_the_reason() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(&dir, "managed.toml", "locked = [\"genesys\"]\n[genesys]\nregion = \"mypurecloud.ie\"\n");
+        assert!(load(&Sources { managed: Some(managed.clone()), ..Default::default() }).is_ok());
+        std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = load(&Sources { managed: Some(managed.clone()), ..Default::default() }).unwrap_err();
+        assert!(matches!(e, ConfigError::Insecure { .. }), "{e:?}");
+        assert!(e.to_string().contains("can be changed by other users (mode 666)"), "{e}");
+        std::fs::set_permissions(&managed, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = load(&Sources { managed: Some(managed), ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("its folder can be changed by other users"), "{e}");
+    }
+
+    #[test]
+    fn tokens_are_configured_for_the_clouds_own_https_hosts_only() {
+        for (flag, key) in [
+            ("salesforce.instance_url=http://acme.my.salesforce.com", "salesforce.instance_url"),
+            ("salesforce.instance_url=https://collector.example", "salesforce.instance_url"),
+            ("salesforce.login_base=http://login.salesforce.com", "salesforce.login_base"),
+            ("genesys.api_base=http://api.mypurecloud.com", "genesys.api_base"),
+            ("genesys.streaming_base=ws://streaming.mypurecloud.com", "genesys.streaming_base"),
+            ("genesys.login_base=https://login.evil.example", "genesys.login_base"),
+            ("salesforce.lightning_host=evil.example", "salesforce.lightning_host"),
+            ("genesys.redirect_uri=http://example.com/cb", "genesys.redirect_uri"),
+        ] {
+            let e = load(&Sources { flags: vec![flag.into()], ..Default::default() }).unwrap_err();
+            assert!(matches!(&e, ConfigError::Invalid { key: k, .. } if k == key), "{flag}: {e}");
+        }
+        // The simulator on this machine's loopback may be plain.
+        let sim = ["salesforce.login_base=http://127.0.0.1:18004", "genesys.streaming_base=ws://127.0.0.1:18002"];
+        assert!(load(&Sources { flags: sim.map(String::from).to_vec(), ..Default::default() }).is_ok());
     }
 
     #[test]

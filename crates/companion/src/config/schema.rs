@@ -224,8 +224,11 @@ impl Default for SearchConfig {
 pub struct StoreConfig {
     /// Database file; the per-user data directory when absent.
     pub path: Option<PathBuf>,
-    /// Hours of raw notification frames kept in the journal.
+    /// Hours of raw notification frames kept in the journal (and of calls kept in the history).
     pub journal_retention_hours: u64,
+    /// Days a delivered or discarded disposition (its notes, contact, history) and an agent's pick for
+    /// a number are kept on this machine. Undelivered dispositions are never purged.
+    pub retention_days: u64,
     /// Encrypt the database file (SQLCipher; the key lives in the OS keychain). Turning it on
     /// encrypts an existing file at the next start, turning it off decrypts it.
     pub encrypt: bool,
@@ -233,7 +236,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { path: None, journal_retention_hours: 24, encrypt: false }
+        StoreConfig { path: None, journal_retention_hours: 24, retention_days: 30, encrypt: false }
     }
 }
 

@@ -2,6 +2,7 @@
 //! are not API names. Each error names the key and the layer that set it.
 
 use super::{ConfigError, LoadedConfig};
+use crate::hosts::{self, CloudHosts};
 
 fn is_identifier_path(s: &str) -> bool {
     let ident = |p: &str| {
@@ -26,21 +27,37 @@ pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
     }) {
         return Err(bad("salesforce.api_version", format!("`{v}` is not a version such as 62.0")));
     }
-    let urls = [
-        ("genesys.api_base", Some(c.genesys.api()), &["http", "https"][..]),
-        ("genesys.login_base", Some(c.genesys.login()), &["http", "https"][..]),
-        ("genesys.streaming_base", Some(c.genesys.streaming()), &["ws", "wss"][..]),
-        ("genesys.redirect_uri", Some(c.genesys.redirect_uri.clone()), &["http", "https"][..]),
-        ("salesforce.login_base", Some(c.salesforce.login_base.clone()), &["http", "https"][..]),
-        ("salesforce.instance_url", c.salesforce.instance_url.clone(), &["http", "https"][..]),
-        ("salesforce.redirect_uri", Some(c.salesforce.redirect_uri.clone()), &["http", "https"][..]),
+    // Tokens go to these: the clouds' own hosts over TLS (plain only on loopback, for a simulator).
+    let token_hosts = [
+        ("genesys.api_base", Some(c.genesys.api()), CloudHosts::Genesys, false),
+        ("genesys.login_base", Some(c.genesys.login()), CloudHosts::Genesys, false),
+        ("genesys.streaming_base", Some(c.genesys.streaming()), CloudHosts::Genesys, true),
+        ("salesforce.login_base", Some(c.salesforce.login_base.clone()), CloudHosts::Salesforce, false),
+        ("salesforce.instance_url", c.salesforce.instance_url.clone(), CloudHosts::Salesforce, false),
     ];
-    for (key, url, schemes) in urls {
+    for (key, url, cloud, socket) in token_hosts {
         let Some(url) = url else { continue };
-        match reqwest::Url::parse(&url) {
-            Ok(u) if schemes.contains(&u.scheme()) && u.host().is_some() => {}
-            _ => return Err(bad(key, format!("`{url}` is not a {} URL", schemes.join(" or ")))),
+        if let Err(e) = hosts::check(cloud, &url, socket) {
+            return Err(bad(key, e.to_string()));
         }
+    }
+    // The redirect URIs are where the browser brings the code back: this machine's loopback.
+    for (key, url) in
+        [("genesys.redirect_uri", &c.genesys.redirect_uri), ("salesforce.redirect_uri", &c.salesforce.redirect_uri)]
+    {
+        match reqwest::Url::parse(url) {
+            Ok(u) if u.scheme() == "http" && u.host().as_ref().is_some_and(hosts::is_loopback) => {}
+            _ => return Err(bad(key, format!("`{url}` is not an http URL on this machine's loopback address"))),
+        }
+    }
+    if let Some(host) = &c.salesforce.lightning_host
+        && let Err(e) = hosts::check(
+            CloudHosts::Salesforce,
+            &if host.contains("://") { host.clone() } else { format!("https://{host}") },
+            false,
+        )
+    {
+        return Err(bad("salesforce.lightning_host", e.to_string()));
     }
     if let Some(feed) = &c.updates.feed_url
         && let Err(e) = crate::updates::feed_url(feed)
@@ -63,6 +80,7 @@ pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
         ("genesys.silence_timeout_secs", c.genesys.silence_timeout_secs),
         ("genesys.reconnect_initial_ms", c.genesys.reconnect_initial_ms),
         ("store.journal_retention_hours", c.store.journal_retention_hours),
+        ("store.retention_days", c.store.retention_days),
         ("updates.check_interval_hours", c.updates.check_interval_hours),
     ] {
         if value == 0 {

@@ -85,7 +85,10 @@ impl DeskHandle {
         out: Arc<dyn DeskSink>,
     ) -> Result<DeskHandle, UiError> {
         let config = Arc::new(opts.loaded.config.clone());
-        let path = config.store.path.clone().unwrap_or_else(crate::store::default_path);
+        let path = match config.store.path.clone() {
+            Some(p) => p,
+            None => crate::store::default_path()?,
+        };
         let key_secrets = secrets.clone();
         let store = Arc::new(DbFile::configured(&path, config.store.encrypt, || key_secrets)?.open()?);
         let outbox = Arc::new(Outbox::new(store.clone(), Arc::new(crate::clock::SystemClock)));
@@ -408,7 +411,7 @@ impl DeskHandle {
         let name = format!("agent-companion-diagnostics-{}.json", chrono::Local::now().format("%Y%m%d-%H%M%S"));
         let path = dir.join(name);
         std::fs::create_dir_all(dir)
-            .and_then(|_| std::fs::write(&path, serde_json::to_vec_pretty(&bundle).unwrap_or_default()))
+            .and_then(|_| crate::private_files::write(&path, &serde_json::to_vec_pretty(&bundle).unwrap_or_default()))
             .map_err(|e| UiError::new(ErrorCode::ExportFailed, format!("cannot write {}: {e}", path.display())))?;
         Ok(path)
     }

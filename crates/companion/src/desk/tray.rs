@@ -48,8 +48,22 @@ impl TrayState {
     }
 }
 
-/// The notification for a pop: a title and one line.
+/// The notification for a pop: a title and one line. Names, account names and a lead's company come
+/// from the CRM (a web-to-lead form lets anyone set them), and notification servers may render markup
+/// in the body (the freedesktop spec allows it; KDE does): the body's `&`, `<` and `>` are escaped,
+/// so a hostile name shows as the characters it is, never as a link or an image. The title (the
+/// spec's summary) is plain text by definition and is shown as it is.
 pub fn pop_headline(d: &PopDecision) -> (String, String) {
+    let (title, body) = headline_text(d);
+    (title, escape_markup(&body))
+}
+
+/// Text for a notification server that may read markup.
+pub fn escape_markup(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+fn headline_text(d: &PopDecision) -> (String, String) {
     let number = d.e164.clone().unwrap_or_else(|| "a withheld number".into());
     match &d.outcome {
         PopOutcome::Single { candidate } => (
@@ -84,5 +98,34 @@ mod tests {
             TrayState::SignedOut
         );
         assert_eq!(TrayState::NeedsAttention { items: 1 }.label(), "1 disposition needs attention");
+    }
+
+    #[test]
+    fn a_hostile_name_in_a_notification_is_text_not_markup() {
+        let candidate = crate::screenpop::Candidate {
+            id: "00Q8c00000000gIAAQ".into(),
+            object: "Lead".into(),
+            name: "<a href=\"https://evil.example\">Click</a> <img src=x>".into(),
+            account_name: Some("Acme & <b>Co</b>".into()),
+            account_id: None,
+            matched_field: "Phone".into(),
+            matched_value: "+14155550100".into(),
+            exact_format: true,
+            last_activity: None,
+        };
+        let d = PopDecision {
+            conversation_id: "c1".into(),
+            outcome: PopOutcome::Single { candidate },
+            source: crate::screenpop::PopSource::Search,
+            e164: Some("+14155550100".into()),
+            cache_age_secs: None,
+            elapsed_us: 1,
+            salesforce_us: None,
+        };
+        let (title, body) = pop_headline(&d);
+        assert!(!body.contains('<'), "{body}");
+        assert_eq!(body, "Acme &amp; &lt;b&gt;Co&lt;/b&gt; · +14155550100");
+        // The summary is plain text to every server: shown as the characters it is.
+        assert_eq!(title, "Call from <a href=\"https://evil.example\">Click</a> <img src=x>");
     }
 }

@@ -23,6 +23,13 @@ pub(super) struct Housekeeping {
     pub clock: SharedClock,
     pub config: Arc<Config>,
     pub sink: Arc<dyn EventSink>,
+    pub outbox: Arc<crate::outbox::Outbox>,
+}
+
+/// How long each kind of personal data is kept.
+struct Retention {
+    journal_ms: i64,
+    settled_ms: i64,
 }
 
 impl Housekeeping {
@@ -30,7 +37,10 @@ impl Housekeeping {
     pub(super) async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut warned_for = 0i64;
         let purge_every = self.config.cache.purge_interval_secs as i64 * 1000;
-        let retention_ms = self.config.store.journal_retention_hours as i64 * 3_600_000;
+        let retention = Retention {
+            journal_ms: self.config.store.journal_retention_hours as i64 * 3_600_000,
+            settled_ms: self.config.store.retention_days as i64 * 86_400_000,
+        };
         let mut last_purge = i64::MIN / 2;
         loop {
             let now = self.clock.now_ms();
@@ -48,11 +58,20 @@ impl Housekeeping {
             if purge_now {
                 last_purge = now;
             }
-            let (resolver, salesforce, store) = (self.resolver.clone(), self.salesforce.clone(), self.store.clone());
+            let (resolver, salesforce, store, outbox) =
+                (self.resolver.clone(), self.salesforce.clone(), self.store.clone(), self.outbox.clone());
             // Off the async workers: a purge can delete many rows.
             let result = tokio::task::spawn_blocking(move || {
                 if purge_now {
-                    purge(&resolver, &store, now, retention_ms)?;
+                    purge(&resolver, &store, now, retention.journal_ms)?;
+                    let gone = outbox.purge_settled_before(now - retention.settled_ms).map_err(|e| match e {
+                        crate::outbox::OutboxError::Store(s) => s,
+                        other => StoreError::Worker(other.to_string()),
+                    })?;
+                    let picks = resolver.cache().purge_choices_before(now - retention.settled_ms)?;
+                    if gone + picks > 0 {
+                        tracing::info!(dispositions = gone, picks, "purged past the retention");
+                    }
                 }
                 record_stats(&resolver, &salesforce, &store, now)
             })

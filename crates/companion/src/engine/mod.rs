@@ -163,6 +163,7 @@ impl EngineHandle {
             clock: clock.clone(),
             config,
             sink: sink.clone(),
+            outbox: outbox.clone(),
         };
         let tasks = vec![
             tokio::spawn(processor.run(items_rx, refetch_rx)),

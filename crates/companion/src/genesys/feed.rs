@@ -216,9 +216,12 @@ impl Feed {
     async fn connect(&self) -> Result<Session, GenesysError> {
         let channel = self.rest.create_channel().await?;
         self.rest.subscribe(&channel.id, &[self.settings.topic()]).await?;
+        // The channel names the socket; it must be Genesys' own (wss), like every host a token reaches.
+        crate::hosts::check(crate::hosts::CloudHosts::Genesys, &channel.connect_uri, true)
+            .map_err(|e| GenesysError::Unexpected(format!("the notification channel's socket: {e}")))?;
         let (ws, _) = tokio::time::timeout(
             Duration::from_secs(15),
-            tokio_tungstenite::connect_async(channel.connect_uri.as_str()),
+            tokio_tungstenite::connect_async_with_config(channel.connect_uri.as_str(), Some(socket_limits()), false),
         )
         .await
         .map_err(|_| GenesysError::Transient("the notification socket did not open in 15 s".into()))?
@@ -364,6 +367,13 @@ impl Feed {
         }
         None
     }
+}
+
+/// The socket's limits: a conversation event is a few KiB; nothing past 1 MiB is read into memory.
+fn socket_limits() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME))
+        .max_frame_size(Some(MAX_FRAME))
 }
 
 async fn run(feed: Feed) {

@@ -390,6 +390,23 @@ impl Outbox {
     pub fn depth(&self) -> Result<BTreeMap<RowState, u64>, OutboxError> {
         depth(&self.store.outbox())
     }
+
+    /// Forgets dispositions that are settled (delivered or discarded) and untouched since `before_ms`,
+    /// with their history: their notes are the agent's record of a customer, kept only as long as IT
+    /// says. Pending and parked rows are never purged. Returns the dispositions removed.
+    pub fn purge_settled_before(&self, before_ms: i64) -> Result<usize, OutboxError> {
+        let mut conn = self.store.outbox();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM outbox_event WHERE conversation_id IN
+               (SELECT conversation_id FROM outbox WHERE state IN ('delivered', 'discarded') AND updated_ms < ?1)",
+            [before_ms],
+        )?;
+        let n = tx
+            .execute("DELETE FROM outbox WHERE state IN ('delivered', 'discarded') AND updated_ms < ?1", [before_ms])?;
+        tx.commit()?;
+        Ok(n)
+    }
 }
 
 /// Rows of an outbox table, on any connection (the CLI reads while the engine runs).
@@ -546,5 +563,30 @@ mod tests {
         let (_, o) = outbox();
         assert!(matches!(o.enqueue(&disp("", "Completed")), Err(OutboxError::Incomplete)));
         assert!(matches!(o.enqueue(&disp("c1", " ")), Err(OutboxError::Incomplete)));
+    }
+
+    #[test]
+    fn settled_dispositions_are_purged_after_the_retention_and_pending_ones_never() {
+        let store = Arc::new(Store::in_memory().unwrap());
+        let clock = crate::clock::ManualClock::at(1_000);
+        let o = Outbox::new(store, clock.clone());
+        o.enqueue(&disp("old-delivered", "Completed")).unwrap();
+        o.enqueue(&disp("old-pending", "Completed")).unwrap();
+        o.enqueue(&disp("old-discarded", "Completed")).unwrap();
+        assert!(o.delivered("old-delivered", 1, Some("a0B")).unwrap());
+        o.discard("old-discarded", "test", "duplicate").unwrap();
+        clock.advance_ms(10_000);
+        o.enqueue(&disp("new-delivered", "Completed")).unwrap();
+        assert!(o.delivered("new-delivered", 1, None).unwrap());
+        assert_eq!(o.purge_settled_before(5_000).unwrap(), 2);
+        assert!(o.get("old-delivered").unwrap().is_none() && o.get("old-discarded").unwrap().is_none());
+        assert!(o.get("old-pending").unwrap().is_some(), "undelivered work is never purged");
+        assert!(o.get("new-delivered").unwrap().is_some(), "inside the retention");
+        let events: i64 = o
+            .store
+            .outbox()
+            .query_row("SELECT count(*) FROM outbox_event WHERE conversation_id LIKE 'old-d%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(events, 0, "their history goes with them");
     }
 }

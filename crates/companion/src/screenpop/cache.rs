@@ -69,6 +69,11 @@ impl LookupCache {
         Ok(self.store.background().execute("DELETE FROM cache_lookup WHERE expires_ms <= ?1", [now_ms])?)
     }
 
+    /// Forgets the agent's picks not renewed since `before_ms`; returns how many.
+    pub fn purge_choices_before(&self, before_ms: i64) -> Result<usize, StoreError> {
+        Ok(self.store.background().execute("DELETE FROM picker_choice WHERE chosen_ms < ?1", [before_ms])?)
+    }
+
     /// Entry counts.
     pub fn size(&self) -> Result<CacheSize, StoreError> {
         let conn = self.store.conn();

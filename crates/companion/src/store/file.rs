@@ -187,7 +187,7 @@ fn reencrypt(path: &Path, from: Option<&DatabaseKey>, to: Option<&DatabaseKey>) 
 }
 
 /// SQLite's name for a file beside the database: `<path>-wal`, `<path>-shm`.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_os_string();
     name.push(suffix);
     PathBuf::from(name)
@@ -195,7 +195,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 
 /// Classifies an error from the first statements on a connection.
 pub(super) fn opened(db: &DbFile, e: rusqlite::Error) -> StoreError {
-    if damaged(&db.path, &e) {
+    if damaged(&e) {
         if db.key.is_some() {
             StoreError::NoKey { path: db.path.clone() }
         } else {

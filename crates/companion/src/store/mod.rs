@@ -27,6 +27,9 @@ pub enum StoreError {
     /// A schema migration failed.
     #[error("cannot update the local database {path} to this version: {message}")]
     Migration { path: PathBuf, message: String },
+    /// No per-user data directory to keep the database in.
+    #[error("there is no per-user data folder to keep the local database in (is HOME set?); set store.path")]
+    NoDataDir,
     /// A background database task stopped before it finished (a panic or a shutdown).
     #[error("a background database task stopped: {0}")]
     Worker(String),
@@ -69,13 +72,13 @@ pub struct Store {
     outbox: Mutex<Connection>,
 }
 
-/// The default database file: `<data dir>/agent-companion/companion.db`.
-pub fn default_path() -> PathBuf {
-    dirs::data_local_dir().unwrap_or_else(std::env::temp_dir).join("agent-companion").join("companion.db")
+/// The default database file: `<per-user data dir>/agent-companion/companion.db`. Without a per-user
+/// data directory there is no private place for it: a shared one such as `/tmp` is never used.
+pub fn default_path() -> Result<PathBuf, StoreError> {
+    dirs::data_local_dir().map(|d| d.join("agent-companion").join("companion.db")).ok_or(StoreError::NoDataDir)
 }
 
-pub(crate) fn damaged(path: &Path, e: &rusqlite::Error) -> bool {
-    let _ = path;
+pub(crate) fn damaged(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(f.code, rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt))
 }
 
@@ -107,8 +110,21 @@ impl Store {
 
     pub(super) fn open_file(file: DbFile) -> Result<Store, StoreError> {
         let path = file.path.as_path();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open { path: path.into(), message: e.to_string() })?;
+        // The agent's alone: the folder 0700, the file 0600 before SQLite opens it (its -wal and -shm
+        // take the database file's permissions).
+        if !path.to_string_lossy().starts_with("file:") {
+            let private =
+                |r: std::io::Result<()>| r.map_err(|e| StoreError::Open { path: path.into(), message: e.to_string() });
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                private(crate::private_files::dir(dir))?;
+            }
+            private(crate::private_files::file(path))?;
+            for suffix in ["-wal", "-shm"] {
+                let sibling = file::sibling(path, suffix);
+                if sibling.exists() {
+                    private(crate::private_files::file(&sibling))?;
+                }
+            }
         }
         let mut conn = connect(
             &file,
@@ -214,5 +230,29 @@ mod tests {
         let e = Store::open(&p).unwrap_err();
         assert!(matches!(e, StoreError::Damaged { .. }), "{e:?}");
         assert!(e.to_string().contains("move the file aside"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_its_wal_and_its_folder_are_private_to_the_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("agent-companion");
+        let p = dir.join("companion.db");
+        // An earlier version left the file readable by others: it is closed at the next start.
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = Store::open(&p).unwrap();
+        store.set_status("k", "v", 1).unwrap();
+        assert_eq!(mode(&dir), 0o700);
+        for f in [p.clone(), file::sibling(&p, "-wal"), file::sibling(&p, "-shm")] {
+            assert!(f.exists(), "{}", f.display());
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
+        drop(store);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Store::open(&p).unwrap();
+        assert_eq!(mode(&p), 0o600);
     }
 }
