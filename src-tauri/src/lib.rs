@@ -239,9 +239,9 @@ pub async fn start_desk(args: &Args, shell: &Shell, out: Arc<dyn DeskSink>) -> R
     }
     let loaded =
         config::load(&Sources::standard(flags, None)).map_err(|e| UiError::new(ErrorCode::Config, e.to_string()))?;
-    // An AppImage runs from a new mount point each time; its login item must name the file itself.
-    let exe = std::env::var_os("APPIMAGE").map(PathBuf::from).map_or_else(std::env::current_exe, Ok);
-    match exe.and_then(|exe| companion::autostart::apply(loaded.config.desktop.autostart, &exe)) {
+    match companion::autostart::login_program()
+        .and_then(|exe| companion::autostart::apply(loaded.config.desktop.autostart, &exe))
+    {
         Ok(change) => tracing::info!(?change, "login item"),
         Err(e) => tracing::warn!(error = %e, "the login item could not be updated"),
     }
@@ -310,6 +310,27 @@ fn tray<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
     Ok(())
 }
 
+/// The main window, from its configuration, with a navigation guard: it only ever shows the app's own
+/// pages (records open in the system browser, through the opener's checks), so a link that slipped
+/// into the page can never turn the window into someone else's site with the app's IPC.
+fn main_window<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .ok_or_else(|| tauri::Error::WindowNotFound)?;
+    tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?.on_navigation(is_own_page).build()?;
+    Ok(())
+}
+
+/// The app's own pages: the `tauri://` scheme, or its `tauri.localhost` host (Windows).
+pub fn is_own_page(url: &tauri::Url) -> bool {
+    url.scheme() == "tauri" || (matches!(url.scheme(), "http" | "https") && url.host_str() == Some("tauri.localhost"))
+}
+
 /// The program.
 pub fn main() -> std::process::ExitCode {
     let args = Args::parse();
@@ -327,6 +348,7 @@ pub fn main() -> std::process::ExitCode {
     let result = with_commands(tauri::Builder::<tauri::Wry>::new(), shell)
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| show_main(app)))
         .setup(move |app| {
+            main_window(app)?;
             // The tray needs a StatusNotifier host; without one the app still works from its window.
             if let Err(e) = tray(app) {
                 tracing::warn!(error = %e, "no tray icon");
@@ -379,4 +401,25 @@ pub fn main() -> std::process::ExitCode {
         }
     });
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_own_page;
+
+    #[test]
+    fn the_window_navigates_only_to_the_apps_own_pages() {
+        for own in ["tauri://localhost/index.html", "http://tauri.localhost/", "https://tauri.localhost/views"] {
+            assert!(is_own_page(&own.parse().unwrap()), "{own}");
+        }
+        for other in [
+            "https://acme.lightning.force.com/lightning/r/Contact/003/view",
+            "http://127.0.0.1:8080/",
+            "https://tauri.localhost.evil.example/",
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+        ] {
+            assert!(!is_own_page(&other.parse().unwrap()), "{other}");
+        }
+    }
 }

@@ -215,3 +215,27 @@ async fn the_rotating_log_files_carry_no_token() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_outage_at_start_keeps_the_kept_sign_in_and_a_failed_revocation_still_signs_out_here() {
+    let sim = sim().await;
+    let cfg = config_for(&sim, &[]);
+    let store: Arc<dyn SecretStore> = Arc::new(MemoryOnly::new("test"));
+    Clouds::connect(&cfg, &store, &BrowserChoice::Simulator).await.unwrap();
+    let skey = secrets::key("salesforce", &cfg.salesforce.client_id, &cfg.salesforce.login_base);
+    // Salesforce's login host is down at start: resuming fails, and the refresh token is kept.
+    let fault = json!({"kind": "server_error", "service": "salesforce_login", "status": 503, "rate": 1.0});
+    control(&sim, "/_sim/faults", fault).await;
+    let clouds = Clouds::signed_out(&cfg);
+    let e = clouds.sign_in(Cloud::Salesforce, &cfg, &store, Prompt::Never).await.unwrap_err();
+    assert!(matches!(e, companion::signin::SignInError::Salesforce(_)), "{e}");
+    assert!(
+        secrets::load(store.as_ref(), &skey).unwrap().and_then(|s| s.refresh_token).is_some(),
+        "an outage is not a refusal: the kept sign-in stays"
+    );
+    // The revocation cannot reach Salesforce either: signed out here all the same, and said.
+    let e = clouds.sign_out(Cloud::Salesforce, &cfg, store.as_ref()).await.unwrap_err();
+    assert!(e.to_string().contains("signed out on this machine"), "{e}");
+    assert!(secrets::load(store.as_ref(), &skey).unwrap().is_none(), "forgotten here");
+    assert!(!clouds.salesforce.is_signed_in());
+}

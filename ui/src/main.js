@@ -8,6 +8,8 @@ const app = createApp({
   doc: document,
   win: window,
 });
-// The end-to-end harness reads pop-to-painted timings here.
-window.__companion = app;
-app.start();
+// The end-to-end harness reads pop-to-painted timings here: only in the demo (the simulated clouds),
+// never beside a real agent's calls.
+app.start().then(() => {
+  if (app.state().demo) window.__companion = app;
+});

@@ -289,9 +289,23 @@ fn router_for(service: Service, state: Shared) -> Router {
             .route("/services/oauth2/revoke", post(soauth::revoke))
             .route("/id/{org}/{user}", get(soauth::identity))
             .fallback(|| async { html_page(StatusCode::NOT_FOUND, "Not found", "There is nothing here.") }),
-        Service::Control => crate::control::router(),
+        // The control API mints tokens and places calls: only programs on this machine may use it,
+        // and a web page that rebinds a name to 127.0.0.1 is turned away by its Host header.
+        Service::Control => crate::control::router().layer(middleware::from_fn(loopback_host_only)),
     };
     r.layer(middleware::from_fn_with_state((state.clone(), service), observe)).with_state(state)
+}
+
+/// Refuses a request whose `Host` is not this machine's loopback (DNS rebinding from a browser).
+async fn loopback_host_only(req: Request, next: Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let name =
+        host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+    if matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
+        next.run(req).await
+    } else {
+        (StatusCode::FORBIDDEN, "the control API answers loopback hosts only").into_response()
+    }
 }
 
 /// Counts every request and applies the faults that match it.

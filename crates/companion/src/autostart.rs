@@ -102,7 +102,10 @@ pub fn launch_agent(exe: &Path) -> String {
 /// for one value).
 fn windows_run_key(enabled: bool, exe: &Path) -> std::io::Result<AutostartChange> {
     const KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
-    let reg = |args: &[&str]| std::process::Command::new("reg").args(args).output();
+    // By its full path under the system folder, never whatever `reg` comes first on the PATH.
+    let system_root = std::env::var_os("SystemRoot").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\Windows"));
+    let reg_exe = system_root.join("System32").join("reg.exe");
+    let reg = |args: &[&str]| std::process::Command::new(&reg_exe).args(args).output();
     let want = format!("\"{}\"", exe.display());
     let query = reg(&["query", KEY, "/v", NAME])?;
     let have = query.status.success().then(|| String::from_utf8_lossy(&query.stdout).into_owned());
@@ -158,5 +161,42 @@ mod tests {
             "{p}"
         );
         assert!(p.contains("<key>RunAtLoad</key><true/>"));
+    }
+}
+
+/// The program a login item should start: the AppImage file when this is one (it runs from a new
+/// mount point each time), else this executable. `APPIMAGE` is only believed when this executable
+/// really runs from an AppImage mount and it names an existing `.AppImage` file; anyone can set the
+/// variable, and a login item must not start a program of their choosing.
+pub fn login_program() -> std::io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(appimage_or(&exe, std::env::var_os("APPIMAGE").map(PathBuf::from)).unwrap_or(exe))
+}
+
+fn appimage_or(exe: &std::path::Path, appimage: Option<PathBuf>) -> Option<PathBuf> {
+    let mounted = exe.to_string_lossy().contains("/.mount_");
+    appimage.filter(|a| {
+        mounted && a.is_absolute() && a.is_file() && a.extension().is_some_and(|e| e.eq_ignore_ascii_case("appimage"))
+    })
+}
+
+#[cfg(test)]
+mod appimage_tests {
+    use super::*;
+
+    #[test]
+    fn appimage_is_believed_only_from_an_appimage_mount_and_for_an_appimage_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = dir.path().join("Agent_Companion.AppImage");
+        std::fs::write(&image, b"x").unwrap();
+        let mounted = PathBuf::from("/tmp/.mount_AgentCabc/usr/bin/agent-companion");
+        let installed = PathBuf::from("/usr/bin/agent-companion");
+        assert_eq!(appimage_or(&mounted, Some(image.clone())), Some(image.clone()));
+        assert_eq!(appimage_or(&installed, Some(image.clone())), None, "not running from an AppImage");
+        let script = dir.path().join("evil.sh");
+        std::fs::write(&script, b"x").unwrap();
+        assert_eq!(appimage_or(&mounted, Some(script)), None, "not an AppImage");
+        assert_eq!(appimage_or(&mounted, Some(dir.path().join("missing.AppImage"))), None);
+        assert_eq!(appimage_or(&mounted, None), None);
     }
 }

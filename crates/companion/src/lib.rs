@@ -18,6 +18,7 @@ pub mod events;
 pub mod genesys;
 pub mod history;
 pub mod hosts;
+pub mod http_body;
 pub mod logs;
 pub mod outbox;
 pub mod phone;

@@ -27,7 +27,8 @@ pub fn init(dir: Option<&Path>, prefix: &str, stderr_level: &str) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, Layer};
-    let level = |default: &str| EnvFilter::try_from_env("COMPANION_LOG").unwrap_or_else(|_| default.into());
+    let asked = std::env::var("COMPANION_LOG").ok();
+    let level = |default: &str| EnvFilter::new(directives(asked.as_deref(), default));
     let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(level(stderr_level));
     let file = dir.and_then(|d| match appender(d, prefix) {
         Ok(a) => Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(a).with_filter(level("info"))),
@@ -37,6 +38,19 @@ pub fn init(dir: Option<&Path>, prefix: &str, stderr_level: &str) {
         }
     });
     tracing_subscriber::registry().with(stderr).with(file).init();
+}
+
+/// The filter for a `COMPANION_LOG` value: a level (`debug`, `trace`, …) for this app's own code only.
+/// Other crates stay at `warn` whatever is asked: their debug and trace lines carry request URLs and
+/// raw frames (numbers, tokens in query strings). A value that is not a level is ignored.
+pub fn directives(companion_log: Option<&str>, default: &str) -> String {
+    match companion_log.and_then(|v| v.trim().parse::<tracing::Level>().ok()) {
+        Some(level) => {
+            let level = level.to_string().to_ascii_lowercase();
+            format!("warn,companion={level},agent_companion={level}")
+        }
+        None => default.to_string(),
+    }
 }
 
 fn appender(dir: &Path, prefix: &str) -> Result<tracing_appender::rolling::RollingFileAppender, String> {
@@ -50,4 +64,18 @@ fn appender(dir: &Path, prefix: &str) -> Result<tracing_appender::rolling::Rolli
         .max_log_files(KEPT_FILES)
         .build(dir)
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn companion_log_raises_only_this_apps_own_level() {
+        assert_eq!(directives(Some("debug"), "warn"), "warn,companion=debug,agent_companion=debug");
+        assert_eq!(directives(Some(" TRACE "), "warn"), "warn,companion=trace,agent_companion=trace");
+        // A dependency's trace logs carry URLs and frames: not to be turned on from here.
+        assert_eq!(directives(Some("reqwest=trace,tungstenite=trace"), "warn,companion=info"), "warn,companion=info");
+        assert_eq!(directives(None, "warn"), "warn");
+    }
 }

@@ -6,6 +6,7 @@ use crate::auth::{self, BrowserChoice};
 use crate::config::Config;
 use crate::genesys::rest::{GenesysClient, GenesysError};
 use crate::hosts::{self, CloudHosts};
+use crate::salesforce::errors::SfErrorKind;
 use crate::salesforce::{PersistRefreshToken, Refresh, SalesforceClient};
 use crate::secrets::{SecretStore, StoredSignIn, key, load, save};
 use std::sync::Arc;
@@ -21,6 +22,10 @@ pub enum SignInError {
     NoInstance,
     #[error("the Salesforce instance is not to be trusted with a token: {0}")]
     Host(#[from] crate::hosts::HostError),
+    #[error("Salesforce could not be reached to resume the kept sign-in ({0}); it is kept for the next try")]
+    Salesforce(crate::salesforce::errors::SfError),
+    #[error("signed out on this machine, but {cloud:?} could not be told to revoke the sign-in: {reason}")]
+    NotRevoked { cloud: Cloud, reason: String },
     #[error("not signed in")]
     NotSignedIn,
 }
@@ -203,11 +208,19 @@ impl Clouds {
             hosts::check(CloudHosts::Salesforce, &instance, false)?;
             let refresh = refresh_with(s.refresh_token.clone().unwrap_or_default());
             self.salesforce.signed_in(&instance, String::new(), Some(refresh));
-            if self.salesforce.refresh_session().await.is_ok() {
-                return Ok(true);
+            match self.salesforce.refresh_session().await {
+                Ok(()) => return Ok(true),
+                // Salesforce refused the refresh token: it is dead, forget it and sign in again.
+                Err(e) if e.kind == SfErrorKind::Session => {
+                    self.salesforce.signed_out();
+                    let _ = secrets.delete(&skey);
+                }
+                // An outage is not a refusal: the kept sign-in stays for the next try.
+                Err(e) => {
+                    self.salesforce.signed_out();
+                    return Err(SignInError::Salesforce(e));
+                }
             }
-            self.salesforce.signed_out();
-            let _ = secrets.delete(&skey);
         }
         let Some(browser) = prompt.browser() else { return Ok(false) };
         let s = auth::salesforce(&cfg.salesforce, &browser.for_redirect(&cfg.salesforce.redirect_uri)).await?;
@@ -237,32 +250,41 @@ impl Clouds {
         };
         let kept = load(secrets, &k).ok().flatten();
         let mut found = kept.is_some();
-        match cloud {
+        // Revoked there if the cloud answers; forgotten here (session and keychain) whatever it says.
+        let revoked: Result<(), String> = match cloud {
             Cloud::Genesys => {
                 let token = kept.and_then(|s| s.access_token).unwrap_or_else(|| self.genesys.token());
-                if !token.is_empty() {
+                let told = if token.is_empty() {
+                    Ok(())
+                } else {
                     found = true;
                     self.genesys.set_token(token);
                     match self.genesys.sign_out().await {
-                        Ok(()) | Err(GenesysError::Unauthorized(_)) => {}
-                        Err(e) => return Err(e.into()),
+                        Ok(()) | Err(GenesysError::Unauthorized(_)) => Ok(()),
+                        Err(e) => Err(e.to_string()),
                     }
-                }
+                };
                 self.genesys.signed_out();
+                told
             }
             Cloud::Salesforce => {
                 let session = self
                     .salesforce
                     .refresh_token()
                     .or_else(|| Some(self.salesforce.access_token()).filter(|t| !t.is_empty()));
-                if let Some(t) = kept.and_then(|s| s.refresh_token).or(session) {
-                    found = true;
-                    auth::salesforce_revoke(&cfg.salesforce, &t).await?;
-                }
+                let told = match kept.and_then(|s| s.refresh_token).or(session) {
+                    Some(t) => {
+                        found = true;
+                        auth::salesforce_revoke(&cfg.salesforce, &t).await.map_err(|e| e.to_string())
+                    }
+                    None => Ok(()),
+                };
                 self.salesforce.signed_out();
+                told
             }
-        }
+        };
         let _ = secrets.delete(&k);
+        revoked.map_err(|reason| SignInError::NotRevoked { cloud, reason })?;
         Ok(found)
     }
 }

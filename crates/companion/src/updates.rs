@@ -115,9 +115,31 @@ pub async fn check(http: &reqwest::Client, cfg: &UpdatesConfig, current: &str) -
         404 => return Ok(None),
         s => return Err(UpdateError::Status(s)),
     }
-    let body = resp.bytes().await.map_err(|e| UpdateError::Unreachable(e.without_url().to_string()))?;
+    // A release manifest is a few KiB.
+    let body =
+        crate::http_body::read_capped(resp, MAX_MANIFEST).await.map_err(|e| UpdateError::Unreachable(e.to_string()))?;
     let release = parse_manifest(&body)?;
     Ok(is_newer(&release, current).then_some(release))
+}
+
+/// The largest release manifest read.
+const MAX_MANIFEST: usize = 256 << 10;
+
+/// The client the feed is read with: a redirect must stay as safe as the feed itself (https, or http
+/// on loopback), so an https feed can never be bounced to plain http.
+pub fn feed_client() -> Result<reqwest::Client, UpdateError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 5 {
+                attempt.error("too many redirects")
+            } else if feed_url(attempt.url().as_str()).is_err() {
+                attempt.error("a redirect to a plain-http address")
+            } else {
+                attempt.follow()
+            }
+        }))
+        .build()
+        .map_err(|e| UpdateError::Unreachable(e.to_string()))
 }
 
 /// Reads the release feed at start and then every `check_interval_hours`, handing each newer release
@@ -133,7 +155,10 @@ pub fn spawn_checks(
     let cfg = cfg.clone();
     let every = Duration::from_secs(cfg.check_interval_hours.saturating_mul(3_600));
     Some(tokio::spawn(async move {
-        let http = reqwest::Client::new();
+        let http = match feed_client() {
+            Ok(h) => h,
+            Err(e) => return tracing::warn!(error = %e, "the release feed cannot be read"),
+        };
         let mut known: Option<Release> = None;
         loop {
             match check(&http, &cfg, current).await {

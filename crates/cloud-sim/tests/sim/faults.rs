@@ -156,3 +156,19 @@ async fn bad_fault_specs_get_a_clear_error() {
         assert!(r.json::<Value>().await.unwrap()["message"].as_str().is_some_and(|m| !m.is_empty()));
     }
 }
+
+#[tokio::test]
+async fn the_control_api_answers_loopback_hosts_only() {
+    let sim = sim().await;
+    let health = format!("{}/_sim/health", sim.urls().control);
+    assert!(http().get(&health).send().await.unwrap().status().is_success());
+    // A page that rebinds evil.example to 127.0.0.1 arrives with its own Host header.
+    let rebound = http()
+        .post(format!("{}/_sim/tokens", sim.urls().control))
+        .header("Host", "evil.example")
+        .json(&serde_json::json!({"cloud": "genesys"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
+}

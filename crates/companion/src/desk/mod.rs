@@ -193,13 +193,15 @@ impl DeskHandle {
 
     /// Signs out of a cloud: revoked there, forgotten here. Queued work stays queued.
     pub async fn sign_out(&self, cloud: Cloud) -> Result<SignInState, UiError> {
-        self.clouds.sign_out(cloud, &self.config, self.secrets.as_ref()).await?;
+        // Forgotten here even when the cloud could not be told; that is then said.
+        let result = self.clouds.sign_out(cloud, &self.config, self.secrets.as_ref()).await;
         if cloud == Cloud::Genesys
             && let Some(e) = self.signed.lock().await.engine.as_mut()
         {
             e.genesys_signed_out().await;
         }
         self.set_state(cloud, SignInState::SignedOut).await;
+        result?;
         Ok(SignInState::SignedOut)
     }
 

@@ -52,7 +52,6 @@ pub struct Channel {
 
 /// The Genesys session: the REST client and the sign-in it carries. There is one per desk (or
 /// engine run); a new sign-in changes it in place, so every holder uses the new token at once.
-#[derive(Debug)]
 pub struct GenesysClient {
     http: reqwest::Client,
     api: String,
@@ -61,6 +60,16 @@ pub struct GenesysClient {
     user_id: RwLock<String>,
     /// When the token expires (ms since the epoch; 0: not known).
     expires_at_ms: AtomicI64,
+}
+
+impl std::fmt::Debug for GenesysClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token stays out of every log line.
+        f.debug_struct("GenesysClient")
+            .field("api", &self.api)
+            .field("user_id", &self.user_id())
+            .finish_non_exhaustive()
+    }
 }
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -115,11 +124,13 @@ impl GenesysClient {
         if let Some(b) = body {
             rb = rb.json(&b);
         }
-        let resp = rb.send().await.map_err(|e| GenesysError::Transient(e.to_string()))?;
+        let resp = rb.send().await.map_err(|e| GenesysError::Transient(e.without_url().to_string()))?;
         let status = resp.status().as_u16();
         let retry =
             resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = resp.bytes().await.map_err(|e| GenesysError::Transient(e.to_string()))?;
+        let bytes = crate::http_body::read_capped(resp, crate::http_body::MAX_CLOUD_BODY)
+            .await
+            .map_err(|e| GenesysError::Transient(format!("the answer could not be read: {e}")))?;
         let message = || {
             serde_json::from_slice::<Value>(&bytes)
                 .ok()

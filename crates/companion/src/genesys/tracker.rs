@@ -97,36 +97,62 @@ pub struct Emitted {
     pub view: CallView,
 }
 
+/// How many conversations the tracker remembers before it forgets the oldest finished ones (a desk
+/// handles a few hundred a day; the memory stays bounded however long the app runs).
+pub const REMEMBERED: usize = 10_000;
+const PRUNE_BATCH: usize = 1_000;
+
 /// Per-conversation memory of what was announced.
 #[derive(Debug, Default)]
 pub struct Tracker {
     user_id: String,
-    /// Highest stage announced per conversation, and whether more can come.
-    stages: HashMap<String, (Transition, bool)>,
+    /// Highest stage announced per conversation, whether more can come, and when it was last touched
+    /// (a sequence number).
+    stages: HashMap<String, (Transition, bool, u64)>,
+    touched: u64,
 }
 
 impl Tracker {
     /// A tracker for one agent.
     pub fn new(user_id: impl Into<String>) -> Tracker {
-        Tracker { user_id: user_id.into(), stages: HashMap::new() }
+        Tracker { user_id: user_id.into(), stages: HashMap::new(), touched: 0 }
     }
 
     /// Restores what was announced before a restart, so a call never pops twice.
     pub fn restore(&mut self, id: String, stage: Transition) {
-        let e = self.stages.entry(id).or_insert((stage, stage != Transition::WrapupSubmitted));
+        self.touched += 1;
+        let open = stage != Transition::WrapupSubmitted;
+        let e = self.stages.entry(id).or_insert((stage, open, self.touched));
         if stage > e.0 {
-            *e = (stage, stage != Transition::WrapupSubmitted);
+            *e = (stage, open, self.touched);
+        }
+        self.prune();
+    }
+
+    /// Past [`REMEMBERED`] conversations, forgets the longest untouched finished ones (never one that
+    /// may still move on): a frame for a call finished thousands of calls ago does not come.
+    fn prune(&mut self) {
+        // In batches, so the pop's path pays for a sort once per thousand new calls, not on each.
+        if self.stages.len() <= REMEMBERED + PRUNE_BATCH {
+            return;
+        }
+        let mut finished: Vec<(u64, String)> =
+            self.stages.iter().filter(|(_, (_, open, _))| !open).map(|(id, (_, _, t))| (*t, id.clone())).collect();
+        finished.sort_unstable();
+        let excess = self.stages.len() - REMEMBERED;
+        for (_, id) in finished.into_iter().take(excess) {
+            self.stages.remove(&id);
         }
     }
 
     /// The highest stage announced for a conversation.
     pub fn stage(&self, id: &str) -> Option<Transition> {
-        self.stages.get(id).map(|(t, _)| *t)
+        self.stages.get(id).map(|(t, _, _)| *t)
     }
 
     /// Conversations whose call may still move on (not wrapped up, not ended without after-call work).
     pub fn open(&self) -> Vec<String> {
-        self.stages.iter().filter(|(_, (_, open))| *open).map(|(id, _)| id.clone()).collect()
+        self.stages.iter().filter(|(_, (_, open, _))| *open).map(|(id, _)| id.clone()).collect()
     }
 
     /// Marks a conversation as finished (Genesys no longer knows it).
@@ -173,7 +199,9 @@ impl Tracker {
             Transition::Disconnected => v.after_call_work,
             _ => true,
         };
-        self.stages.insert(snap.id.clone(), (v.stage, open));
+        self.touched += 1;
+        self.stages.insert(snap.id.clone(), (v.stage, open, self.touched));
+        self.prune();
         out
     }
 }
@@ -215,6 +243,20 @@ mod tests {
 
     fn transitions(t: &mut Tracker, snaps: &[ConversationSnapshot]) -> Vec<(Transition, bool)> {
         snaps.iter().flat_map(|s| t.observe(s)).map(|e| (e.transition, e.inferred)).collect()
+    }
+
+    #[test]
+    fn memory_stays_bounded_and_only_finished_calls_are_forgotten() {
+        let mut t = Tracker::new(ME);
+        t.restore("still-ringing".into(), Transition::Alerting);
+        let calls = REMEMBERED + PRUNE_BATCH;
+        for i in 0..calls {
+            t.restore(format!("done-{i}"), Transition::WrapupSubmitted);
+        }
+        assert_eq!(t.len(), REMEMBERED);
+        assert_eq!(t.stage("still-ringing"), Some(Transition::Alerting), "a call that may move on is kept");
+        assert_eq!(t.stage("done-0"), None, "the oldest finished ones go first");
+        assert!(t.stage(&format!("done-{}", calls - 1)).is_some());
     }
 
     #[test]

@@ -42,7 +42,8 @@ impl SfError {
             kind: SfErrorKind::Transient,
             status: None,
             code: code.into(),
-            message: format!("could not reach Salesforce: {e}"),
+            // Without the URL: a search's URL carries the number or the agent's search text.
+            message: format!("could not reach Salesforce: {}", e.without_url()),
             retry_after: None,
         }
     }

@@ -43,8 +43,7 @@ impl std::fmt::Debug for Refresh {
 
 /// The Salesforce session: the REST client, the org's instance and the sign-in it carries. There is
 /// one per desk (or engine run); a new sign-in changes it in place, so the resolver, the pusher and
-/// the desk's searches all use it at once.
-#[derive(Debug)]
+/// the desk's searches all use it at once. Its `Debug` leaves the tokens out.
 pub struct SalesforceClient {
     http: reqwest::Client,
     instance_url: RwLock<String>,
@@ -55,6 +54,16 @@ pub struct SalesforceClient {
     /// Requests sent.
     pub requests: AtomicU64,
     refresh: RwLock<Option<Arc<Refresh>>>,
+}
+
+impl std::fmt::Debug for SalesforceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SalesforceClient")
+            .field("instance_url", &self.instance_url())
+            .field("version", &self.version)
+            .field("signed_in", &self.is_signed_in())
+            .finish_non_exhaustive()
+    }
 }
 
 impl SalesforceClient {
@@ -227,7 +236,10 @@ impl SalesforceClient {
         self.note_usage(resp.headers());
         let status = resp.status();
         let retry_after = errors::retry_after(resp.headers());
-        let bytes = resp.bytes().await.map_err(SfError::network)?;
+        // Cut off or oversized: unexpected, which is tried again (never parked).
+        let bytes = crate::http_body::read_capped(resp, crate::http_body::MAX_CLOUD_BODY)
+            .await
+            .map_err(|e| SfError::unexpected(format!("Salesforce's answer could not be read: {e}")))?;
         if status.is_success() {
             Ok(bytes.to_vec())
         } else {
