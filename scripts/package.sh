@@ -66,11 +66,12 @@ for pkg in agent-companion companion; do
     exit 1
   fi
 done
-for prog in "/usr/bin/agent-companion --demo" "/usr/bin/companion demo" "/usr/bin/companion run --auto-approve"; do
+for prog in "/usr/bin/agent-companion --demo" "/usr/bin/companion demo" "/usr/bin/companion run --auto-approve" "/usr/bin/companion login genesys --auto-approve"; do
   said=""
   status=0
   said=$($prog 2>&1 >/dev/null) || status=$?
-  if [ "$status" -eq 0 ] || ! grep -q "no simulator\|has no demo" <<<"$said"; then
+  # The refusal is the first thing said: nothing is opened before it.
+  if [ "$status" -eq 0 ] || ! head -n 1 <<<"$said" | grep -q "no simulator\|has no demo"; then
     echo "$prog did not refuse clearly (exit $status): $said" >&2
     exit 1
   fi

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 /// Both clouds from what is kept alone (no browser): proves a kept sign-in was enough.
 async fn kept_only(cfg: &Config, store: &Arc<dyn SecretStore>) -> Option<Clouds> {
-    let clouds = Clouds::signed_out(cfg);
+    let clouds = Clouds::signed_out(cfg).unwrap();
     for cloud in [Cloud::Genesys, Cloud::Salesforce] {
         if !clouds.sign_in(cloud, cfg, store, Prompt::Never).await.unwrap() {
             return None;
@@ -82,7 +82,7 @@ async fn sign_out_revokes_and_forgets_and_a_revoked_kept_token_means_a_new_sign_
     // A kept Genesys token revoked elsewhere: a new sign-in, not an error.
     let clouds = Clouds::connect(&cfg, &store, &BrowserChoice::Simulator).await.unwrap();
     clouds.genesys.sign_out().await.unwrap();
-    let again = Clouds::signed_out(&cfg);
+    let again = Clouds::signed_out(&cfg).unwrap();
     assert!(again.sign_in(Cloud::Genesys, &cfg, &store, Prompt::IfNeeded(&BrowserChoice::Simulator)).await.unwrap());
     assert!(again.sign_in(Cloud::Salesforce, &cfg, &store, Prompt::Never).await.unwrap());
 }
@@ -226,7 +226,7 @@ async fn an_outage_at_start_keeps_the_kept_sign_in_and_a_failed_revocation_still
     // Salesforce's login host is down at start: resuming fails, and the refresh token is kept.
     let fault = json!({"kind": "server_error", "service": "salesforce_login", "status": 503, "rate": 1.0});
     control(&sim, "/_sim/faults", fault).await;
-    let clouds = Clouds::signed_out(&cfg);
+    let clouds = Clouds::signed_out(&cfg).unwrap();
     let e = clouds.sign_in(Cloud::Salesforce, &cfg, &store, Prompt::Never).await.unwrap_err();
     assert!(matches!(e, companion::signin::SignInError::Salesforce(_)), "{e}");
     assert!(

@@ -246,7 +246,8 @@ pub async fn salesforce(cfg: &SalesforceConfig, browser: &impl Browser) -> Resul
     })
 }
 
-fn describe<E: std::error::Error>(e: &E) -> String {
+/// An error with its causes, for a sentence (reqwest and oauth2 keep the reason in the source chain).
+pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(inner) = src {

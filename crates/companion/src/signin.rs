@@ -28,6 +28,8 @@ pub enum SignInError {
     NotRevoked { cloud: Cloud, reason: String },
     #[error("not signed in")]
     NotSignedIn,
+    #[error("no HTTPS client could be made: {0}")]
+    NoHttpClient(String),
 }
 
 /// One of the two clouds.
@@ -66,17 +68,19 @@ pub struct Clouds {
 }
 
 impl Clouds {
-    /// Both sessions, signed out, each with its own HTTP client.
-    pub fn signed_out(cfg: &Config) -> Clouds {
-        Clouds {
-            genesys: Arc::new(GenesysClient::new(reqwest::Client::new(), &cfg.genesys.api(), String::new())),
+    /// Both sessions, signed out, each with its own HTTP client (an error, never a panic, when no
+    /// TLS client can be made).
+    pub fn signed_out(cfg: &Config) -> Result<Clouds, SignInError> {
+        let http = || reqwest::Client::builder().build().map_err(|e| SignInError::NoHttpClient(e.to_string()));
+        Ok(Clouds {
+            genesys: Arc::new(GenesysClient::new(http()?, &cfg.genesys.api(), String::new())),
             salesforce: Arc::new(SalesforceClient::new(
-                reqwest::Client::new(),
+                http()?,
                 cfg.salesforce.instance_url.as_deref().unwrap_or_default(),
                 &cfg.salesforce,
                 String::new(),
             )),
-        }
+        })
     }
 
     /// The signed-in agent's Genesys user id.
@@ -91,7 +95,7 @@ impl Clouds {
         secrets: &Arc<dyn SecretStore>,
         browser: &BrowserChoice,
     ) -> Result<Clouds, SignInError> {
-        let clouds = Clouds::signed_out(cfg);
+        let clouds = Clouds::signed_out(cfg)?;
         for cloud in [Cloud::Genesys, Cloud::Salesforce] {
             if !clouds.sign_in(cloud, cfg, secrets, Prompt::IfNeeded(browser)).await? {
                 return Err(SignInError::NotSignedIn);

@@ -109,7 +109,7 @@ pub async fn check(http: &reqwest::Client, cfg: &UpdatesConfig, current: &str) -
         .timeout(Duration::from_secs(15))
         .send()
         .await
-        .map_err(|e| UpdateError::Unreachable(e.without_url().to_string()))?;
+        .map_err(|e| UpdateError::Unreachable(crate::auth::describe(&e.without_url())))?;
     match resp.status().as_u16() {
         200 => {}
         404 => return Ok(None),
@@ -217,6 +217,35 @@ mod tests {
         }
         let long = format!(r#"{{"version":"1.0.0","notes":"{}"}}"#, "é".repeat(5_000));
         assert_eq!(parse_manifest(long.as_bytes()).unwrap().notes.chars().count(), MAX_NOTES + 1);
+    }
+
+    /// A one-shot HTTP server on loopback answering every request with `reply`.
+    async fn serve(reply: String) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/latest.json", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 2048];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock.write_all(reply.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_plain_http_and_a_huge_manifest_are_refused() {
+        let http = feed_client().unwrap();
+        let redirect =
+            "HTTP/1.1 302 Found\r\nLocation: http://updates.example.com/latest.json\r\nContent-Length: 0\r\n\r\n";
+        let cfg = |url: String| UpdatesConfig { feed_url: Some(url), ..UpdatesConfig::default() };
+        let e = check(&http, &cfg(serve(redirect.into()).await), "0.1.0").await.unwrap_err();
+        assert!(e.is_retryable() && e.to_string().contains("plain-http"), "{e}");
+        let body = format!("{{\"version\":\"9.0.0\",\"notes\":\"{}\"}}", "x".repeat(MAX_MANIFEST));
+        let huge = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        let e = check(&http, &cfg(serve(huge).await), "0.1.0").await.unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
     }
 
     #[tokio::test]

@@ -10,12 +10,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(cli: &Cli, auto_approve: bool) -> Result<ExitCode, CliError> {
+    // Refused before anything is opened when this build has no simulator to approve sign-ins.
+    let choice = browser(auto_approve)?;
     let loaded = load_config(cli)?;
     let cfg = Arc::new(loaded.config);
     let secrets: Arc<dyn companion::secrets::SecretStore> = Arc::from(companion::secrets::open());
     let store = Arc::new(DbFile::configured(&db_path(&cfg)?, cfg.store.encrypt, || secrets.clone())?.open()?);
     say_where_secrets_live(secrets.as_ref());
-    let clouds = Clouds::connect(&cfg, &secrets, &browser(auto_approve)?).await?;
+    let clouds = Clouds::connect(&cfg, &secrets, &choice).await?;
     let engine = EngineHandle::start(EngineSetup::new(cfg, store, clouds, Arc::new(JsonLines::default())))?;
     let mut conn = engine.connection();
     let code = loop {

@@ -104,7 +104,7 @@ impl DeskHandle {
         let desk = DeskHandle {
             update,
             update_checks,
-            clouds: Clouds::signed_out(&config),
+            clouds: Clouds::signed_out(&config)?,
             wrapup_codes: Arc::new(WrapupCodes::with_fallback(config.disposition.code_map.keys().cloned().collect())),
             loaded: opts.loaded,
             config,
