@@ -7,6 +7,7 @@
 
 use crate::phone::{self, Normalized};
 use crate::salesforce::ids;
+use crate::outbox::OutboxRows;
 use crate::store::{Conversations, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
@@ -90,23 +91,18 @@ pub fn forget(
                     .collect();
                 // Their calls' dispositions carry their notes: delivered ones go; undelivered ones only
                 // when the agent says so.
-                let mut undelivered = 0i64;
-                for id in &theirs {
-                    undelivered += tx.query_row(
-                        "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND state IN ('pending', 'needs_attention')",
-                        [id],
-                        |r| r.get::<_, i64>(0),
-                    )?;
-                }
+                let outbox = OutboxRows::on(&tx);
+                let undelivered = outbox.undelivered_among(&theirs)?;
                 if undelivered > 0 && !include_undelivered {
-                    return Err(ForgetError::Undelivered { count: undelivered as u64 });
+                    return Err(ForgetError::Undelivered { count: undelivered });
                 }
                 for id in &theirs {
                     count("conversation", calls.delete(id)?);
                     count("journal", tx.execute("DELETE FROM journal WHERE conversation_id = ?1", [id])?);
-                    count("outbox_event", tx.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [id])?);
-                    count("outbox", tx.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?);
                 }
+                let (rows, events) = outbox.erase(&theirs)?;
+                count("outbox", rows);
+                count("outbox_event", events);
                 count(
                     "journal",
                     tx.execute("DELETE FROM journal WHERE frame LIKE ?1 ESCAPE '\\'", [format!("%{digits}%")])?,
@@ -116,13 +112,11 @@ pub fn forget(
                 let id = ids::to_id18(raw.trim())
                     .ok_or_else(|| ForgetError::NotARecordId(raw.chars().take(40).collect()))?;
                 let id15 = &id[..15];
-                let pending: i64 = tx.query_row(
-                    "SELECT count(*) FROM outbox WHERE state IN ('pending', 'needs_attention') AND (payload LIKE ?1 OR payload LIKE ?2)",
-                    params![format!("%{id}%"), format!("%{id15}%")],
-                    |r| r.get(0),
-                )?;
+                let outbox = OutboxRows::on(&tx);
+                let theirs = outbox.mentioning(&id)?;
+                let pending = outbox.undelivered_among(&theirs)?;
                 if pending > 0 && !include_undelivered {
-                    return Err(ForgetError::Undelivered { count: pending as u64 });
+                    return Err(ForgetError::Undelivered { count: pending });
                 }
                 count(
                     "cache_lookup",
@@ -137,28 +131,23 @@ pub fn forget(
                         params![format!("%{id15}%"), format!("%{id}%")],
                     )?,
                 );
-                let rows: Vec<String> = tx
-                    .prepare("SELECT conversation_id FROM outbox WHERE payload LIKE ?1 OR payload LIKE ?2")?
-                    .query_map(params![format!("%{id}%"), format!("%{id15}%")], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                for c in rows {
-                    count("outbox_event", tx.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [&c])?);
-                    count("outbox", tx.execute("DELETE FROM outbox WHERE conversation_id = ?1", [&c])?);
-                }
+                let (rows, events) = outbox.erase(&theirs)?;
+                count("outbox", rows);
+                count("outbox_event", events);
             }
             Scope::All => {
-                let pending: i64 = tx.query_row(
-                    "SELECT count(*) FROM outbox WHERE state IN ('pending', 'needs_attention')",
-                    [],
-                    |r| r.get(0),
-                )?;
+                let outbox = OutboxRows::on(&tx);
+                let pending = outbox.undelivered()?;
                 if pending > 0 && !include_undelivered {
-                    return Err(ForgetError::Undelivered { count: pending as u64 });
+                    return Err(ForgetError::Undelivered { count: pending });
                 }
                 count("conversation", Conversations::on(&tx).delete_all()?);
-                for table in ["cache_lookup", "picker_choice", "journal", "outbox_event", "outbox"] {
+                for table in ["cache_lookup", "picker_choice", "journal"] {
                     count(table, tx.execute(&format!("DELETE FROM {table}"), [])?);
                 }
+                let (rows, events) = outbox.erase_all()?;
+                count("outbox", rows);
+                count("outbox_event", events);
             }
         }
         let kind = match scope {

@@ -409,6 +409,64 @@ impl Outbox {
     }
 }
 
+/// The outbox's rows as an erasure sees them, inside the erasure's transaction (a transaction derefs to
+/// a connection).
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxRows<'c>(&'c rusqlite::Connection);
+
+impl<'c> OutboxRows<'c> {
+    /// The rows on this connection.
+    pub fn on(conn: &'c rusqlite::Connection) -> OutboxRows<'c> {
+        OutboxRows(conn)
+    }
+
+    /// The dispositions whose payload names a record (by its 18- or 15-character id).
+    pub fn mentioning(&self, id18: &str) -> rusqlite::Result<Vec<String>> {
+        let id15 = id18.get(..15).unwrap_or(id18);
+        self.0
+            .prepare("SELECT conversation_id FROM outbox WHERE payload LIKE ?1 OR payload LIKE ?2")?
+            .query_map(rusqlite::params![format!("%{id18}%"), format!("%{id15}%")], |r| r.get(0))?
+            .collect()
+    }
+
+    /// How many of these dispositions are not delivered yet (pending or parked).
+    pub fn undelivered_among(&self, ids: &[String]) -> rusqlite::Result<u64> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND state IN ('pending', 'needs_attention')",
+        )?;
+        let mut n = 0u64;
+        for id in ids {
+            n += stmt.query_row([id], |r| r.get::<_, i64>(0))? as u64;
+        }
+        Ok(n)
+    }
+
+    /// How many dispositions are not delivered yet.
+    pub fn undelivered(&self) -> rusqlite::Result<u64> {
+        self.0
+            .query_row("SELECT count(*) FROM outbox WHERE state IN ('pending', 'needs_attention')", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+    }
+
+    /// Erases dispositions and their history; returns (dispositions, history rows) removed.
+    pub fn erase(&self, ids: &[String]) -> rusqlite::Result<(usize, usize)> {
+        let (mut rows, mut events) = (0, 0);
+        for id in ids {
+            events += self.0.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [id])?;
+            rows += self.0.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?;
+        }
+        Ok((rows, events))
+    }
+
+    /// Erases every disposition and its history; returns (dispositions, history rows) removed.
+    pub fn erase_all(&self) -> rusqlite::Result<(usize, usize)> {
+        let events = self.0.execute("DELETE FROM outbox_event", [])?;
+        Ok((self.0.execute("DELETE FROM outbox", [])?, events))
+    }
+}
+
 /// Rows of an outbox table, on any connection (the CLI reads while the engine runs).
 pub fn list(conn: &rusqlite::Connection, state: Option<RowState>, limit: usize) -> Result<Vec<OutboxRow>, OutboxError> {
     list_where(conn, None, state, limit)
