@@ -4,7 +4,7 @@
 
 use crate::config::{GenesysConfig, SalesforceConfig};
 use oauth2::basic::{
-    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, CsrfToken, EmptyExtraTokenFields, ExtraTokenFields, PkceCodeChallenge,
@@ -178,22 +178,54 @@ fn url<T>(make: impl FnOnce(String) -> Result<T, oauth2::url::ParseError>, s: St
     make(s.clone()).map_err(|e| AuthError::BadUrl(format!("{s}: {e}")))
 }
 
-/// Signs in to Genesys Cloud.
-pub async fn genesys(cfg: &GenesysConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
-    let login = cfg.login();
-    let client = BasicClient::new(ClientId::new(cfg.client_id.clone()))
-        .set_auth_uri(url(AuthUrl::new, format!("{login}/oauth/authorize"))?)
-        .set_token_uri(url(TokenUrl::new, format!("{login}/oauth/token"))?)
-        .set_redirect_uri(url(RedirectUrl::new, cfg.redirect_uri.clone())?);
+/// A client for the authorization code flow: an authorization and a token endpoint, a redirect URI;
+/// `T` is the token response (Salesforce's carries extra fields).
+type CodeFlowClient<T> = oauth2::Client<
+    BasicErrorResponse,
+    T,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+/// Authorization Code + PKCE (S256) against one identity provider: the browser step, the `state`
+/// check, the code exchange. Both clouds sign in through this.
+async fn code_flow<T>(
+    client_id: &str,
+    authorize: String,
+    token: String,
+    redirect_uri: &str,
+    browser: &impl Browser,
+) -> Result<T, AuthError>
+where
+    T: TokenResponse + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let client: CodeFlowClient<T> = oauth2::Client::new(ClientId::new(client_id.to_string()))
+        .set_auth_uri(url(AuthUrl::new, authorize)?)
+        .set_token_uri(url(TokenUrl::new, token)?)
+        .set_redirect_uri(url(RedirectUrl::new, redirect_uri.to_string())?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, csrf) = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
     let code = check_callback(browser.authorize(&auth_url).await?, &csrf)?;
-    let token: StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType> = client
+    client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
         .request_async(&oauth_http()?)
         .await
-        .map_err(|e| AuthError::Exchange(describe(&e)))?;
+        .map_err(|e| AuthError::Exchange(describe(&e)))
+}
+
+/// Signs in to Genesys Cloud.
+pub async fn genesys(cfg: &GenesysConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
+    let login = cfg.login();
+    let (authorize, token_url) = (format!("{login}/oauth/authorize"), format!("{login}/oauth/token"));
+    let token: StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType> =
+        code_flow(&cfg.client_id, authorize, token_url, &cfg.redirect_uri, browser).await?;
     Ok(Tokens {
         access_token: token.access_token().secret().clone(),
         refresh_token: None,
@@ -214,30 +246,13 @@ pub struct SalesforceFields {
 
 impl ExtraTokenFields for SalesforceFields {}
 
-type SalesforceTokenResponse = StandardTokenResponse<SalesforceFields, BasicTokenType>;
-
 /// Signs in to Salesforce.
 pub async fn salesforce(cfg: &SalesforceConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
     let login = cfg.login_base.trim_end_matches('/');
-    let client = oauth2::Client::<
-        BasicErrorResponse,
-        SalesforceTokenResponse,
-        BasicTokenIntrospectionResponse,
-        StandardRevocableToken,
-        BasicRevocationErrorResponse,
-    >::new(ClientId::new(cfg.client_id.clone()))
-    .set_auth_uri(url(AuthUrl::new, format!("{login}/services/oauth2/authorize"))?)
-    .set_token_uri(url(TokenUrl::new, format!("{login}/services/oauth2/token"))?)
-    .set_redirect_uri(url(RedirectUrl::new, cfg.redirect_uri.clone())?);
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (auth_url, csrf) = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
-    let code = check_callback(browser.authorize(&auth_url).await?, &csrf)?;
-    let token = client
-        .exchange_code(AuthorizationCode::new(code))
-        .set_pkce_verifier(verifier)
-        .request_async(&oauth_http()?)
-        .await
-        .map_err(|e| AuthError::Exchange(describe(&e)))?;
+    let (authorize, token_url) =
+        (format!("{login}/services/oauth2/authorize"), format!("{login}/services/oauth2/token"));
+    let token: StandardTokenResponse<SalesforceFields, BasicTokenType> =
+        code_flow(&cfg.client_id, authorize, token_url, &cfg.redirect_uri, browser).await?;
     Ok(Tokens {
         access_token: token.access_token().secret().clone(),
         refresh_token: token.refresh_token().map(|r| r.secret().clone()),

@@ -5,9 +5,9 @@
 //! are only erased with an explicit confirmation. The erasure log records what kind of erasure ran and
 //! how many rows went, never the number or the id.
 
+use crate::outbox::OutboxRows;
 use crate::phone::{self, Normalized};
 use crate::salesforce::ids;
-use crate::outbox::OutboxRows;
 use crate::store::{Conversations, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
