@@ -68,14 +68,14 @@ pub struct Clouds {
 }
 
 impl Clouds {
-    /// Both sessions, signed out, each with its own HTTP client (an error, never a panic, when no
-    /// TLS client can be made).
+    /// Both sessions, signed out, over one HTTP client (its connection pools and TLS roots are shared;
+    /// an error, never a panic, when no TLS client can be made).
     pub fn signed_out(cfg: &Config) -> Result<Clouds, SignInError> {
-        let http = || reqwest::Client::builder().build().map_err(|e| SignInError::NoHttpClient(e.to_string()));
+        let http = reqwest::Client::builder().build().map_err(|e| SignInError::NoHttpClient(e.to_string()))?;
         Ok(Clouds {
-            genesys: Arc::new(GenesysClient::new(http()?, &cfg.genesys.api(), String::new())),
+            genesys: Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), String::new())),
             salesforce: Arc::new(SalesforceClient::new(
-                http()?,
+                http,
                 cfg.salesforce.instance_url.as_deref().unwrap_or_default(),
                 &cfg.salesforce,
                 String::new(),
