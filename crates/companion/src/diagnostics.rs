@@ -4,6 +4,7 @@
 //! notes, Salesforce field values or tokens.
 
 use crate::config::LoadedConfig;
+use crate::outbox::OutboxRows;
 use crate::status::StatusSnapshot;
 use crate::store::{Conversations, DbFile, StoreError};
 use serde_json::{Value, json};
@@ -28,18 +29,17 @@ fn is_api_name(w: &str) -> bool {
 /// Builds the bundle from a database file (read-only) and the loaded configuration.
 pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, doctor: Value) -> Result<Value, StoreError> {
     let conn = db.reader()?;
-    let failures: Vec<Value> = conn
-        .prepare("SELECT conversation_id, at_ms, kind, error_class, detail FROM outbox_event WHERE error_class IS NOT NULL ORDER BY id DESC LIMIT 100")?
-        .query_map([], |r| {
-            let detail: Option<String> = r.get(4)?;
-            let code = detail.as_deref().and_then(|d| d.split(':').next()).unwrap_or("").to_string();
-            Ok(json!({
-                "conversation_id": r.get::<_, String>(0)?, "at_ms": r.get::<_, i64>(1)?, "kind": r.get::<_, String>(2)?,
-                "class": r.get::<_, String>(3)?, "code": code,
-                "message": detail.as_deref().and_then(|d| d.split_once(": ")).map(|(_, m)| redact_message(m)),
-            }))
-        })?
-        .collect::<Result<_, _>>()?;
+    let failures: Vec<Value> = OutboxRows::on(&conn)
+        .recent_failures(100)?
+        .into_iter()
+        .map(|f| {
+            let code = f.detail.as_deref().and_then(|d| d.split(':').next()).unwrap_or("").to_string();
+            json!({
+                "conversation_id": f.conversation_id, "at_ms": f.at_ms, "kind": f.kind, "class": f.class, "code": code,
+                "message": f.detail.as_deref().and_then(|d| d.split_once(": ")).map(|(_, m)| redact_message(m)),
+            })
+        })
+        .collect();
     // Ids and outcomes only: the caller's address stays out.
     let calls: Vec<Value> = Conversations::on(&conn)
         .recent(200)?

@@ -8,7 +8,8 @@
 use crate::outbox::OutboxRows;
 use crate::phone::{self, Normalized};
 use crate::salesforce::ids;
-use crate::store::{Conversations, Store, StoreError};
+use crate::screenpop::cache::CacheRows;
+use crate::store::{Conversations, Journal, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -55,10 +56,6 @@ pub struct ForgetReport {
     pub wal_cleared: bool,
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
-
 /// Erases a caller (or everything) from the local store.
 pub fn forget(
     store: &Store,
@@ -78,9 +75,9 @@ pub fn forget(
                     Normalized::E164(e) => e,
                     Normalized::NoNumber(_) => return Err(ForgetError::NotANumber(raw.chars().take(40).collect())),
                 };
-                let digits = like_escape(e164.trim_start_matches('+'));
-                count("cache_lookup", tx.execute("DELETE FROM cache_lookup WHERE e164 = ?1", [&e164])?);
-                count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE e164 = ?1", [&e164])?);
+                let (answers, picks) = CacheRows::on(&tx).forget_number(&e164)?;
+                count("cache_lookup", answers);
+                count("picker_choice", picks);
                 // Calls are stored with the address as Genesys gave it: compare after normalising.
                 let calls = Conversations::on(&tx);
                 let theirs: Vec<String> = calls
@@ -96,17 +93,15 @@ pub fn forget(
                 if undelivered > 0 && !include_undelivered {
                     return Err(ForgetError::Undelivered { count: undelivered });
                 }
+                let journal = Journal::on(&tx);
                 for id in &theirs {
                     count("conversation", calls.delete(id)?);
-                    count("journal", tx.execute("DELETE FROM journal WHERE conversation_id = ?1", [id])?);
+                    count("journal", journal.forget_conversation(id)?);
                 }
                 let (rows, events) = outbox.erase(&theirs)?;
                 count("outbox", rows);
                 count("outbox_event", events);
-                count(
-                    "journal",
-                    tx.execute("DELETE FROM journal WHERE frame LIKE ?1 ESCAPE '\\'", [format!("%{digits}%")])?,
-                );
+                count("journal", journal.forget_mentions(&[e164.trim_start_matches('+')])?);
             }
             Scope::Contact(raw) => {
                 let id = ids::to_id18(raw.trim())
@@ -118,19 +113,11 @@ pub fn forget(
                 if pending > 0 && !include_undelivered {
                     return Err(ForgetError::Undelivered { count: pending });
                 }
-                count(
-                    "cache_lookup",
-                    tx.execute("DELETE FROM cache_lookup WHERE candidates LIKE ?1", [format!("%{id}%")])?,
-                );
-                count("picker_choice", tx.execute("DELETE FROM picker_choice WHERE record_id = ?1", [&id])?);
+                let (answers, picks) = CacheRows::on(&tx).forget_record(&id)?;
+                count("cache_lookup", answers);
+                count("picker_choice", picks);
                 count("conversation", Conversations::on(&tx).unlink_record(&id)?);
-                count(
-                    "journal",
-                    tx.execute(
-                        "DELETE FROM journal WHERE frame LIKE ?1 OR frame LIKE ?2",
-                        params![format!("%{id15}%"), format!("%{id}%")],
-                    )?,
-                );
+                count("journal", Journal::on(&tx).forget_mentions(&[id15, &id])?);
                 let (rows, events) = outbox.erase(&theirs)?;
                 count("outbox", rows);
                 count("outbox_event", events);
@@ -142,9 +129,10 @@ pub fn forget(
                     return Err(ForgetError::Undelivered { count: pending });
                 }
                 count("conversation", Conversations::on(&tx).delete_all()?);
-                for table in ["cache_lookup", "picker_choice", "journal"] {
-                    count(table, tx.execute(&format!("DELETE FROM {table}"), [])?);
-                }
+                let (answers, picks) = CacheRows::on(&tx).forget_all()?;
+                count("cache_lookup", answers);
+                count("picker_choice", picks);
+                count("journal", Journal::on(&tx).forget_all()?);
                 let (rows, events) = outbox.erase_all()?;
                 count("outbox", rows);
                 count("outbox_event", events);

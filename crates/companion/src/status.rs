@@ -1,8 +1,9 @@
 //! What the local store says, readable while the engine runs: the snapshot behind
 //! `companion status`, the desktop's Sync view and the diagnostics export.
 
-use crate::store::{Conversations, DbFile, StoreError};
-use rusqlite::OptionalExtension;
+use crate::outbox::OutboxRows;
+use crate::screenpop::cache::CacheRows;
+use crate::store::{Conversations, DbFile, Journal, StoreError, status_value};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -54,22 +55,14 @@ pub struct ErrorCount {
 pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
     let path = db.path.as_path();
     let conn = db.reader()?;
-    let (connection, connection_updated_ms) = conn
-        .query_row("SELECT value, updated_ms FROM status_kv WHERE key = 'connection'", [], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })
-        .optional()?
+    let (connection, connection_updated_ms) = status_value(&conn, "connection")?
         .map(|(v, t)| (serde_json::from_str(&v).ok(), Some(t)))
         .unwrap_or((None, None));
-    let (cache_positive, cache_negative): (i64, i64) = conn.query_row(
-        "SELECT coalesce(sum(candidates != '[]'), 0), coalesce(sum(candidates = '[]'), 0) FROM cache_lookup",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    let cache = CacheRows::on(&conn).size()?;
     let conversations = Conversations::on(&conn);
     let calls = conversations.count()?;
     let pops: BTreeMap<String, u64> = conversations.pop_outcomes()?.into_iter().collect();
-    let journal_frames: i64 = conn.query_row("SELECT count(*) FROM journal", [], |r| r.get(0))?;
+    let journal_frames = Journal::on(&conn).count()?;
     let now = chrono::Utc::now().timestamp_millis();
     let queue = crate::outbox::depth(&conn)
         .map_err(|e| match e {
@@ -81,11 +74,9 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
             (serde_json::to_value(k).ok().and_then(|x| x.as_str().map(str::to_string)).unwrap_or_default(), v)
         })
         .collect();
-    let oldest: Option<i64> =
-        conn.query_row("SELECT min(created_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))?;
-    let kv = |k: &str| -> Result<Option<String>, StoreError> {
-        Ok(conn.query_row("SELECT value FROM status_kv WHERE key = ?1", [k], |r| r.get(0)).optional()?)
-    };
+    let outbox = OutboxRows::on(&conn);
+    let oldest = outbox.oldest_pending_ms()?;
+    let kv = |k: &str| -> Result<Option<String>, StoreError> { Ok(status_value(&conn, k)?.map(|(v, _)| v)) };
     let last_push_ms = kv("last_push_ms")?.and_then(|v| v.parse().ok());
     let api_usage = kv("api_usage")?.and_then(|v| serde_json::from_str(&v).ok());
     let cache_stats: Option<Value> = kv("cache_stats")?.and_then(|v| serde_json::from_str(&v).ok());
@@ -95,17 +86,11 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
         (Some(h), Some(m)) if h + m > 0 => Some((h as f64 / (h + m) as f64 * 1000.0).round() / 1000.0),
         _ => None,
     };
-    let mut recent_errors = BTreeMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT error_class, count(*), (SELECT detail FROM outbox_event e2 WHERE e2.error_class = e.error_class ORDER BY id DESC LIMIT 1)
-         FROM outbox_event e WHERE error_class IS NOT NULL AND at_ms > ?1 GROUP BY error_class",
-    )?;
-    for row in stmt.query_map([now - 86_400_000], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
-    })? {
-        let (class, n, latest) = row?;
-        recent_errors.insert(class, ErrorCount { count: n as u64, latest: latest.unwrap_or_default() });
-    }
+    let recent_errors = outbox
+        .failures_by_class(now - 86_400_000)?
+        .into_iter()
+        .map(|(class, count, latest)| (class, ErrorCount { count, latest }))
+        .collect();
     let mut lat = conversations.recent_pop_us(500)?;
     lat.sort_unstable();
     let pct = |p: f64| (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0);
@@ -113,11 +98,11 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
     Ok(StatusSnapshot {
         connection,
         connection_updated_ms,
-        cache_positive: cache_positive as u64,
-        cache_negative: cache_negative as u64,
+        cache_positive: cache.positive,
+        cache_negative: cache.negative,
         calls,
         pops,
-        journal_frames: journal_frames as u64,
+        journal_frames,
         queue,
         oldest_pending_secs: oldest.map(|o| ((now - o).max(0) / 1000) as u64),
         last_push_ms,

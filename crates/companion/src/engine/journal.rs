@@ -3,8 +3,7 @@
 //! `companion forget`; the engine itself never reads it back: missed transitions are recovered from
 //! Genesys (the REST catch-up), not from here.
 
-use crate::store::Store;
-use rusqlite::params;
+use crate::store::{Journal, Store};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -19,13 +18,7 @@ pub(super) async fn write(store: Arc<Store>, mut rx: mpsc::Receiver<Frame>) {
         let written = tokio::task::spawn_blocking(move || {
             let mut conn = store.background();
             let tx = conn.transaction()?;
-            {
-                let mut stmt =
-                    tx.prepare_cached("INSERT INTO journal(received_ms, conversation_id, frame) VALUES (?1, ?2, ?3)")?;
-                for (ms, id, frame) in &frames {
-                    stmt.execute(params![ms, id, frame])?;
-                }
-            }
+            Journal::on(&tx).append(&frames)?;
             tx.commit()
         })
         .await;

@@ -409,8 +409,19 @@ impl Outbox {
     }
 }
 
-/// The outbox's rows as an erasure sees them, inside the erasure's transaction (a transaction derefs to
-/// a connection).
+/// One failed delivery attempt, as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureEvent {
+    pub conversation_id: String,
+    pub at_ms: i64,
+    pub kind: String,
+    pub class: String,
+    /// `CODE: message` as Salesforce said it.
+    pub detail: Option<String>,
+}
+
+/// The outbox's rows on any connection: the status report's read-only one, an erasure's transaction
+/// (a transaction derefs to a connection).
 #[derive(Debug, Clone, Copy)]
 pub struct OutboxRows<'c>(&'c rusqlite::Connection);
 
@@ -458,6 +469,42 @@ impl<'c> OutboxRows<'c> {
             rows += self.0.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?;
         }
         Ok((rows, events))
+    }
+
+    /// When the oldest pending disposition was queued (ms), if one is.
+    pub fn oldest_pending_ms(&self) -> rusqlite::Result<Option<i64>> {
+        self.0.query_row("SELECT min(created_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))
+    }
+
+    /// Failures since `since_ms` by class: (class, how many, the latest one's detail).
+    pub fn failures_by_class(&self, since_ms: i64) -> rusqlite::Result<Vec<(String, u64, String)>> {
+        self.0
+            .prepare(
+                "SELECT error_class, count(*), (SELECT detail FROM outbox_event e2 WHERE e2.error_class = e.error_class ORDER BY id DESC LIMIT 1)
+                 FROM outbox_event e WHERE error_class IS NOT NULL AND at_ms > ?1 GROUP BY error_class",
+            )?
+            .query_map([since_ms], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, Option<String>>(2)?.unwrap_or_default()))
+            })?
+            .collect()
+    }
+
+    /// The latest failures, newest first: (conversation id, at ms, kind, class, detail).
+    pub fn recent_failures(&self, limit: usize) -> rusqlite::Result<Vec<FailureEvent>> {
+        self.0
+            .prepare(
+                "SELECT conversation_id, at_ms, kind, error_class, detail FROM outbox_event WHERE error_class IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            )?
+            .query_map([limit as i64], |r| {
+                Ok(FailureEvent {
+                    conversation_id: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    kind: r.get(2)?,
+                    class: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?
+            .collect()
     }
 
     /// Erases every disposition and its history; returns (dispositions, history rows) removed.

@@ -76,13 +76,7 @@ impl LookupCache {
 
     /// Entry counts.
     pub fn size(&self) -> Result<CacheSize, StoreError> {
-        let conn = self.store.conn();
-        let (positive, negative) = conn.query_row(
-            "SELECT coalesce(sum(candidates != '[]'), 0), coalesce(sum(candidates = '[]'), 0) FROM cache_lookup",
-            [],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
-        )?;
-        Ok(CacheSize { positive: positive as u64, negative: negative as u64 })
+        Ok(CacheRows::on(&self.store.conn()).size()?)
     }
 
     /// Remembers the agent's pick for a number.
@@ -100,6 +94,48 @@ impl LookupCache {
         let conn = self.store.conn();
         let mut stmt = conn.prepare_cached("SELECT record_id FROM picker_choice WHERE e164 = ?1")?;
         Ok(stmt.query_row([e164], |r| r.get(0)).optional()?)
+    }
+}
+
+/// The cache's rows on any connection: the status report's read-only one, an erasure's transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheRows<'c>(&'c rusqlite::Connection);
+
+impl<'c> CacheRows<'c> {
+    /// The rows on this connection.
+    pub fn on(conn: &'c rusqlite::Connection) -> CacheRows<'c> {
+        CacheRows(conn)
+    }
+
+    /// Entry counts: numbers with records, numbers without.
+    pub fn size(&self) -> rusqlite::Result<CacheSize> {
+        let (positive, negative) = self.0.query_row(
+            "SELECT coalesce(sum(candidates != '[]'), 0), coalesce(sum(candidates = '[]'), 0) FROM cache_lookup",
+            [],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+        )?;
+        Ok(CacheSize { positive: positive as u64, negative: negative as u64 })
+    }
+
+    /// Forgets a number's answer and the agent's pick for it; returns (answers, picks) removed.
+    pub fn forget_number(&self, e164: &str) -> rusqlite::Result<(usize, usize)> {
+        Ok((
+            self.0.execute("DELETE FROM cache_lookup WHERE e164 = ?1", [e164])?,
+            self.0.execute("DELETE FROM picker_choice WHERE e164 = ?1", [e164])?,
+        ))
+    }
+
+    /// Forgets every answer that offers a record and every pick of it; returns (answers, picks).
+    pub fn forget_record(&self, id18: &str) -> rusqlite::Result<(usize, usize)> {
+        Ok((
+            self.0.execute("DELETE FROM cache_lookup WHERE candidates LIKE ?1", [format!("%{id18}%")])?,
+            self.0.execute("DELETE FROM picker_choice WHERE record_id = ?1", [id18])?,
+        ))
+    }
+
+    /// Forgets every answer and pick; returns (answers, picks).
+    pub fn forget_all(&self) -> rusqlite::Result<(usize, usize)> {
+        Ok((self.0.execute("DELETE FROM cache_lookup", [])?, self.0.execute("DELETE FROM picker_choice", [])?))
     }
 }
 

@@ -4,10 +4,12 @@
 
 mod conversations;
 mod file;
+mod journal;
 
 pub use conversations::{CallRecord, CallWithDisposition, Conversations};
 use file::opened;
 pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE};
+pub use journal::Journal;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
@@ -198,6 +200,14 @@ impl Store {
         )?;
         Ok(())
     }
+}
+
+/// A status value and when it was written, on any connection (the status report's read-only one).
+pub fn status_value(conn: &Connection, key: &str) -> Result<Option<(String, i64)>, StoreError> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .query_row("SELECT value, updated_ms FROM status_kv WHERE key = ?1", [key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
 
 #[cfg(test)]
