@@ -1,0 +1,187 @@
+//! The outbox's rows read and erased over any connection: the status report and the CLI read them
+//! beside a running engine (a read-only connection), an erasure inside its own transaction.
+
+use super::{OutboxError, OutboxRow, RowState};
+use rusqlite::params;
+use std::collections::BTreeMap;
+
+/// One failed delivery attempt, as the history keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureEvent {
+    pub conversation_id: String,
+    pub at_ms: i64,
+    pub kind: String,
+    pub class: String,
+    /// `CODE: message` as Salesforce said it.
+    pub detail: Option<String>,
+}
+
+/// The outbox's rows on any connection: the status report's read-only one, an erasure's transaction
+/// (a transaction derefs to a connection).
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxRows<'c>(&'c rusqlite::Connection);
+
+impl<'c> OutboxRows<'c> {
+    /// The rows on this connection.
+    pub fn on(conn: &'c rusqlite::Connection) -> OutboxRows<'c> {
+        OutboxRows(conn)
+    }
+
+    /// The dispositions whose payload names a record (by its 18- or 15-character id).
+    pub fn mentioning(&self, id18: &str) -> rusqlite::Result<Vec<String>> {
+        let id15 = id18.get(..15).unwrap_or(id18);
+        self.0
+            .prepare("SELECT conversation_id FROM outbox WHERE payload LIKE ?1 OR payload LIKE ?2")?
+            .query_map(rusqlite::params![format!("%{id18}%"), format!("%{id15}%")], |r| r.get(0))?
+            .collect()
+    }
+
+    /// How many of these dispositions are not delivered yet (pending or parked).
+    pub fn undelivered_among(&self, ids: &[String]) -> rusqlite::Result<u64> {
+        let mut stmt = self.0.prepare_cached(
+            "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND state IN ('pending', 'needs_attention')",
+        )?;
+        let mut n = 0u64;
+        for id in ids {
+            n += stmt.query_row([id], |r| r.get::<_, i64>(0))? as u64;
+        }
+        Ok(n)
+    }
+
+    /// How many dispositions are not delivered yet.
+    pub fn undelivered(&self) -> rusqlite::Result<u64> {
+        self.0
+            .query_row("SELECT count(*) FROM outbox WHERE state IN ('pending', 'needs_attention')", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+    }
+
+    /// Erases dispositions and their history; returns (dispositions, history rows) removed.
+    pub fn erase(&self, ids: &[String]) -> rusqlite::Result<(usize, usize)> {
+        let (mut rows, mut events) = (0, 0);
+        for id in ids {
+            events += self.0.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [id])?;
+            rows += self.0.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?;
+        }
+        Ok((rows, events))
+    }
+
+    /// When the oldest pending disposition was queued (ms), if one is.
+    pub fn oldest_pending_ms(&self) -> rusqlite::Result<Option<i64>> {
+        self.0.query_row("SELECT min(created_ms) FROM outbox WHERE state = 'pending'", [], |r| r.get(0))
+    }
+
+    /// Failures since `since_ms` by class: (class, how many, the latest one's detail).
+    pub fn failures_by_class(&self, since_ms: i64) -> rusqlite::Result<Vec<(String, u64, String)>> {
+        self.0
+            .prepare(
+                "SELECT error_class, count(*), (SELECT detail FROM outbox_event e2 WHERE e2.error_class = e.error_class ORDER BY id DESC LIMIT 1)
+                 FROM outbox_event e WHERE error_class IS NOT NULL AND at_ms > ?1 GROUP BY error_class",
+            )?
+            .query_map([since_ms], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, Option<String>>(2)?.unwrap_or_default()))
+            })?
+            .collect()
+    }
+
+    /// The latest failures, newest first: (conversation id, at ms, kind, class, detail).
+    pub fn recent_failures(&self, limit: usize) -> rusqlite::Result<Vec<FailureEvent>> {
+        self.0
+            .prepare(
+                "SELECT conversation_id, at_ms, kind, error_class, detail FROM outbox_event WHERE error_class IS NOT NULL ORDER BY id DESC LIMIT ?1",
+            )?
+            .query_map([limit as i64], |r| {
+                Ok(FailureEvent {
+                    conversation_id: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    kind: r.get(2)?,
+                    class: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?
+            .collect()
+    }
+
+    /// Erases every disposition and its history; returns (dispositions, history rows) removed.
+    pub fn erase_all(&self) -> rusqlite::Result<(usize, usize)> {
+        let events = self.0.execute("DELETE FROM outbox_event", [])?;
+        Ok((self.0.execute("DELETE FROM outbox", [])?, events))
+    }
+}
+
+/// Rows of an outbox table, on any connection (the CLI reads while the engine runs).
+pub fn list(conn: &rusqlite::Connection, state: Option<RowState>, limit: usize) -> Result<Vec<OutboxRow>, OutboxError> {
+    list_where(conn, None, state, limit)
+}
+
+pub(super) fn list_where(
+    conn: &rusqlite::Connection,
+    id: Option<&str>,
+    state: Option<RowState>,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, OutboxError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT conversation_id, version, state, attempts, next_attempt_ms, salesforce_id, error_class, error_code, error_message, updated_ms, payload
+         FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR conversation_id = ?3) ORDER BY updated_ms DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![state.map(RowState::as_str), limit.min(i64::MAX as usize) as i64, id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<String>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
+            r.get::<_, i64>(9)?,
+            r.get::<_, String>(10)?,
+        ))
+    })?;
+    let mut out = vec![];
+    for row in rows {
+        let (
+            conversation_id,
+            version,
+            st,
+            attempts,
+            next_attempt_ms,
+            salesforce_id,
+            error_class,
+            error_code,
+            error_message,
+            updated_ms,
+            payload,
+        ) = row?;
+        let (Some(state), Ok(disposition)) = (RowState::parse(&st), serde_json::from_str(&payload)) else { continue };
+        out.push(OutboxRow {
+            conversation_id,
+            version,
+            state,
+            attempts,
+            next_attempt_ms,
+            salesforce_id,
+            error_class,
+            error_code,
+            error_message,
+            updated_ms,
+            disposition,
+        });
+    }
+    Ok(out)
+}
+
+/// Counts by state, on any connection.
+pub fn depth(conn: &rusqlite::Connection) -> Result<BTreeMap<RowState, u64>, OutboxError> {
+    let mut stmt = conn.prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+    let mut out = BTreeMap::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (s, n) = row?;
+        if let Some(state) = RowState::parse(&s) {
+            out.insert(state, n as u64);
+        }
+    }
+    Ok(out)
+}
