@@ -139,6 +139,16 @@ fn snapshot_sign_in_and_sign_out() {
     eventually_blocking("the feed back after the new sign-in", 20, || {
         (invoke(&w, "desk_snapshot", json!({})).unwrap()["connection"]["state"] == "connected").then_some(())
     });
+    // "Sign in again" while signed in renews the Genesys sign-in through the browser (a new token),
+    // instead of reusing the one about to run out.
+    let issued = || -> usize {
+        let url = format!("{}/_sim/tokens/issued", w.cloud.sim.urls().control);
+        let v: Value = tauri::async_runtime::block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() });
+        v["genesys"].as_array().unwrap().len()
+    };
+    let before = issued();
+    assert_eq!(invoke(&w, "sign_in", json!({"cloud": "genesys"})).unwrap(), "signed_in");
+    assert_eq!(issued(), before + 1, "a new Genesys token");
 }
 
 #[test]

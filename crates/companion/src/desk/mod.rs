@@ -129,10 +129,13 @@ impl DeskHandle {
         Ok(desk)
     }
 
-    /// Signs in to a cloud through the browser (or resumes its kept sign-in).
+    /// Signs in to a cloud: the kept sign-in if it still works, else the browser. Asked while already
+    /// signed in, it signs in again through the browser (the Genesys sign-in runs out and has no
+    /// refresh token: "Sign in again" renews it).
     pub async fn sign_in(&self, cloud: Cloud) -> Result<SignInState, UiError> {
         let browser = self.browser.clone();
-        self.connect(cloud, Prompt::IfNeeded(&browser)).await
+        let prompt = if self.is_signed_in(cloud) { Prompt::Always(&browser) } else { Prompt::IfNeeded(&browser) };
+        self.connect(cloud, prompt).await
     }
 
     async fn connect(&self, cloud: Cloud, prompt: Prompt<'_>) -> Result<SignInState, UiError> {
