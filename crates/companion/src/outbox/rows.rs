@@ -125,50 +125,28 @@ pub(super) fn list_where(
         "SELECT conversation_id, version, state, attempts, next_attempt_ms, salesforce_id, error_class, error_code, error_message, updated_ms, payload
          FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR conversation_id = ?3) ORDER BY updated_ms DESC LIMIT ?2",
     )?;
+    // A row whose state or payload cannot be read (written by a newer version) is left out.
     let rows = stmt.query_map(params![state.map(RowState::as_str), limit.min(i64::MAX as usize) as i64, id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, Option<String>>(5)?,
-            r.get::<_, Option<String>>(6)?,
-            r.get::<_, Option<String>>(7)?,
-            r.get::<_, Option<String>>(8)?,
-            r.get::<_, i64>(9)?,
-            r.get::<_, String>(10)?,
-        ))
+        let state = RowState::parse(&r.get::<_, String>(2)?);
+        let disposition = serde_json::from_str(&r.get::<_, String>(10)?).ok();
+        let (Some(state), Some(disposition)) = (state, disposition) else { return Ok(None) };
+        Ok(Some(OutboxRow {
+            conversation_id: r.get(0)?,
+            version: r.get(1)?,
+            state,
+            attempts: r.get(3)?,
+            next_attempt_ms: r.get(4)?,
+            salesforce_id: r.get(5)?,
+            error_class: r.get(6)?,
+            error_code: r.get(7)?,
+            error_message: r.get(8)?,
+            updated_ms: r.get(9)?,
+            disposition,
+        }))
     })?;
     let mut out = vec![];
     for row in rows {
-        let (
-            conversation_id,
-            version,
-            st,
-            attempts,
-            next_attempt_ms,
-            salesforce_id,
-            error_class,
-            error_code,
-            error_message,
-            updated_ms,
-            payload,
-        ) = row?;
-        let (Some(state), Ok(disposition)) = (RowState::parse(&st), serde_json::from_str(&payload)) else { continue };
-        out.push(OutboxRow {
-            conversation_id,
-            version,
-            state,
-            attempts,
-            next_attempt_ms,
-            salesforce_id,
-            error_class,
-            error_code,
-            error_message,
-            updated_ms,
-            disposition,
-        });
+        out.extend(row?);
     }
     Ok(out)
 }
