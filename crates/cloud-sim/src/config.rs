@@ -142,6 +142,11 @@ pub struct Settings {
     pub quirks: Quirks,
     /// Validation rules that make writes fail per record.
     pub validation_rules: Vec<ValidationRule>,
+    /// Permissions the agents' role lacks (e.g. `conversation:participant:wrapup`): requests that need
+    /// one are refused with 403.
+    pub genesys_denied_permissions: Vec<String>,
+    /// The org refuses participant attribute writes from the agents' clients (403).
+    pub genesys_attribute_writes_refused: bool,
 }
 
 impl Default for Settings {
@@ -158,6 +163,8 @@ impl Default for Settings {
             channel_lifetime_secs: 86_400,
             quirks: Quirks::default(),
             validation_rules: Vec::new(),
+            genesys_denied_permissions: Vec::new(),
+            genesys_attribute_writes_refused: false,
         }
     }
 }

@@ -105,9 +105,7 @@ async fn genesys_conversations(State(state): State<Shared>) -> Response {
         .conversation_order
         .iter()
         .filter_map(|id| gs.conversations.get(id))
-        .map(
-            |c| json!({"id": c.id, "phase": c.phase, "ani": c.ani, "user_id": c.agent.user_id, "revision": c.revision}),
-        )
+        .map(|c| json!({"id": c.id, "phase": c.phase(), "ani": c.ani, "users": c.users(), "revision": c.revision}))
         .collect();
     Json(json!({"conversations": list})).into_response()
 }

@@ -2,7 +2,8 @@
 //! calls at a rate with a repeat-caller distribution, as a contact center sees them.
 
 use crate::data::{CallerKind, SeedCaller};
-use crate::genesys::conversation::{AgentLeg, Conversation, Phase, Wrapup};
+use crate::genesys::conversation::{AgentLeg, Conversation, Direction, Media, Wrapup};
+use crate::genesys::flow::{self, Flow, Timing};
 use crate::genesys::notifications::publish_conversation;
 use crate::ids;
 use crate::state::Shared;
@@ -64,9 +65,18 @@ pub struct CallSpec {
     /// The caller hangs up while it rings.
     #[serde(default)]
     pub abandon: bool,
-    /// Alert an earlier agent participant first, which times out; by the quirk rate when absent.
+    /// Alert an earlier agent participant first, which times out; by the quirk rate when absent
+    /// (inbound flows only).
     #[serde(default)]
     pub timed_out_agent: Option<bool>,
+    /// What happens: a plain inbound call, a transfer, a consult, a conference, a transfer back, an
+    /// outbound call or a callback.
+    #[serde(default)]
+    pub flow: Flow,
+    /// The second agent of a transfer, consult or conference (user id or e-mail); the next seeded
+    /// agent when absent.
+    #[serde(default)]
+    pub second_user: Option<String>,
 }
 
 fn default_ring() -> u64 {
@@ -95,15 +105,30 @@ impl CallSpec {
             manual: false,
             abandon: false,
             timed_out_agent: None,
+            flow: Flow::Plain,
+            second_user: None,
         }
     }
+}
+
+/// One agent participant of a placed call.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlacedLeg {
+    pub participant_id: String,
+    /// The communication id (`calls[].id` / `callbacks[].id`).
+    pub communication_id: String,
+    pub user_id: String,
 }
 
 /// What the simulator knows of a placed call.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlacedCall {
     pub conversation_id: String,
+    /// The first agent participant of the flow (after an earlier one that timed out, if any).
     pub agent_participant_id: String,
+    /// Every agent participant the flow uses, in the order they alert (the timed-out one excluded).
+    pub legs: Vec<PlacedLeg>,
+    pub flow: Flow,
     pub customer_participant_id: String,
     pub user_id: String,
     /// For scenario calls: which kind of caller, and which records a correct pop offers.
@@ -158,6 +183,9 @@ pub enum PlaceError {
     /// No such agent.
     #[error("unknown agent: {0}")]
     UnknownUser(String),
+    /// A transfer, consult or conference to the agent who has the call.
+    #[error("the second agent must be another agent than the first")]
+    SameAgent,
     /// The ANI is unreasonably large.
     #[error("the ani is longer than 16 KiB")]
     AniTooLong,
@@ -172,17 +200,21 @@ const NOTES: &[&str] = &[
     "",
 ];
 
-fn random_wrapup(state: &Shared, spec: Option<&WrapupSpec>) -> Wrapup {
+fn random_wrapup(state: &Shared, spec: Option<&WrapupSpec>, queue_id: Option<&str>) -> Wrapup {
     let gs = state.genesys();
     let mut rng = state.rng();
     let code = match spec.and_then(|s| s.code.clone()) {
         Some(c) => gs.wrapup_codes.iter().find(|w| w.id == c || w.name == c).map(|w| w.id.clone()).unwrap_or(c),
-        None => gs.wrapup_codes.choose(&mut *rng).map(|w| w.id.clone()).unwrap_or_default(),
+        None => gs.codes_for_queue(queue_id).choose(&mut *rng).map(|w| w.id.clone()).unwrap_or_default(),
     };
     let notes = spec
         .and_then(|s| s.notes.clone())
         .unwrap_or_else(|| NOTES.choose(&mut *rng).copied().unwrap_or("").to_string());
     Wrapup { code, notes, tags: vec![], duration_seconds: None }
+}
+
+fn find_user(gs: &crate::genesys::GenesysState, u: &str) -> Result<crate::genesys::GenesysUser, PlaceError> {
+    gs.users.iter().find(|x| x.id == u || x.email == u).cloned().ok_or_else(|| PlaceError::UnknownUser(u.into()))
 }
 
 /// Places a call to an agent and drives it through its life on its own task.
@@ -197,58 +229,112 @@ pub(crate) fn place_call(
     }
     let now = state.clock.now_ms();
     let quirk_rate = state.settings().quirks.timed_out_agent_rate.clamp(0.0, 1.0);
-    let wrapup = (!spec.skip_wrapup).then(|| random_wrapup(state, spec.wrapup.as_ref()));
-    let mut gs = state.genesys();
-    let user = match spec.user.as_deref() {
-        None => gs.users[0].clone(),
-        Some(u) => gs
-            .users
-            .iter()
-            .find(|x| x.id == u || x.email == u)
-            .cloned()
-            .ok_or_else(|| PlaceError::UnknownUser(u.into()))?,
+    let (user, second, queue) = {
+        let gs = state.genesys();
+        let user = match spec.user.as_deref() {
+            None => gs.users[0].clone(),
+            Some(u) => find_user(&gs, u)?,
+        };
+        let second = match spec.second_user.as_deref() {
+            Some(u) => find_user(&gs, u)?,
+            None => {
+                let i = gs.users.iter().position(|x| x.id == user.id).unwrap_or(0);
+                gs.users[(i + 1) % gs.users.len()].clone()
+            }
+        };
+        (user, second, gs.queues[0].clone())
     };
-    let queue = gs.queues[0].clone();
+    if spec.flow.needs_second_agent() && second.id == user.id {
+        return Err(PlaceError::SameAgent);
+    }
+    let outbound = spec.flow == Flow::Outbound;
+    let media = if spec.flow == Flow::Callback { Media::Callback } else { Media::Call };
+    let queue_id = (!outbound).then(|| queue.id.clone());
+    // The wrap-ups the simulated agents will enter (none when the client submits them).
+    let planned = |n: usize| -> Vec<Option<Wrapup>> {
+        (0..n)
+            .map(|_| (!spec.skip_wrapup).then(|| random_wrapup(state, spec.wrapup.as_ref(), queue_id.as_deref())))
+            .collect()
+    };
+    let wrapups = planned(3);
     let (placed, conv) = {
         let mut rng = state.rng();
-        let earlier = spec.timed_out_agent.unwrap_or_else(|| rng.random_bool(quirk_rate));
-        let leg = |rng: &mut ChaCha8Rng| AgentLeg {
+        let earlier = !outbound && spec.timed_out_agent.unwrap_or_else(|| rng.random_bool(quirk_rate));
+        let leg = |rng: &mut ChaCha8Rng, who: &crate::genesys::GenesysUser, wrapup: Option<Wrapup>| AgentLeg {
             participant_id: ids::uuid(rng),
             call_id: ids::uuid(rng),
-            user_id: user.id.clone(),
-            user_name: user.name.clone(),
+            user_id: who.id.clone(),
+            user_name: who.name.clone(),
+            purpose: if outbound { "user" } else { "agent" },
+            direction: if outbound || media == Media::Callback { Direction::Outbound } else { Direction::Inbound },
+            initial_state: if outbound { "dialing" } else { "alerting" },
+            queue_id: queue_id.clone(),
+            visible: false,
             alert_ms: now,
             connected_ms: None,
+            held: false,
             disconnected_ms: None,
             disconnect_type: None,
             acw_start_ms: None,
             acw_end_ms: None,
             wrapup: None,
+            planned_wrapup: wrapup,
+            consult_participant_id: None,
+            attributes: BTreeMap::new(),
         };
-        let earlier_agent = earlier.then(|| leg(&mut rng));
-        let agent = leg(&mut rng);
+        let mut legs = vec![];
+        if earlier {
+            legs.push(leg(&mut rng, &user, None));
+        }
+        let who = match spec.flow {
+            Flow::TransferBack => vec![&user, &second, &user],
+            f if f.needs_second_agent() => vec![&user, &second],
+            _ => vec![&user],
+        };
+        for (i, w) in who.into_iter().enumerate() {
+            legs.push(leg(&mut rng, w, wrapups[i].clone()));
+        }
+        legs[0].visible = true;
+        let customer_participant_id = ids::uuid(&mut *rng);
+        let first = usize::from(earlier);
+        if matches!(spec.flow, Flow::ConsultTransfer | Flow::Conference) {
+            legs[first + 1].consult_participant_id = Some(customer_participant_id.clone());
+        }
+        let timing = Timing { ring_ms: spec.ring_ms, talk_ms: spec.talk_ms, acw_ms: spec.acw_ms };
         let conv = Conversation {
             id: ids::uuid(&mut *rng),
             start_ms: now,
+            direction: if outbound { Direction::Outbound } else { Direction::Inbound },
+            media,
             ani: spec.ani.clone(),
             dnis: "tel:+18005550100".into(),
             customer_name: spec.customer_name.clone().unwrap_or_else(|| "Unknown".into()),
-            customer_participant_id: ids::uuid(&mut *rng),
+            customer_participant_id,
             customer_call_id: ids::uuid(&mut *rng),
             ivr_participant_id: ids::uuid(&mut *rng),
             acd_participant_id: ids::uuid(&mut *rng),
             queue_id: queue.id.clone(),
             queue_name: queue.name.clone(),
             attributes: spec.attributes.clone(),
-            earlier_agent,
-            agent,
-            phase: if earlier { Phase::EarlierAlerting } else { Phase::Alerting },
+            plan: flow::plan(spec.flow, timing, earlier, spec.abandon),
+            next_step: 0,
+            legs,
+            recent_transfers: vec![],
             customer_end_ms: None,
             revision: 1,
         };
         let placed = PlacedCall {
             conversation_id: conv.id.clone(),
-            agent_participant_id: conv.agent.participant_id.clone(),
+            agent_participant_id: conv.legs[first].participant_id.clone(),
+            legs: conv.legs[first..]
+                .iter()
+                .map(|l| PlacedLeg {
+                    participant_id: l.participant_id.clone(),
+                    communication_id: l.call_id.clone(),
+                    user_id: l.user_id.clone(),
+                })
+                .collect(),
+            flow: spec.flow,
             customer_participant_id: conv.customer_participant_id.clone(),
             user_id: user.id.clone(),
             caller_kind: kind,
@@ -257,36 +343,28 @@ pub(crate) fn place_call(
         (placed, conv)
     };
     let id = conv.id.clone();
+    let mut gs = state.genesys();
     gs.conversation_order.push(id.clone());
     gs.conversations.insert(id.clone(), conv);
     publish_conversation(state, &mut gs, &id);
     drop(gs);
     let (tx, rx) = mpsc::unbounded_channel();
     state.calls.calls.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), (placed.clone(), tx));
-    tokio::spawn(drive(state.clone(), id, spec, wrapup, rx));
+    tokio::spawn(drive(state.clone(), id, spec.manual, rx));
     Ok(placed)
 }
 
-async fn drive(
-    state: Shared,
-    id: String,
-    spec: CallSpec,
-    wrapup: Option<Wrapup>,
-    mut advance: mpsc::UnboundedReceiver<()>,
-) {
+/// Takes the conversation's steps in time (or on `advance` when manual). A step that waits for a
+/// wrap-up this simulated agent does not enter waits for it to come through the API.
+async fn drive(state: Shared, id: String, manual: bool, mut advance: mpsc::UnboundedReceiver<()>) {
     loop {
-        let phase = match state.genesys().conversations.get(&id) {
-            Some(c) => c.phase,
-            None => return,
+        let (index, wait, waits_for_person, queue) = {
+            let gs = state.genesys();
+            let Some(c) = gs.conversations.get(&id) else { return };
+            let Some(step) = c.pending_step() else { break };
+            let waiting = c.waits_for_wrapup();
+            (c.next_step, step.after_ms, manual || waiting.is_some(), waiting.and_then(|i| c.legs[i].queue_id.clone()))
         };
-        let wait = match phase {
-            Phase::EarlierAlerting => spec.ring_ms / 2,
-            Phase::Alerting => spec.ring_ms,
-            Phase::Connected => spec.talk_ms,
-            Phase::AfterCallWork => spec.acw_ms,
-            Phase::Done => break,
-        };
-        let waits_for_person = spec.manual || (phase == Phase::AfterCallWork && wrapup.is_none());
         if waits_for_person {
             // Step on request; meanwhile notice a wrap-up that arrived through the API.
             match tokio::time::timeout(Duration::from_millis(200), advance.recv()).await {
@@ -300,22 +378,17 @@ async fn drive(
                 got = advance.recv() => if got.is_none() { break },
             }
         }
-        // A manual step out of after-call work with no wrap-up given picks one, as an agent would.
-        let chosen =
-            (phase == Phase::AfterCallWork).then(|| wrapup.clone().unwrap_or_else(|| random_wrapup(&state, None)));
+        // A manual step out of after-call work with no wrap-up planned picks one, as an agent would.
+        let fallback = random_wrapup(&state, None, queue.as_deref());
         let now = state.clock.now_ms();
         let mut gs = state.genesys();
         let Some(c) = gs.conversations.get_mut(&id) else {
             return;
         };
-        if c.phase != phase {
+        if c.next_step != index {
             continue;
         }
-        if spec.abandon && matches!(phase, Phase::Alerting | Phase::EarlierAlerting) {
-            c.abandon(now);
-        } else {
-            c.step(now, chosen);
-        }
+        c.step(now, || fallback.clone());
         publish_conversation(&state, &mut gs, &id);
     }
     let mut calls = state.calls.calls.lock().unwrap_or_else(|e| e.into_inner());
@@ -350,6 +423,11 @@ pub struct ScenarioSpec {
     pub abandon_rate: f64,
     /// Leave every call in after-call work (the client submits wrap-ups).
     pub skip_wrapup: bool,
+    /// Weights of the flows in the mix (`{"plain": 80, "blind_transfer": 10, …}`); plain calls only
+    /// when empty.
+    pub flows: BTreeMap<Flow, u32>,
+    /// The second agent of transfers, consults and conferences; the next seeded agent when absent.
+    pub second_user: Option<String>,
 }
 
 impl Default for ScenarioSpec {
@@ -366,6 +444,8 @@ impl Default for ScenarioSpec {
             speed: 1.0,
             abandon_rate: 0.02,
             skip_wrapup: false,
+            flows: BTreeMap::new(),
+            second_user: None,
         }
     }
 }
@@ -424,6 +504,22 @@ pub fn choose_caller<'a>(
     (i, &callers[i])
 }
 
+/// Chooses the flow of the next call by the mix's weights.
+pub fn choose_flow(rng: &mut impl Rng, weights: &BTreeMap<Flow, u32>) -> Flow {
+    let total: u64 = weights.values().map(|w| u64::from(*w)).sum();
+    if total == 0 {
+        return Flow::Plain;
+    }
+    let mut roll = rng.random_range(0..total);
+    for (flow, w) in weights {
+        if roll < u64::from(*w) {
+            return *flow;
+        }
+        roll -= u64::from(*w);
+    }
+    Flow::Plain
+}
+
 /// Starts a scenario on its own task; returns its id.
 pub(crate) fn start_scenario(state: &Shared, spec: ScenarioSpec) -> Result<String, ScenarioError> {
     if spec.calls == 0 || spec.calls > 100_000 {
@@ -438,10 +534,13 @@ pub(crate) fn start_scenario(state: &Shared, spec: ScenarioSpec) -> Result<Strin
     if !(0.0..=1.0).contains(&spec.repeat_share) || !(0.0..=1.0).contains(&spec.abandon_rate) {
         return Err(ScenarioError::Invalid("repeat_share and abandon_rate are shares between 0 and 1"));
     }
-    if let Some(u) = &spec.user
-        && !state.genesys().users.iter().any(|x| &x.id == u || &x.email == u)
-    {
-        return Err(ScenarioError::UnknownUser(u.clone()));
+    for u in spec.user.iter().chain(&spec.second_user) {
+        if !state.genesys().users.iter().any(|x| &x.id == u || &x.email == u) {
+            return Err(ScenarioError::UnknownUser(u.clone()));
+        }
+    }
+    if !spec.flows.is_empty() && spec.flows.values().map(|w| u64::from(*w)).sum::<u64>() == 0 {
+        return Err(ScenarioError::Invalid("flows needs at least one weight above 0"));
     }
     let id = ids::uuid(&mut *state.rng());
     state
@@ -465,6 +564,7 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
     for _ in 0..spec.calls {
         let (i, caller) = choose_caller(&mut rng, callers, &history, spec.repeat_share);
         history.push(i);
+        let flow = choose_flow(&mut rng, &spec.flows);
         let call = CallSpec {
             ani: caller.ani.clone(),
             attributes: caller.attributes.clone(),
@@ -476,8 +576,10 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
             talk_ms: scale(spec.talk_ms, &mut rng),
             acw_ms: scale(spec.acw_ms, &mut rng),
             manual: false,
-            abandon: rng.random_bool(spec.abandon_rate),
+            abandon: flow != Flow::Outbound && rng.random_bool(spec.abandon_rate),
             timed_out_agent: None,
+            flow,
+            second_user: spec.second_user.clone(),
         };
         match place_call(&state, call, Some(caller.kind), caller.expected.clone()) {
             Ok(p) => {
@@ -513,5 +615,5 @@ pub(crate) fn call_json(state: &Shared, id: &str) -> Option<Value> {
     let placed = state.calls.get(id)?;
     let gs = state.genesys();
     let conv = gs.conversations.get(id)?;
-    Some(json!({"call": placed, "phase": conv.phase, "conversation": conv.snapshot()}))
+    Some(json!({"call": placed, "phase": conv.phase(), "conversation": conv.snapshot()}))
 }

@@ -4,7 +4,7 @@
 use crate::config::SimConfig;
 use crate::data::Population;
 use crate::faults::{FaultKind, FaultRule};
-use crate::genesys::{self, api as gapi, notifications as gnote, oauth as goauth};
+use crate::genesys::{self, api as gapi, notifications as gnote, oauth as goauth, participants as gpart};
 use crate::http::{ConnAbort, Service, bearer, genesys_error, genesys_rate_limited, html_page, sf_error};
 use crate::salesforce::{self, api as sapi, oauth as soauth};
 use crate::scenario::{self, CallSpec, PlaceError, PlacedCall, ScenarioError, ScenarioProgress, ScenarioSpec};
@@ -239,9 +239,18 @@ fn router_for(service: Service, state: Shared) -> Router {
             .route("/api/v2/tokens/me", get(gapi::tokens_me).delete(gapi::delete_tokens_me))
             .route("/api/v2/conversations", get(gapi::conversations))
             .route("/api/v2/conversations/{id}", get(gapi::conversation))
-            .route("/api/v2/conversations/{cid}/participants/{pid}", patch(gapi::patch_participant))
-            .route("/api/v2/conversations/{cid}/participants/{pid}/wrapup", get(gapi::participant_wrapup))
-            .route("/api/v2/conversations/{cid}/participants/{pid}/wrapupcodes", get(gapi::participant_wrapup_codes))
+            .route("/api/v2/conversations/{cid}/participants/{pid}", patch(gpart::patch))
+            .route("/api/v2/conversations/{cid}/participants/{pid}/wrapup", get(gpart::wrapup))
+            .route("/api/v2/conversations/{cid}/participants/{pid}/wrapupcodes", get(gpart::wrapup_codes))
+            .route("/api/v2/conversations/{cid}/participants/{pid}/attributes", patch(gpart::patch_attributes))
+            .route(
+                "/api/v2/conversations/{media}/{cid}/participants/{pid}/attributes",
+                patch(gpart::patch_media_attributes),
+            )
+            .route(
+                "/api/v2/conversations/{media}/{cid}/participants/{pid}/communications/{comm}/wrapup",
+                post(gpart::post_communication_wrapup),
+            )
             .route("/api/v2/routing/wrapupcodes", get(gapi::wrapup_codes))
             .route("/api/v2/notifications/channels", get(gnote::list_channels).post(gnote::create_channel))
             .route("/api/v2/notifications/channels/{id}", head(gnote::head_channel))

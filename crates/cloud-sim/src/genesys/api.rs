@@ -1,7 +1,7 @@
-//! Genesys REST on the API host: who am I, tokens, conversations, wrap-up codes and participant wrap-up.
+//! Genesys REST on the API host: who am I, tokens, conversations and the org's wrap-up codes
+//! (participants' wrap-up and attributes are in `participants.rs`).
 
 use super::Caller;
-use super::conversation::{Phase, Wrapup};
 use super::notifications;
 use crate::clock::iso;
 use crate::http::genesys_error;
@@ -14,7 +14,7 @@ use chrono::{TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-fn not_found(what: &str) -> Response {
+pub(super) fn not_found(what: &str) -> Response {
     genesys_error(StatusCode::NOT_FOUND, "not.found", &format!("The requested {what} was not found."))
 }
 
@@ -140,115 +140,4 @@ pub async fn wrapup_codes(State(state): State<Shared>, Query(p): Query<Paging>) 
     let (entities, mut meta) = page(&codes, &p, "/api/v2/routing/wrapupcodes");
     meta["entities"] = Value::Array(entities);
     Json(meta).into_response()
-}
-
-fn own_participant(state: &Shared, caller: &Caller, cid: &str, pid: &str) -> Result<(), Response> {
-    let gs = state.genesys();
-    let c = gs
-        .conversations
-        .get(cid)
-        .filter(|c| c.involves_user(&caller.user_id))
-        .ok_or_else(|| not_found("conversation"))?;
-    match c.agent_participant_of(&caller.user_id, pid) {
-        Some(true) => Ok(()),
-        Some(false) => Err(genesys_error(
-            StatusCode::FORBIDDEN,
-            "not.authorized",
-            "You are not authorized to access this participant.",
-        )),
-        None => Err(not_found("participant")),
-    }
-}
-
-/// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapupcodes`.
-pub async fn participant_wrapup_codes(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-    Path((cid, pid)): Path<(String, String)>,
-) -> Response {
-    if let Err(r) = own_participant(&state, &caller, &cid, &pid) {
-        return r;
-    }
-    let gs = state.genesys();
-    Json(gs.wrapup_codes.iter().map(|c| json!({"id": c.id, "name": c.name})).collect::<Vec<_>>()).into_response()
-}
-
-/// `GET /api/v2/conversations/{cid}/participants/{pid}/wrapup`.
-pub async fn participant_wrapup(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-    Path((cid, pid)): Path<(String, String)>,
-) -> Response {
-    if let Err(r) = own_participant(&state, &caller, &cid, &pid) {
-        return r;
-    }
-    let gs = state.genesys();
-    let c = &gs.conversations[&cid];
-    let leg = if c.agent.participant_id == pid { Some(&c.agent) } else { c.earlier_agent.as_ref() };
-    match leg.and_then(|l| l.wrapup.as_ref()) {
-        Some((w, end)) => Json(json!({
-            "code": w.code, "notes": w.notes, "tags": w.tags, "durationSeconds": w.duration_seconds,
-            "endTime": Utc.timestamp_millis_opt(*end).single().map(iso),
-        }))
-        .into_response(),
-        None => not_found("wrapup"),
-    }
-}
-
-/// Body of `PATCH /api/v2/conversations/{cid}/participants/{pid}`.
-#[derive(Debug, Deserialize)]
-pub struct ParticipantPatch {
-    wrapup: Option<Wrapup>,
-}
-
-/// `PATCH /api/v2/conversations/{cid}/participants/{pid}` with `{"wrapup": {code, notes}}`.
-pub async fn patch_participant(
-    State(state): State<Shared>,
-    Extension(caller): Extension<Caller>,
-    Path((cid, pid)): Path<(String, String)>,
-    body: axum::body::Bytes,
-) -> Response {
-    if let Err(r) = own_participant(&state, &caller, &cid, &pid) {
-        return r;
-    }
-    let patch: ParticipantPatch = match serde_json::from_slice(&body) {
-        Ok(p) => p,
-        Err(e) => {
-            return genesys_error(
-                StatusCode::BAD_REQUEST,
-                "bad.request",
-                &format!("The request could not be understood: {e}"),
-            );
-        }
-    };
-    let Some(wrapup) = patch.wrapup else {
-        return genesys_error(
-            StatusCode::BAD_REQUEST,
-            "bad.request",
-            "Only the wrapup of a participant can be changed here.",
-        );
-    };
-    let now = state.clock.now_ms();
-    let mut gs = state.genesys();
-    if !gs.wrapup_codes.iter().any(|c| c.id == wrapup.code || c.name == wrapup.code) {
-        return genesys_error(
-            StatusCode::BAD_REQUEST,
-            "bad.request",
-            "The wrap-up code is not valid for this participant.",
-        );
-    }
-    let Some(c) = gs.conversations.get_mut(&cid) else {
-        return not_found("conversation");
-    };
-    if c.agent.participant_id != pid || c.phase != Phase::AfterCallWork {
-        return genesys_error(
-            StatusCode::BAD_REQUEST,
-            "conversation.error.wrapup.not.allowed",
-            "The participant is not in after-call work.",
-        );
-    }
-    c.submit_wrapup(now, wrapup);
-    c.revision += 1;
-    notifications::publish_conversation(&state, &mut gs, &cid);
-    StatusCode::ACCEPTED.into_response()
 }

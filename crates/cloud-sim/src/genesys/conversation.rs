@@ -1,25 +1,60 @@
-//! A simulated inbound voice conversation and the full snapshots the notification topic carries.
+//! A simulated conversation: a customer, the IVR and queue, and every agent participant (segment) it
+//! reaches — transfers, consults, conferences and transfers back add participants, as in Genesys
+//! Cloud — moved along by a plan of steps. The snapshots are in `snapshot.rs`.
 
-use crate::clock::iso;
-use chrono::{DateTime, TimeZone, Utc};
+use super::flow::{Action, Step};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-/// Where a conversation is in its life.
+/// Where a conversation is in its life, as the control API reports it (the newest agent leg's view).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
-    /// An earlier agent participant of the same user is alerting; it will time out.
+    /// An agent participant is alerting that will time out (another one follows).
     EarlierAlerting,
-    /// The agent's phone is ringing.
+    /// An agent's phone is ringing (or dialling, for an outbound call).
     Alerting,
-    /// Agent and customer are talking.
+    /// An agent and the customer are talking.
     Connected,
-    /// The call ended; the agent is in after-call work.
+    /// The newest agent leg ended; after-call work is pending.
     AfterCallWork,
-    /// Wrap-up submitted, or the caller gave up while it rang.
+    /// Every wrap-up is in, or the caller gave up while it rang.
     Done,
+}
+
+/// Inbound or outbound, as `calls[].direction` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+/// The media of the conversation: a voice call, or a callback (the agent's leg is a `callbacks[]` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Media {
+    Call,
+    Callback,
+}
+
+impl Media {
+    /// The path segment of the per-media endpoints (`/api/v2/conversations/{media}/…`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Media::Call => "calls",
+            Media::Callback => "callbacks",
+        }
+    }
 }
 
 /// The wrap-up an agent assigns.
@@ -38,28 +73,84 @@ pub struct Wrapup {
     pub duration_seconds: Option<u64>,
 }
 
-/// One agent participant (there may be an earlier one that timed out).
+/// One agent participant: one segment of one agent.
 #[derive(Debug, Clone)]
 pub struct AgentLeg {
     pub participant_id: String,
+    /// The communication id (`calls[].id` or `callbacks[].id`), used by the per-media wrap-up endpoint.
     pub call_id: String,
     pub user_id: String,
     pub user_name: String,
+    /// `agent` for ACD and transferred legs, `user` for a call the agent placed.
+    pub purpose: &'static str,
+    pub direction: Direction,
+    /// `alerting`, or `dialing` for an outbound call.
+    pub initial_state: &'static str,
+    /// The queue that routed it, if any.
+    pub queue_id: Option<String>,
+    /// Alerted yet (a leg exists in snapshots from its first alert on).
+    pub visible: bool,
     pub alert_ms: i64,
     pub connected_ms: Option<i64>,
+    pub held: bool,
     pub disconnected_ms: Option<i64>,
     pub disconnect_type: Option<&'static str>,
     pub acw_start_ms: Option<i64>,
     pub acw_end_ms: Option<i64>,
     pub wrapup: Option<(Wrapup, i64)>,
+    /// The wrap-up this simulated agent will enter (none: it comes through the API, or never).
+    pub planned_wrapup: Option<Wrapup>,
+    /// For a consult leg: the participant being transferred (the customer).
+    pub consult_participant_id: Option<String>,
+    pub attributes: BTreeMap<String, String>,
 }
 
-/// A conversation between a customer and one of the seeded agents.
+impl AgentLeg {
+    /// After-call work is pending: ended after an answer, no wrap-up yet.
+    pub fn in_after_call_work(&self) -> bool {
+        self.acw_start_ms.is_some() && self.wrapup.is_none()
+    }
+
+    /// Nothing more will happen to this leg.
+    pub fn finished(&self) -> bool {
+        self.disconnected_ms.is_some() && !self.in_after_call_work()
+    }
+
+    fn end(&mut self, now: i64, kind: &'static str) {
+        if self.disconnected_ms.is_some() || !self.visible {
+            return;
+        }
+        self.disconnected_ms = Some(now);
+        self.disconnect_type = Some(kind);
+        self.held = false;
+        if self.connected_ms.is_some() {
+            self.acw_start_ms = Some(now);
+        }
+    }
+}
+
+/// An entry of `recentTransfers`.
+#[derive(Debug, Clone)]
+pub struct Transfer {
+    pub id: String,
+    /// pending | active | complete | canceled | failed | timeout
+    pub state: &'static str,
+    /// attended | unattended
+    pub transfer_type: &'static str,
+    pub initiator_user_id: String,
+    pub destination_user_id: String,
+    pub issued_ms: i64,
+}
+
+/// A conversation between a customer and the seeded agents.
 #[derive(Debug, Clone)]
 pub struct Conversation {
     pub id: String,
     pub start_ms: i64,
-    /// The customer's address as Genesys shows it (`tel:+1…`, `sip:anonymous@…`, or anything a test sends).
+    pub direction: Direction,
+    pub media: Media,
+    /// The customer's address as Genesys shows it (`tel:+1…`, `sip:anonymous@…`, or anything a test
+    /// sends): the caller of an inbound call, the dialled party of an outbound one.
     pub ani: String,
     pub dnis: String,
     pub customer_name: String,
@@ -69,340 +160,172 @@ pub struct Conversation {
     pub acd_participant_id: String,
     pub queue_id: String,
     pub queue_name: String,
+    /// The customer participant's attributes (the IVR's data, and whatever clients write).
     pub attributes: BTreeMap<String, String>,
-    pub earlier_agent: Option<AgentLeg>,
-    pub agent: AgentLeg,
-    pub phase: Phase,
+    /// Agent participants, in the order they were created.
+    pub legs: Vec<AgentLeg>,
+    pub recent_transfers: Vec<Transfer>,
     pub customer_end_ms: Option<i64>,
+    /// What happens next, and when.
+    pub plan: Vec<Step>,
+    pub next_step: usize,
     /// Snapshot counter, for tests that look at ordering.
     pub revision: u64,
 }
 
-fn ts(ms: i64) -> String {
-    let t: DateTime<Utc> = Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now);
-    iso(t)
-}
-
-fn opt_ts(ms: Option<i64>) -> Value {
-    ms.map(|m| Value::String(ts(m))).unwrap_or(Value::Null)
-}
-
-fn displayable(address: &str) -> String {
-    address.strip_prefix("tel:").unwrap_or(address).to_string()
-}
-
-fn empty_media(p: &mut Map<String, Value>) {
-    for k in
-        ["callbacks", "chats", "cobrowsesessions", "emails", "messages", "screenshares", "socialExpressions", "videos"]
-    {
-        p.insert(k.into(), json!([]));
-    }
-}
-
-fn insert_some(m: &mut Map<String, Value>, k: &str, v: Value) {
-    if !v.is_null() {
-        m.insert(k.into(), v);
-    }
-}
-
 impl Conversation {
-    /// True until the wrap-up is in (or the caller abandoned).
+    /// True until every wrap-up is in (or the caller abandoned).
     pub fn is_active(&self) -> bool {
-        self.phase != Phase::Done
+        self.customer_end_ms.is_none() || self.legs.iter().any(|l| l.visible && !l.finished())
     }
 
-    /// The participant ids of this user's agent legs.
+    /// The user has (had) a visible participant here.
     pub fn involves_user(&self, user_id: &str) -> bool {
-        self.agent.user_id == user_id
+        self.legs.iter().any(|l| l.visible && l.user_id == user_id)
     }
 
-    /// Moves to the next phase. `wrapup` is used when leaving after-call work.
-    /// Returns false when there is nothing further to do.
-    pub fn step(&mut self, now: i64, wrapup: Option<Wrapup>) -> bool {
-        match self.phase {
-            Phase::EarlierAlerting => {
-                if let Some(e) = self.earlier_agent.as_mut() {
-                    e.disconnected_ms = Some(now);
-                    e.disconnect_type = Some("timeout");
-                }
-                self.agent.alert_ms = now;
-                self.phase = Phase::Alerting;
-            }
-            Phase::Alerting => {
-                self.agent.connected_ms = Some(now);
-                self.phase = Phase::Connected;
-            }
-            Phase::Connected => {
-                self.agent.disconnected_ms = Some(now);
-                self.agent.disconnect_type = Some("peer");
-                self.agent.acw_start_ms = Some(now);
-                self.customer_end_ms = Some(now);
-                self.phase = Phase::AfterCallWork;
-            }
-            Phase::AfterCallWork => {
-                let w = wrapup.unwrap_or(Wrapup {
-                    code: String::new(),
-                    notes: String::new(),
-                    tags: vec![],
-                    duration_seconds: None,
-                });
-                self.submit_wrapup(now, w);
-            }
-            Phase::Done => return false,
+    /// The users to notify: everyone with a visible participant.
+    pub fn users(&self) -> Vec<String> {
+        let mut users: Vec<String> = self.legs.iter().filter(|l| l.visible).map(|l| l.user_id.clone()).collect();
+        users.sort();
+        users.dedup();
+        users
+    }
+
+    /// A visible leg by participant id.
+    pub fn leg(&self, participant_id: &str) -> Option<&AgentLeg> {
+        self.legs.iter().find(|l| l.visible && l.participant_id == participant_id)
+    }
+
+    /// A visible leg by participant id, to change.
+    pub fn leg_mut(&mut self, participant_id: &str) -> Option<&mut AgentLeg> {
+        self.legs.iter_mut().find(|l| l.visible && l.participant_id == participant_id)
+    }
+
+    /// The phase the control API reports.
+    pub fn phase(&self) -> Phase {
+        if !self.is_active() {
+            return Phase::Done;
+        }
+        let Some(last) = self.legs.iter().rev().find(|l| l.visible) else {
+            return Phase::Alerting;
+        };
+        if last.disconnected_ms.is_none() && last.connected_ms.is_none() {
+            let times_out = self.plan[self.next_step..]
+                .iter()
+                .flat_map(|s| &s.actions)
+                .any(|a| matches!(a, Action::TimeOut(i) if self.legs[*i].participant_id == last.participant_id));
+            return if times_out { Phase::EarlierAlerting } else { Phase::Alerting };
+        }
+        if last.disconnected_ms.is_none() {
+            return Phase::Connected;
+        }
+        if self.legs.iter().any(AgentLeg::in_after_call_work) {
+            return Phase::AfterCallWork;
+        }
+        Phase::Connected
+    }
+
+    /// The next step, if the plan has one.
+    pub fn pending_step(&self) -> Option<&Step> {
+        self.plan.get(self.next_step)
+    }
+
+    /// The leg whose wrap-up the next step waits for, when this simulated agent enters none (it comes
+    /// through the API, or never).
+    pub fn waits_for_wrapup(&self) -> Option<usize> {
+        self.pending_step()?.actions.iter().find_map(|a| match a {
+            Action::Wrapup(i) if self.legs[*i].wrapup.is_none() && self.legs[*i].planned_wrapup.is_none() => Some(*i),
+            _ => None,
+        })
+    }
+
+    /// Takes the next step of the plan. `fallback` is the wrap-up entered when a step waits for one
+    /// that was not planned (a manual step out of after-call work). Returns false when the plan is over.
+    pub fn step(&mut self, now: i64, fallback: impl Fn() -> Wrapup) -> bool {
+        let Some(step) = self.plan.get(self.next_step).cloned() else {
+            return false;
+        };
+        self.next_step += 1;
+        for action in step.actions {
+            self.apply(now, action, &fallback);
         }
         self.revision += 1;
         true
     }
 
-    /// The caller hangs up before the agent answers.
-    pub fn abandon(&mut self, now: i64) {
-        if matches!(self.phase, Phase::Alerting | Phase::EarlierAlerting) {
-            self.agent.disconnected_ms = Some(now);
-            self.agent.disconnect_type = Some("peer");
-            if let Some(e) = self.earlier_agent.as_mut().filter(|e| e.disconnected_ms.is_none()) {
-                e.disconnected_ms = Some(now);
-                e.disconnect_type = Some("peer");
+    fn apply(&mut self, now: i64, action: Action, fallback: &impl Fn() -> Wrapup) {
+        match action {
+            Action::Alert(i) => {
+                let l = &mut self.legs[i];
+                l.visible = true;
+                l.alert_ms = now;
             }
-            self.customer_end_ms = Some(now);
-            self.phase = Phase::Done;
-            self.revision += 1;
+            Action::TimeOut(i) => self.legs[i].end(now, "timeout"),
+            Action::Connect(i) => {
+                let l = &mut self.legs[i];
+                if l.visible && l.disconnected_ms.is_none() {
+                    l.connected_ms = Some(now);
+                }
+            }
+            Action::Hold(i, held) => self.legs[i].held = held,
+            Action::Disconnect(i, kind) => self.legs[i].end(now, kind),
+            Action::Transfer { from, to, attended } => {
+                let id = format!("{}-t{}", self.id, self.recent_transfers.len() + 1);
+                let (initiator, destination) = (self.legs[from].user_id.clone(), self.legs[to].user_id.clone());
+                self.recent_transfers.push(Transfer {
+                    id,
+                    state: "complete",
+                    transfer_type: if attended { "attended" } else { "unattended" },
+                    initiator_user_id: initiator,
+                    destination_user_id: destination,
+                    issued_ms: now,
+                });
+                self.legs[from].end(now, if attended { "transfer.consult" } else { "transfer" });
+                if !self.legs[to].visible {
+                    self.apply(now, Action::Alert(to), fallback);
+                }
+            }
+            Action::CustomerHangup => {
+                for l in self.legs.iter_mut().filter(|l| l.visible) {
+                    l.end(now, "peer");
+                }
+                self.customer_end_ms.get_or_insert(now);
+            }
+            Action::Abandon => {
+                if self.legs.iter().any(|l| l.connected_ms.is_some()) {
+                    return;
+                }
+                for l in self.legs.iter_mut().filter(|l| l.visible) {
+                    l.end(now, "peer");
+                }
+                self.customer_end_ms.get_or_insert(now);
+                // Nothing else happens to a call nobody answered.
+                self.next_step = self.plan.len();
+            }
+            Action::Wrapup(i) => {
+                if self.legs[i].in_after_call_work() {
+                    let w = self.legs[i].planned_wrapup.clone().unwrap_or_else(fallback);
+                    self.submit_wrapup(i, now, w);
+                }
+            }
         }
     }
 
-    /// Records the agent's wrap-up and ends after-call work.
-    pub fn submit_wrapup(&mut self, now: i64, mut w: Wrapup) {
-        let start = self.agent.acw_start_ms.unwrap_or(now);
+    /// Records an agent's wrap-up and ends that leg's after-call work.
+    pub fn submit_wrapup(&mut self, leg: usize, now: i64, mut w: Wrapup) {
+        let l = &mut self.legs[leg];
+        let start = l.acw_start_ms.unwrap_or(now);
         if w.duration_seconds.is_none() {
             w.duration_seconds = Some(((now - start).max(0) / 1000) as u64);
         }
-        self.agent.wrapup = Some((w, now));
-        self.agent.acw_end_ms = Some(now);
-        self.phase = Phase::Done;
+        l.wrapup = Some((w, now));
+        l.acw_end_ms = Some(now);
     }
 
-    fn customer_participant(&self) -> Value {
-        let ended = self.customer_end_ms;
-        let state = if ended.is_some() { "disconnected" } else { "connected" };
-        let mut call = Map::new();
-        call.insert("id".into(), json!(self.customer_call_id));
-        call.insert("state".into(), json!(state));
-        call.insert("initialState".into(), json!("offering"));
-        call.insert("direction".into(), json!("inbound"));
-        call.insert("recording".into(), json!(false));
-        call.insert("recordingState".into(), json!("none"));
-        call.insert("muted".into(), json!(false));
-        call.insert("confined".into(), json!(false));
-        call.insert("held".into(), json!(false));
-        call.insert("securePause".into(), json!(false));
-        call.insert("provider".into(), json!("Edge"));
-        call.insert("connectedTime".into(), json!(ts(self.start_ms)));
-        insert_some(&mut call, "disconnectedTime", opt_ts(ended));
-        if ended.is_some() {
-            call.insert("disconnectType".into(), json!("endpoint"));
-        }
-        call.insert(
-            "self".into(),
-            json!({"name": self.customer_name, "nameRaw": self.customer_name, "addressNormalized": self.ani, "addressRaw": self.ani, "addressDisplayable": displayable(&self.ani)}),
-        );
-        call.insert(
-            "other".into(),
-            json!({"nameRaw": "", "addressNormalized": self.dnis, "addressRaw": self.dnis, "addressDisplayable": displayable(&self.dnis)}),
-        );
-        call.insert("afterCallWorkRequired".into(), json!(false));
-        let mut p = Map::new();
-        p.insert("id".into(), json!(self.customer_participant_id));
-        p.insert("startTime".into(), json!(ts(self.start_ms)));
-        p.insert("connectedTime".into(), json!(ts(self.start_ms)));
-        insert_some(&mut p, "endTime", opt_ts(ended));
-        p.insert("purpose".into(), json!("customer"));
-        p.insert("name".into(), json!(self.customer_name));
-        p.insert("address".into(), json!(self.ani));
-        p.insert("ani".into(), json!(self.ani));
-        p.insert("dnis".into(), json!(self.dnis));
-        p.insert("wrapupRequired".into(), json!(false));
-        p.insert("attributes".into(), json!(self.attributes));
-        p.insert("calls".into(), Value::Array(vec![Value::Object(call)]));
-        empty_media(&mut p);
-        Value::Object(p)
-    }
-
-    fn system_participant(&self, id: &str, purpose: &str, name: &str, start: i64, end: Option<i64>) -> Value {
-        let state = if end.is_some() { "disconnected" } else { "connected" };
-        let mut call = json!({
-            "id": format!("{id}-call"), "state": state, "direction": "inbound", "recording": false,
-            "recordingState": "none", "muted": false, "confined": false, "held": false, "provider": "Edge",
-            "connectedTime": ts(start),
-            "self": {"nameRaw": name, "addressNormalized": self.dnis, "addressRaw": self.dnis, "addressDisplayable": displayable(&self.dnis)},
-            "other": {"nameRaw": self.customer_name, "addressNormalized": self.ani, "addressRaw": self.ani, "addressDisplayable": displayable(&self.ani)},
-        });
-        if let Some(e) = end {
-            call["disconnectedTime"] = json!(ts(e));
-            call["disconnectType"] = json!("transfer");
-        }
-        let mut p = Map::new();
-        p.insert("id".into(), json!(id));
-        p.insert("startTime".into(), json!(ts(start)));
-        p.insert("connectedTime".into(), json!(ts(start)));
-        insert_some(&mut p, "endTime", opt_ts(end));
-        p.insert("purpose".into(), json!(purpose));
-        p.insert("name".into(), json!(name));
-        p.insert("address".into(), json!(self.dnis));
-        if purpose == "acd" {
-            p.insert("queueId".into(), json!(self.queue_id));
-        }
-        p.insert("wrapupRequired".into(), json!(false));
-        p.insert("attributes".into(), json!({}));
-        p.insert("calls".into(), json!([call]));
-        empty_media(&mut p);
-        Value::Object(p)
-    }
-
-    fn agent_participant(&self, leg: &AgentLeg, is_current: bool) -> Value {
-        let state = if leg.disconnected_ms.is_some() {
-            "disconnected"
-        } else if leg.connected_ms.is_some() {
-            "connected"
-        } else {
-            "alerting"
-        };
-        let answered = leg.connected_ms.is_some();
-        let acw = if !is_current || !answered {
-            json!({"state": "notApplicable"})
-        } else if leg.wrapup.is_some() {
-            json!({"state": "complete", "startTime": opt_ts(leg.acw_start_ms), "endTime": opt_ts(leg.acw_end_ms)})
-        } else if leg.acw_start_ms.is_some() {
-            json!({"state": "pending", "startTime": opt_ts(leg.acw_start_ms)})
-        } else {
-            json!({"state": "unknown"})
-        };
-        let wrapup = leg.wrapup.as_ref().map(|(w, end)| {
-            json!({"code": w.code, "notes": w.notes, "tags": w.tags, "durationSeconds": w.duration_seconds, "endTime": ts(*end)})
-        });
-        let mut call = Map::new();
-        call.insert("id".into(), json!(leg.call_id));
-        call.insert("state".into(), json!(state));
-        call.insert("initialState".into(), json!("alerting"));
-        call.insert("direction".into(), json!("inbound"));
-        call.insert("recording".into(), json!(false));
-        call.insert("recordingState".into(), json!("none"));
-        call.insert("muted".into(), json!(false));
-        call.insert("confined".into(), json!(false));
-        call.insert("held".into(), json!(false));
-        call.insert("securePause".into(), json!(false));
-        call.insert("provider".into(), json!("Edge"));
-        call.insert("peerId".into(), json!(self.customer_call_id));
-        insert_some(&mut call, "connectedTime", opt_ts(leg.connected_ms));
-        insert_some(&mut call, "disconnectedTime", opt_ts(leg.disconnected_ms));
-        if let Some(t) = leg.disconnect_type {
-            call.insert("disconnectType".into(), json!(t));
-        }
-        call.insert(
-            "self".into(),
-            json!({"nameRaw": leg.user_name, "addressNormalized": format!("sip:{}@localhost", leg.user_id), "addressRaw": format!("sip:{}@localhost", leg.user_id), "addressDisplayable": "Unavailable"}),
-        );
-        call.insert(
-            "other".into(),
-            json!({"name": self.customer_name, "nameRaw": self.customer_name, "addressNormalized": self.ani, "addressRaw": self.ani, "addressDisplayable": displayable(&self.ani)}),
-        );
-        call.insert("afterCallWork".into(), acw);
-        call.insert("afterCallWorkRequired".into(), json!(is_current && answered));
-        if let Some(w) = &wrapup {
-            call.insert("wrapup".into(), w.clone());
-        }
-        let mut p = Map::new();
-        p.insert("id".into(), json!(leg.participant_id));
-        p.insert("startTime".into(), json!(ts(leg.alert_ms)));
-        insert_some(&mut p, "connectedTime", opt_ts(leg.connected_ms));
-        insert_some(&mut p, "endTime", opt_ts(leg.disconnected_ms));
-        p.insert("userId".into(), json!(leg.user_id));
-        p.insert("queueId".into(), json!(self.queue_id));
-        p.insert("purpose".into(), json!("agent"));
-        p.insert("name".into(), json!(leg.user_name));
-        p.insert("address".into(), json!(format!("sip:{}@localhost", leg.user_id)));
-        p.insert("wrapupRequired".into(), json!(is_current && answered));
-        p.insert("wrapupExpected".into(), json!(is_current && answered));
-        if is_current && answered {
-            p.insert("wrapupPrompt".into(), json!("mandatory"));
-            p.insert("wrapupTimeoutMs".into(), json!(300_000));
-        }
-        p.insert("alertingTimeoutMs".into(), json!(8_000));
-        insert_some(&mut p, "startAcwTime", opt_ts(leg.acw_start_ms));
-        insert_some(&mut p, "endAcwTime", opt_ts(leg.acw_end_ms));
-        if let Some(w) = wrapup {
-            p.insert("wrapup".into(), w);
-        }
-        p.insert("attributes".into(), json!({}));
-        p.insert("calls".into(), Value::Array(vec![Value::Object(call)]));
-        empty_media(&mut p);
-        Value::Object(p)
-    }
-
-    /// The full snapshot, as both the notification topic and `GET /api/v2/conversations/{id}` show it.
-    pub fn snapshot(&self) -> Value {
-        let ivr_end = self.start_ms + 1;
-        let acd_end = self.agent.connected_ms.or(self.customer_end_ms);
-        let mut participants = vec![
-            self.customer_participant(),
-            self.system_participant(&self.ivr_participant_id, "ivr", "Main IVR", self.start_ms, Some(ivr_end)),
-            self.system_participant(&self.acd_participant_id, "acd", &self.queue_name, ivr_end, acd_end),
-        ];
-        if let Some(e) = &self.earlier_agent {
-            participants.push(self.agent_participant(e, false));
-        }
-        if self.phase != Phase::EarlierAlerting {
-            participants.push(self.agent_participant(&self.agent, true));
-        }
-        let mut c = Map::new();
-        c.insert("id".into(), json!(self.id));
-        c.insert("startTime".into(), json!(ts(self.start_ms)));
-        if self.phase == Phase::Done {
-            c.insert("endTime".into(), opt_ts(self.agent.acw_end_ms.or(self.customer_end_ms)));
-        }
-        c.insert("address".into(), json!(self.dnis));
-        c.insert("maxParticipants".into(), json!(participants.len()));
-        c.insert("recordingState".into(), json!("none"));
-        c.insert("participants".into(), Value::Array(participants));
-        c.insert("divisions".into(), json!([]));
-        Value::Object(c)
-    }
-
-    /// The flatter body of `v2.users.{id}.conversations.calls`.
-    pub fn calls_snapshot(&self) -> Value {
-        let snap = self.snapshot();
-        let participants: Vec<Value> = snap["participants"]
-            .as_array()
-            .map(|ps| {
-                ps.iter()
-                    .map(|p| {
-                        let call = &p["calls"][0];
-                        json!({
-                            "id": p["id"], "name": p["name"], "address": p["address"], "purpose": p["purpose"],
-                            "userId": p.get("userId").cloned().unwrap_or(Value::Null), "queueId": p.get("queueId").cloned().unwrap_or(Value::Null),
-                            "state": call["state"], "direction": call["direction"], "held": false, "ani": self.ani, "dnis": self.dnis,
-                            "connectedTime": p.get("connectedTime").cloned().unwrap_or(Value::Null),
-                            "endTime": p.get("endTime").cloned().unwrap_or(Value::Null),
-                            "disconnectType": call.get("disconnectType").cloned().unwrap_or(Value::Null),
-                            "wrapupRequired": p["wrapupRequired"], "wrapup": p.get("wrapup").cloned().unwrap_or(Value::Null),
-                            "afterCallWork": call.get("afterCallWork").cloned().unwrap_or(Value::Null),
-                            "attributes": p["attributes"],
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        json!({"id": self.id, "participants": participants, "recordingState": "none"})
-    }
-
-    /// The participant id of an agent leg of this user, current one first.
+    /// The index of a visible leg of `user_id` with this participant id: `Some(true)` when it is the
+    /// user's own, `Some(false)` when it is another agent's.
     pub fn agent_participant_of(&self, user_id: &str, participant_id: &str) -> Option<bool> {
-        if self.agent.participant_id == participant_id {
-            return Some(self.agent.user_id == user_id);
-        }
-        if let Some(e) = &self.earlier_agent
-            && e.participant_id == participant_id
-        {
-            return Some(e.user_id == user_id);
-        }
-        None
+        self.leg(participant_id).map(|l| l.user_id == user_id)
     }
 }

@@ -3,8 +3,11 @@
 
 pub mod api;
 pub mod conversation;
+pub mod flow;
 pub mod notifications;
 pub mod oauth;
+pub mod participants;
+pub mod snapshot;
 
 use crate::http::{bearer, genesys_error, genesys_rate_limited};
 use crate::ids;
@@ -48,6 +51,8 @@ pub struct Queue {
     pub id: String,
     /// Queue name.
     pub name: String,
+    /// The wrap-up codes its agents may use (ids).
+    pub wrapup_code_ids: Vec<String>,
 }
 
 /// An issued access token.
@@ -116,7 +121,34 @@ pub const WRAPUP_CODE_NAMES: [&str; 10] = [
     "Wrong Number",
 ];
 
+/// The seeded queues and the wrap-up codes each allows (Genesys assigns codes per queue).
+const QUEUE_CODES: [(&str, &[&str]); 3] = [
+    (
+        "Customer Service",
+        &[
+            "Completed",
+            "Pending Transfer",
+            "Abandoned",
+            "Failed",
+            "Callback Requested",
+            "Technical Support",
+            "Complaint",
+            "Wrong Number",
+        ],
+    ),
+    ("Billing", &["Completed", "Pending Transfer", "Failed", "Billing Question", "Complaint"]),
+    ("Sales", &["Completed", "Sale", "Pending Transfer", "Callback Requested", "Wrong Number"]),
+];
+
 impl GenesysState {
+    /// The codes an agent of this queue may use; every code for an interaction no queue routed.
+    pub fn codes_for_queue(&self, queue_id: Option<&str>) -> Vec<&WrapupCode> {
+        match queue_id.and_then(|q| self.queues.iter().find(|x| x.id == q)) {
+            Some(q) => self.wrapup_codes.iter().filter(|c| q.wrapup_code_ids.contains(&c.id)).collect(),
+            None => self.wrapup_codes.iter().collect(),
+        }
+    }
+
     /// The seeded org: agents, queues and wrap-up codes.
     pub fn seeded(rng: &mut impl Rng) -> GenesysState {
         let org_id = ids::uuid(rng);
@@ -130,11 +162,14 @@ impl GenesysState {
                 extension: format!("{}", 4101 + i),
             })
             .collect();
-        let wrapup_codes =
+        let wrapup_codes: Vec<WrapupCode> =
             WRAPUP_CODE_NAMES.iter().map(|n| WrapupCode { id: ids::uuid(rng), name: (*n).into() }).collect();
-        let queues = ["Customer Service", "Billing", "Sales"]
+        let ids_of = |names: &[&str]| -> Vec<String> {
+            wrapup_codes.iter().filter(|c| names.contains(&c.name.as_str())).map(|c| c.id.clone()).collect()
+        };
+        let queues = QUEUE_CODES
             .iter()
-            .map(|n| Queue { id: ids::uuid(rng), name: (*n).into() })
+            .map(|(n, codes)| Queue { id: ids::uuid(rng), name: (*n).into(), wrapup_code_ids: ids_of(codes) })
             .collect();
         GenesysState {
             org_id,

@@ -405,15 +405,18 @@ pub(crate) fn publish_conversation(state: &Shared, gs: &mut GenesysState, conv_i
     let Some(conv) = gs.conversations.get(conv_id) else {
         return;
     };
-    let uid = conv.agent.user_id.clone();
+    // Every agent on the conversation sees it on their own topic.
+    let users = conv.users();
     let full = conv.snapshot();
     let flat = conv.calls_snapshot();
-    let repeat = {
-        let p = state.settings().quirks.repeat_rate.clamp(0.0, 1.0);
-        state.rng().random_bool(p)
-    };
-    publish(state, gs, &format!("v2.users.{uid}.conversations"), full, repeat);
-    publish(state, gs, &format!("v2.users.{uid}.conversations.calls"), flat, repeat);
+    for uid in users {
+        let repeat = {
+            let p = state.settings().quirks.repeat_rate.clamp(0.0, 1.0);
+            state.rng().random_bool(p)
+        };
+        publish(state, gs, &format!("v2.users.{uid}.conversations"), full.clone(), repeat);
+        publish(state, gs, &format!("v2.users.{uid}.conversations.calls"), flat.clone(), repeat);
+    }
 }
 
 fn publish(state: &Shared, gs: &mut GenesysState, topic: &str, body: Value, repeat: bool) {

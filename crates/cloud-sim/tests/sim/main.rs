@@ -2,6 +2,7 @@
 
 mod common;
 mod faults;
+mod flows;
 mod genesys_api;
 mod genesys_oauth;
 mod notifications;
