@@ -93,12 +93,12 @@ fn invoke(w: &World, cmd: &str, args: Value) -> Result<Value, Value> {
 /// Places a call of a kind and waits until the desk shows its pop.
 fn call_of(w: &World, kind: CallerKind, skip: usize) -> (String, Value) {
     let caller = w.cloud.sim.population().callers_of(kind).nth(skip).unwrap().clone();
-    let spec = CallSpec { manual: true, ..CallSpec::from_ani(caller.ani.clone()) };
+    let spec = CallSpec { manual: true, timed_out_agent: Some(false), ..CallSpec::from_ani(caller.ani.clone()) };
     let placed = tauri::async_runtime::block_on(async { w.cloud.sim.place_call(spec) }).unwrap();
-    let card = eventually_blocking(&format!("the pop for {kind:?}"), 20, || {
-        w.desk.call(&placed.conversation_id).filter(|c| c.pop.is_some())
-    });
-    (placed.conversation_id, serde_json::to_value(card).unwrap())
+    let id = companion::genesys::segment::interaction_id(&placed.conversation_id, &placed.agent_participant_id);
+    let card =
+        eventually_blocking(&format!("the pop for {kind:?}"), 20, || w.desk.call(&id).filter(|c| c.pop.is_some()));
+    (id, serde_json::to_value(card).unwrap())
 }
 
 /// The desk's card of a call, as the window receives it.
@@ -189,40 +189,37 @@ fn picker_choice_wrapup_and_delivery() {
     assert_eq!(card["pop"]["outcome"]["kind"], "multiple", "{card}");
     let second = card["pop"]["outcome"]["candidates"][1]["id"].as_str().unwrap().to_string();
     // snake_case argument names are not the contract.
-    assert!(invoke(&w, "pick_record", json!({"conversation_id": id, "record_id": second})).is_err());
+    assert!(invoke(&w, "pick_record", json!({"interaction_id": id, "record_id": second})).is_err());
     assert_eq!(
-        code(invoke(&w, "pick_record", json!({"conversationId": id, "recordId": "javascript:alert(1)"}))),
+        code(invoke(&w, "pick_record", json!({"interactionId": id, "recordId": "javascript:alert(1)"}))),
         "BAD_RECORD_ID"
     );
     assert_eq!(
-        code(invoke(&w, "pick_record", json!({"conversationId": id, "recordId": "0038c00000000gIAAQ"}))),
+        code(invoke(&w, "pick_record", json!({"interactionId": id, "recordId": "0038c00000000gIAAQ"}))),
         "BAD_RECORD_ID"
     );
-    assert_eq!(code(invoke(&w, "pick_record", json!({"conversationId": "nope", "recordId": second}))), "UNKNOWN_CALL");
-    assert_eq!(code(invoke(&w, "decide_later", json!({"conversationId": "nope"}))), "UNKNOWN_CALL");
+    assert_eq!(code(invoke(&w, "pick_record", json!({"interactionId": "nope", "recordId": second}))), "UNKNOWN_CALL");
+    assert_eq!(code(invoke(&w, "decide_later", json!({"interactionId": "nope"}))), "UNKNOWN_CALL");
     // Commands that change a card return nothing to merge: the card reaches the window as an event.
-    assert!(invoke(&w, "decide_later", json!({"conversationId": id})).unwrap().is_null());
+    assert!(invoke(&w, "decide_later", json!({"interactionId": id})).unwrap().is_null());
     let deferred = card_of(&w, &id);
     assert_eq!(deferred["deferred"], true);
     assert!(deferred["chosen"].is_null());
-    assert!(invoke(&w, "pick_record", json!({"conversationId": id, "recordId": second})).unwrap().is_null());
+    assert!(invoke(&w, "pick_record", json!({"interactionId": id, "recordId": second})).unwrap().is_null());
     let picked = card_of(&w, &id);
     assert_eq!(picked["chosen"]["id"], second.as_str());
     assert_eq!(
-        code(invoke(&w, "submit_wrapup", json!({"conversationId": id, "code": "Not A Code", "notes": ""}))),
+        code(invoke(&w, "submit_wrapup", json!({"interactionId": id, "code": "Not A Code", "notes": ""}))),
         "BAD_WRAPUP"
     );
     let long = "x".repeat(companion::desk::MAX_NOTES + 1);
     assert_eq!(
-        code(invoke(&w, "submit_wrapup", json!({"conversationId": id, "code": "Sale", "notes": long}))),
+        code(invoke(&w, "submit_wrapup", json!({"interactionId": id, "code": "Sale", "notes": long}))),
         "BAD_WRAPUP"
     );
-    let submitted = invoke(
-        &w,
-        "submit_wrapup",
-        json!({"conversationId": id, "code": "Sale", "notes": "renewal", "recordId": null}),
-    )
-    .unwrap();
+    let submitted =
+        invoke(&w, "submit_wrapup", json!({"interactionId": id, "code": "Sale", "notes": "renewal", "recordId": null}))
+            .unwrap();
     assert!(submitted.is_null());
     // Durable before the command returned: the card says "queued" (or already "in Salesforce").
     let queued = card_of(&w, &id);
@@ -248,7 +245,7 @@ fn picker_choice_wrapup_and_delivery() {
     assert_eq!(records[0]["Contact__c"], second.as_str());
     assert_eq!(records[0]["Disposition_Code__c"], "Completed");
     let history = invoke(&w, "call_history", json!({})).unwrap();
-    assert!(history.as_array().unwrap().iter().any(|h| h["conversation_id"] == id.as_str()), "{history}");
+    assert!(history.as_array().unwrap().iter().any(|h| h["interaction_id"] == id.as_str()), "{history}");
 }
 
 #[test]
@@ -269,11 +266,11 @@ fn no_match_search_and_links() {
     // A hostile term is escaped, not an error from Salesforce.
     let hostile = invoke(&w, "search_records", json!({"term": "O'Brien) OR {x}* \\"})).unwrap();
     assert!(hostile.is_array());
-    assert!(invoke(&w, "pick_record", json!({"conversationId": id, "recordId": contact.id})).unwrap().is_null());
+    assert!(invoke(&w, "pick_record", json!({"interactionId": id, "recordId": contact.id})).unwrap().is_null());
     assert_eq!(card_of(&w, &id)["chosen"]["id"], contact.id.as_str());
     // The simulator's Salesforce is plain http: nothing is opened.
     assert_eq!(code(invoke(&w, "open_record", json!({"recordId": contact.id}))), "OPEN_REFUSED");
-    assert_eq!(code(invoke(&w, "create_contact", json!({"conversationId": id}))), "OPEN_REFUSED");
+    assert_eq!(code(invoke(&w, "create_contact", json!({"interactionId": id}))), "OPEN_REFUSED");
     assert!(w.opened.lock().unwrap().is_empty());
 }
 
@@ -285,7 +282,7 @@ fn links_open_only_https_on_the_org_host() {
     let url = invoke(&w, "open_record", json!({"recordId": rec})).unwrap();
     assert_eq!(url, format!("https://acme.lightning.force.com/lightning/r/Contact/{rec}/view"));
     assert_eq!(code(invoke(&w, "open_record", json!({"recordId": "https://evil.example/"}))), "BAD_RECORD_ID");
-    let new = invoke(&w, "create_contact", json!({"conversationId": id})).unwrap();
+    let new = invoke(&w, "create_contact", json!({"interactionId": id})).unwrap();
     assert!(new.as_str().unwrap().starts_with("https://acme.lightning.force.com/lightning/o/Contact/new?"), "{new}");
     assert_eq!(*w.opened.lock().unwrap(), vec![url.as_str().unwrap().to_string(), new.as_str().unwrap().to_string()]);
 }
@@ -296,8 +293,8 @@ fn sync_view_parked_items_and_diagnostics() {
     let sync = invoke(&w, "sync_status", json!({})).unwrap();
     assert!(sync["status"]["queue"].is_object(), "{sync}");
     assert!(sync["attention"].as_array().unwrap().is_empty());
-    assert_eq!(code(invoke(&w, "retry_disposition", json!({"conversationId": "nope"}))), "NOT_FOUND");
-    assert_eq!(code(invoke(&w, "discard_disposition", json!({"conversationId": "nope"}))), "NOT_FOUND");
+    assert_eq!(code(invoke(&w, "retry_disposition", json!({"interactionId": "nope"}))), "NOT_FOUND");
+    assert_eq!(code(invoke(&w, "discard_disposition", json!({"interactionId": "nope"}))), "NOT_FOUND");
     let (_id, card) = call_of(&w, CallerKind::Single, 1);
     let ani_digits: String = card["ani"].as_str().unwrap().chars().filter(char::is_ascii_digit).collect();
     let path = invoke(&w, "export_diagnostics", json!({})).unwrap();

@@ -31,14 +31,14 @@ pub async fn sign_out(shell: State<'_, Shell>, cloud: Cloud) -> Reply<SignInStat
 
 /// Links the call to a record the picker or a search offered (the changed card arrives as an event).
 #[tauri::command]
-pub async fn pick_record(shell: State<'_, Shell>, conversation_id: String, record_id: String) -> Reply<()> {
-    shell.desk().await?.pick(&conversation_id, &record_id).await
+pub async fn pick_record(shell: State<'_, Shell>, interaction_id: String, record_id: String) -> Reply<()> {
+    shell.desk().await?.pick(&interaction_id, &record_id).await
 }
 
 /// "Decide later" on the picker (the changed card arrives as an event).
 #[tauri::command]
-pub async fn decide_later(shell: State<'_, Shell>, conversation_id: String) -> Reply<()> {
-    shell.desk().await?.defer(&conversation_id)
+pub async fn decide_later(shell: State<'_, Shell>, interaction_id: String) -> Reply<()> {
+    shell.desk().await?.defer(&interaction_id)
 }
 
 /// Searches Salesforce by name, email or account number.
@@ -51,12 +51,12 @@ pub async fn search_records(shell: State<'_, Shell>, term: String) -> Reply<Vec<
 #[tauri::command]
 pub async fn submit_wrapup(
     shell: State<'_, Shell>,
-    conversation_id: String,
+    interaction_id: String,
     code: String,
     notes: String,
     record_id: Option<String>,
 ) -> Reply<()> {
-    shell.desk().await?.submit_wrapup(&conversation_id, &code, &notes, record_id.as_deref()).await
+    shell.desk().await?.submit_wrapup(&interaction_id, &code, &notes, record_id.as_deref()).await
 }
 
 /// Opens a record in the browser; returns the URL opened.
@@ -68,8 +68,8 @@ pub async fn open_record(shell: State<'_, Shell>, record_id: String) -> Reply<St
 
 /// Opens Salesforce's new-contact page with the caller's number.
 #[tauri::command]
-pub async fn create_contact(shell: State<'_, Shell>, conversation_id: String) -> Reply<String> {
-    let url = shell.desk().await?.new_contact_url(&conversation_id).await?;
+pub async fn create_contact(shell: State<'_, Shell>, interaction_id: String) -> Reply<String> {
+    let url = shell.desk().await?.new_contact_url(&interaction_id).await?;
     shell.open_url(&url)
 }
 
@@ -81,14 +81,14 @@ pub async fn sync_status(shell: State<'_, Shell>) -> Reply<SyncView> {
 
 /// Sends a parked disposition again.
 #[tauri::command]
-pub async fn retry_disposition(shell: State<'_, Shell>, conversation_id: String) -> Reply<()> {
-    shell.desk().await?.retry(&conversation_id)
+pub async fn retry_disposition(shell: State<'_, Shell>, interaction_id: String) -> Reply<()> {
+    shell.desk().await?.retry(&interaction_id)
 }
 
 /// Gives up on a parked disposition.
 #[tauri::command]
-pub async fn discard_disposition(shell: State<'_, Shell>, conversation_id: String) -> Reply<()> {
-    shell.desk().await?.discard(&conversation_id)
+pub async fn discard_disposition(shell: State<'_, Shell>, interaction_id: String) -> Reply<()> {
+    shell.desk().await?.discard(&interaction_id)
 }
 
 /// Writes the redacted diagnostics bundle; returns its path.

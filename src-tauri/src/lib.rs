@@ -147,13 +147,13 @@ impl<R: Runtime> DeskSink for WebviewSink<R> {
             .get_webview_window("main")
             .is_none_or(|w| !w.is_visible().unwrap_or(false) || !w.is_focused().unwrap_or(false));
         if out_of_sight {
-            notify_pop(self.app.clone(), companion::desk::pop_headline(pop), card.conversation_id.clone());
+            notify_pop(self.app.clone(), companion::desk::pop_headline(pop), card.interaction_id.clone());
         }
     }
 }
 
 /// A native notification; clicking it brings the window and the call's card forward.
-fn notify_pop<R: Runtime>(app: AppHandle<R>, (title, body): (String, String), conversation_id: String) {
+fn notify_pop<R: Runtime>(app: AppHandle<R>, (title, body): (String, String), interaction_id: String) {
     std::thread::spawn(move || {
         let shown = notify_rust::Notification::new()
             .appname("Agent Companion")
@@ -167,7 +167,7 @@ fn notify_pop<R: Runtime>(app: AppHandle<R>, (title, body): (String, String), co
             Ok(handle) => handle.wait_for_action(|action| {
                 if action == "default" {
                     show_main(&app);
-                    let _ = app.emit("focus-call", &conversation_id);
+                    let _ = app.emit("focus-call", &interaction_id);
                 }
             }),
             #[cfg(not(all(unix, not(target_os = "macos"))))]

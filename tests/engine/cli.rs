@@ -23,9 +23,17 @@ fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() 
     let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     let s = &summary["summary"];
     assert_eq!(s["calls"], 12);
+    // Each of the agent's segments pops once: a transfer back adds one, a call transferred away still
+    // popped for this agent first.
     let pops: u64 = s["pops"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!(pops, 12);
-    for k in ["attribute", "single", "multiple", "no_match", "unavailable"] {
+    assert_eq!(pops, s["segments"]["total"].as_u64().unwrap());
+    assert!(pops >= 12, "{s}");
+    let kinds = s["segments"]["by_kind"].as_object().unwrap();
+    assert_eq!(kinds.values().map(|v| v.as_u64().unwrap()).sum::<u64>(), pops, "every segment has a kind");
+    for k in ["inbound", "transfer", "consult", "transfer_back", "outbound", "callback"] {
+        assert!(kinds[k].is_u64(), "{k}");
+    }
+    for k in ["attribute", "carried", "single", "multiple", "no_match", "unavailable"] {
         assert!(s["pops"][k].is_u64(), "{k}");
     }
     for k in ["hit", "miss"] {
@@ -34,7 +42,7 @@ fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() 
     assert!(s["sf_api_calls"]["total"].is_u64());
     assert!(s["sf_api_calls"]["by_endpoint"].is_object());
     assert!(s["cache_hit_ratio"].is_number());
-    assert_eq!(s["missed_calls"], 0);
+    assert_eq!(s["missed_segments"], 0);
     assert_eq!(s["duplicate_pops"], 0);
     assert_eq!(s["lost"], 0);
     assert_eq!(s["crm_duplicates"], 0);
@@ -64,7 +72,7 @@ fn demo_pops_every_call_and_ends_with_the_summary_then_status_reads_the_store() 
     let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!rows.is_empty());
     let delivered =
-        rows.iter().find(|r| r["state"] == "delivered").unwrap()["conversation_id"].as_str().unwrap().to_string();
+        rows.iter().find(|r| r["state"] == "delivered").unwrap()["interaction_id"].as_str().unwrap().to_string();
     let out = companion().args(["queue", "discard", &delivered, "--reason", "test", "--db"]).arg(&db).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be discarded"));

@@ -52,6 +52,8 @@ pub struct Running {
     pub engine: EngineHandle,
     pub events: Arc<Recorder>,
     pub signed: Clouds,
+    /// The signed-in agent's Genesys user id.
+    pub user: String,
 }
 
 pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
@@ -66,7 +68,29 @@ pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
     .await
     .is_ok();
     assert!(ok, "the feed connects");
-    Running { engine, events, signed }
+    let user = signed.user_id().unwrap();
+    Running { engine, events, signed, user }
+}
+
+/// An engine signed in to Genesys as another seeded agent (a token the simulator mints for them).
+pub async fn start_engine_as(cfg: Config, store: Arc<Store>, user_id: &str, name: &str, sim: &SimHandle) -> Running {
+    let signed = sign_in(&cfg).await;
+    let token = control(sim, "/_sim/tokens", json!({"cloud": "genesys", "user": user_id})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    signed.genesys.signed_in(token, user_id.to_string(), name.to_string(), None);
+    let events = Arc::new(Recorder::default());
+    let engine = EngineHandle::start(EngineSetup::new(Arc::new(cfg), store, signed.clone(), events.clone())).unwrap();
+    let mut conn = engine.connection();
+    let ok = tokio::time::timeout(
+        Duration::from_secs(10),
+        conn.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
+    )
+    .await
+    .is_ok();
+    assert!(ok, "the feed connects");
+    Running { engine, events, signed, user: user_id.to_string() }
 }
 
 pub fn temp_store() -> (tempfile::TempDir, Arc<Store>) {
@@ -107,9 +131,25 @@ pub const SEARCH: &str = "salesforce GET /services/data/{v}/search";
 /// The catch-up's read of the agent's active conversations.
 pub const ACTIVE_CONVERSATIONS: &str = "genesys_api GET /api/v2/conversations";
 
-pub async fn place(sim: &SimHandle, ani: &str, attributes: Value) -> String {
-    let v = control(sim, "/_sim/calls", json!({"ani": ani, "attributes": attributes, "manual": true})).await;
-    v["conversation_id"].as_str().unwrap().to_string()
+/// A call placed by hand: its conversation (to step it) and this agent's segment (what pops and is
+/// queued).
+pub struct Placed {
+    pub cid: String,
+    pub id: String,
+}
+
+/// Places a call stepped by hand (no earlier alert that times out, so the segment is the first agent
+/// participant).
+pub async fn place(sim: &SimHandle, ani: &str, attributes: Value) -> Placed {
+    let v = control(
+        sim,
+        "/_sim/calls",
+        json!({"ani": ani, "attributes": attributes, "manual": true, "timed_out_agent": false}),
+    )
+    .await;
+    let cid = v["conversation_id"].as_str().unwrap().to_string();
+    let id = companion::genesys::segment::interaction_id(&cid, v["agent_participant_id"].as_str().unwrap());
+    Placed { cid, id }
 }
 
 /// Log records in the simulator's Salesforce, per interaction id.

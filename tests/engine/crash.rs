@@ -143,12 +143,12 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     assert!(!rows.is_empty(), "some dispositions were acknowledged");
     let records = crm(&sim).await;
     for r in &rows {
-        assert_eq!(r.state, RowState::Delivered, "{}: {:?} {:?}", r.conversation_id, r.state, r.error_message);
+        assert_eq!(r.state, RowState::Delivered, "{}: {:?} {:?}", r.interaction_id, r.state, r.error_message);
         assert_eq!(
-            records.get(&r.conversation_id).map(Vec::len),
+            records.get(&r.interaction_id).map(Vec::len),
             Some(1),
             "{} must be in Salesforce exactly once",
-            r.conversation_id
+            r.interaction_id
         );
     }
     eprintln!("{} kills; {} of {calls} calls' dispositions acknowledged and delivered once each", kills, rows.len());

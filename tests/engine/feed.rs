@@ -38,22 +38,23 @@ async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
         })
         .unwrap();
     eventually("the scenario to finish", 120, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
-    let placed: HashSet<String> = sim.scenario(&id).unwrap().conversation_ids.into_iter().collect();
+    let cids = sim.scenario(&id).unwrap().conversation_ids;
+    let placed: HashSet<String> = companion::demo::segments_of(&sim, &cids, &run.user).into_iter().collect();
     assert_eq!(placed.len(), 200);
     eventually("every call to pop", 10, async || pops(&run.events).len() >= 200).await;
     // A call pops only when the tracker announces its ringing, synchronously, before the pop starts:
     // one ringing announced per call means no second pop can be on its way.
     let mut ringing: HashMap<String, usize> = HashMap::new();
     for e in run.events.events() {
-        if let EngineEvent::Call { conversation_id, transition: Transition::Alerting, .. } = e {
-            *ringing.entry(conversation_id).or_default() += 1;
+        if let EngineEvent::Call { interaction_id, transition: Transition::Alerting, .. } = e {
+            *ringing.entry(interaction_id).or_default() += 1;
         }
     }
     let rang_twice: Vec<_> = ringing.iter().filter(|(_, n)| **n > 1).collect();
     assert!(rang_twice.is_empty(), "announced ringing twice: {rang_twice:?}");
     let mut per_call: HashMap<String, usize> = HashMap::new();
     for p in pops(&run.events) {
-        *per_call.entry(p.conversation_id).or_default() += 1;
+        *per_call.entry(p.interaction_id).or_default() += 1;
     }
     let missed: Vec<&String> = placed.iter().filter(|c| !per_call.contains_key(*c)).collect();
     assert!(missed.is_empty(), "missed calls: {missed:?}");
@@ -72,8 +73,8 @@ async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
     // Every transition at most once per conversation.
     let mut seen = HashSet::new();
     for e in run.events.events() {
-        if let EngineEvent::Call { conversation_id, transition, .. } = e {
-            assert!(seen.insert((conversation_id.clone(), transition)), "{conversation_id} {transition:?} twice");
+        if let EngineEvent::Call { interaction_id, transition, .. } = e {
+            assert!(seen.insert((interaction_id.clone(), transition)), "{interaction_id} {transition:?} twice");
         }
     }
     let wrapped = seen.iter().filter(|(_, t)| *t == Transition::WrapupSubmitted).count();
@@ -118,8 +119,8 @@ async fn an_expired_token_at_reconnect_asks_for_sign_in_and_keeps_calls() {
     settings(&sim, json!({"genesys_token_lifetime_secs": 600})).await;
     let (_dir, store) = temp_store();
     let run = start_engine(config_for(&sim, &[]), store).await;
-    let cid = place(&sim, "tel:+14155550199", json!({})).await;
-    eventually("the pop", 5, async || pops(&run.events).iter().any(|p| p.conversation_id == cid)).await;
+    let call = place(&sim, "tel:+14155550199", json!({})).await;
+    eventually("the pop", 5, async || pops(&run.events).iter().any(|p| p.interaction_id == call.id)).await;
     control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
     control(&sim, "/_sim/sockets/drop", json!({})).await;
     let mut conn = run.engine.connection();
@@ -130,13 +131,8 @@ async fn an_expired_token_at_reconnect_asks_for_sign_in_and_keeps_calls() {
     .await;
     assert!(got.is_ok(), "sign in again after the token expired");
     // What was tracked is still in the store.
-    let stage: i64 = run
-        .engine
-        .store()
-        .conn()
-        .query_row("SELECT stage FROM conversation WHERE id = ?1", [&cid], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stage, Transition::Alerting as i64);
+    let kept = companion::store::Interactions::on(&run.engine.store().conn()).get(&call.id).unwrap().unwrap();
+    assert_eq!(kept.stage, Some(Transition::Alerting));
     run.engine.stop().await;
 }
 
@@ -146,14 +142,14 @@ async fn a_restart_does_not_pop_the_same_call_again() {
     let (_dir, store) = temp_store();
     let cfg = config_for(&sim, &[]);
     let run = start_engine(cfg.clone(), store.clone()).await;
-    let cid = place(&sim, "tel:+14155550123", json!({})).await;
+    let call = place(&sim, "tel:+14155550123", json!({})).await;
     eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     run.engine.stop().await;
     // Same store, new engine: the catch-up sees the still-ringing call again.
     let catch_ups = count(&sim, ACTIVE_CONVERSATIONS);
     let again = start_engine(cfg, store).await;
     eventually("the new engine's catch-up", 5, async || count(&sim, ACTIVE_CONVERSATIONS) > catch_ups).await;
-    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
     eventually("the connected transition", 5, async || {
         again.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
     })
@@ -171,13 +167,13 @@ async fn the_connected_trigger_pops_on_answer() {
     let sim = sim().await;
     let (_dir, store) = temp_store();
     let run = start_engine(config_for(&sim, &["pop.trigger=connected"]), store).await;
-    let cid = place(&sim, "tel:+14155550123", json!({})).await;
+    let call = place(&sim, "tel:+14155550123", json!({})).await;
     let announced = |t: Transition| {
         run.events.events().iter().position(|e| matches!(e, EngineEvent::Call { transition, .. } if *transition == t))
     };
     eventually("the ringing announced", 5, async || announced(Transition::Alerting).is_some()).await;
     assert!(pops(&run.events).is_empty(), "no pop while it rings");
-    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
     eventually("the pop on answer", 5, async || pops(&run.events).len() == 1).await;
     let first_pop = run.events.events().iter().position(|e| matches!(e, EngineEvent::Pop(_))).unwrap();
     assert!(first_pop > announced(Transition::Connected).unwrap(), "the pop came after the answer, not the ringing");
@@ -198,7 +194,7 @@ async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
         )
     })
     .await;
-    let cid = place(&sim, "tel:+14155550142", json!({})).await;
+    let call = place(&sim, "tel:+14155550142", json!({})).await;
     eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
     control(&sim, "/_sim/clock/advance", json!({"seconds": 601})).await;
     control(&sim, "/_sim/sockets/drop", json!({})).await;
@@ -211,7 +207,7 @@ async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
     .is_ok();
     assert!(asked, "sign in again");
     // The call moves on while the agent signs in again.
-    control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
     let again = sign_in(&cfg).await;
     let user = again.user_id().unwrap();
     let token = control(&sim, "/_sim/tokens", json!({"cloud": "genesys", "user": user})).await["access_token"]
@@ -219,7 +215,7 @@ async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
         .unwrap()
         .to_string();
     // The engine shares the session: a new sign-in in it is enough, and the feed starts again.
-    run.signed.genesys.signed_in(token, user, None);
+    run.signed.genesys.signed_in(token, user, "Alex Morgan".into(), None);
     run.engine.genesys_signed_in();
     eventually("the connected transition after the new sign-in", 10, async || {
         run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))

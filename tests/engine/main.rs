@@ -8,4 +8,5 @@ mod outbox;
 mod pops;
 mod privacy;
 mod resolver;
+mod segments;
 mod signin;

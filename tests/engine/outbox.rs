@@ -18,7 +18,11 @@ const COMPOSITE: &str = "salesforce PATCH /services/data/{v}/composite/sobjects/
 
 fn disposition(id: &str, code: &str, reason: &str) -> Disposition {
     Disposition {
-        conversation_id: id.into(),
+        interaction_id: id.into(),
+
+        conversation_id: String::new(),
+
+        kind: Default::default(),
         code: code.into(),
         reason: reason.into(),
         timestamp: "2026-11-21T14:20:35.000Z".into(),
@@ -60,7 +64,7 @@ async fn every_disposition_reaches_salesforce_once_through_faults() {
         })
         .unwrap();
     eventually("the scenario to finish", 60, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
-    let placed = sim.scenario(&id).unwrap().conversation_ids;
+    let placed = companion::demo::segments_of(&sim, &sim.scenario(&id).unwrap().conversation_ids, &run.user);
     let queued = || run.engine.outbox().list(None, 1000).unwrap().len();
     eventually("every wrap-up queued", 10, async || queued() == placed.len()).await;
     let problems: Vec<_> = run
@@ -140,7 +144,7 @@ async fn a_whole_batch_refusal_is_split_to_park_only_the_bad_record() {
     run.engine.flush_outbox();
     eventually("the batch", 10, async || pending(&run) == 0).await;
     let parked = run.engine.outbox().list(Some(RowState::NeedsAttention), 10).unwrap();
-    assert_eq!(parked.iter().map(|r| r.conversation_id.as_str()).collect::<Vec<_>>(), ["b-2"]);
+    assert_eq!(parked.iter().map(|r| r.interaction_id.as_str()).collect::<Vec<_>>(), ["b-2"]);
     assert_eq!(parked[0].error_code.as_deref(), Some("JSON_PARSER_ERROR"));
     let records = crm(&sim).await;
     assert!(records.contains_key("b-1") && records.contains_key("b-3"));
@@ -301,19 +305,19 @@ async fn the_agents_pick_is_the_contact_of_the_disposition() {
     let (_dir, store) = temp_store();
     let run = start_engine(config_for(&sim, &FAST), store).await;
     let shared = sim.population().callers_of(cloud_sim::data::CallerKind::Shared).next().unwrap().clone();
-    let cid = place(&sim, &shared.ani, json!({})).await;
+    let call = place(&sim, &shared.ani, json!({})).await;
     eventually("the picker", 5, async || pops(&run.events).len() == 1).await;
     let chosen = shared.expected.last().unwrap().clone();
     let e164 = pops(&run.events)[0].e164.clone();
-    run.engine.pick(&cid, &chosen, e164.as_deref()).unwrap();
+    run.engine.pick(&call.id, &chosen, e164.as_deref()).unwrap();
     for _ in 0..3 {
-        control(&sim, &format!("/_sim/calls/{cid}/advance"), json!({})).await;
+        control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
     }
     eventually("the wrap-up's delivery", 10, async || {
         run.engine.outbox().depth().unwrap().get(&RowState::Delivered) == Some(&1)
     })
     .await;
-    assert_eq!(crm(&sim).await[&cid][0]["Contact__c"], chosen.as_str());
+    assert_eq!(crm(&sim).await[&call.id][0]["Contact__c"], chosen.as_str());
     // The pick is remembered for the number: first in the picker next time.
     place(&sim, &shared.ani, json!({})).await;
     eventually("the second picker", 5, async || pops(&run.events).len() == 2).await;
@@ -321,6 +325,6 @@ async fn the_agents_pick_is_the_contact_of_the_disposition() {
         companion::screenpop::PopOutcome::Multiple { candidates } => assert_eq!(candidates[0].id, chosen),
         other => panic!("{other:?}"),
     }
-    assert!(run.engine.pick(&cid, "javascript:alert(1)", None).is_err(), "only a record id can be picked");
+    assert!(run.engine.pick(&call.id, "javascript:alert(1)", None).is_err(), "only a record id can be picked");
     run.engine.stop().await;
 }

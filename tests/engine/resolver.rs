@@ -22,7 +22,13 @@ async fn resolver(sim: &cloud_sim::SimHandle, clock: SharedClock, mode: CacheMod
 }
 
 fn req(ani: &str) -> PopRequest {
-    PopRequest { conversation_id: "c".into(), ani: ani.into(), attributes: BTreeMap::new(), received: Instant::now() }
+    PopRequest {
+        interaction_id: "c".into(),
+        ani: ani.into(),
+        attributes: BTreeMap::new(),
+        earlier: None,
+        received: Instant::now(),
+    }
 }
 
 #[tokio::test]

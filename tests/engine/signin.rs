@@ -106,7 +106,7 @@ async fn no_token_or_caller_data_reaches_the_database_events_or_diagnostics_afte
     let capture = Arc::new(JsonCapture::default());
     let opts = companion::demo::DemoOptions { calls: 20, rate_per_min: 600.0, speed: 60.0, ..Default::default() };
     let report = companion::demo::run_on_sim(&sim, &opts, dir.path(), Some(capture.clone())).await.unwrap();
-    assert_eq!(report.missed_calls(), 0);
+    assert_eq!(report.missed_segments(), 0);
     let issued: Value =
         reqwest::get(format!("{}/_sim/tokens/issued", sim.urls().control)).await.unwrap().json().await.unwrap();
     let tokens: Vec<String> = ["genesys", "salesforce_sessions", "salesforce_refresh"]
@@ -134,7 +134,7 @@ async fn no_token_or_caller_data_reaches_the_database_events_or_diagnostics_afte
     let file = companion::store::DbFile::plain(&db);
     let status = companion::status::read(&file).unwrap();
     let bundle = companion::diagnostics::bundle(&file, &loaded, &status, Value::Null).unwrap().to_string();
-    assert!(bundle.contains(&report.pops[0].conversation_id), "the bundle has the calls' ids");
+    assert!(bundle.contains(&report.pops[0].interaction_id), "the bundle has the calls' ids");
     for p in &report.pops {
         if let Some(e164) = &p.e164 {
             assert!(!bundle.contains(e164.trim_start_matches('+')), "a caller's number is in the bundle");

@@ -210,7 +210,7 @@ export function createApp({ invoke, listen, doc, win }) {
       win.requestAnimationFrame(() => {
         const painted = win.performance.timeOrigin + win.performance.now();
         const ms = painted - ev.at_ms + pop.elapsed_us / 1000;
-        timings.push({ id: ev.conversation_id, source: pop.source, ms, engine_ms: pop.elapsed_us / 1000 });
+        timings.push({ id: ev.interaction_id, source: pop.source, ms, engine_ms: pop.elapsed_us / 1000 });
       }),
     );
   }

@@ -39,7 +39,7 @@ export function fromSnapshot(snap) {
   s.settings = snap.settings || [];
   s.version = snap.version || '';
   s.update = snap.update || null;
-  s.focusId = s.calls.length ? s.calls[0].conversation_id : null;
+  s.focusId = s.calls.length ? s.calls[0].interaction_id : null;
   return s;
 }
 
@@ -51,7 +51,7 @@ export function cardOf(ev) {
 
 /** Puts a card in place of the window's copy; a new call goes first. */
 function replaceCard(calls, card) {
-  const at = calls.findIndex((c) => c.conversation_id === card.conversation_id);
+  const at = calls.findIndex((c) => c.interaction_id === card.interaction_id);
   if (at >= 0) return [...calls.slice(0, at), card, ...calls.slice(at + 1)];
   return [card, ...calls].slice(0, MAX_CALLS);
 }
@@ -59,7 +59,7 @@ function replaceCard(calls, card) {
 /** Whether an event brings a call's first pop (the moment the card takes the focus). */
 export function bringsPop(state, ev) {
   if (ev.kind !== 'card' || !ev.pop) return false;
-  const before = state.calls.find((c) => c.conversation_id === ev.conversation_id);
+  const before = state.calls.find((c) => c.interaction_id === ev.interaction_id);
   return !before || !before.pop;
 }
 
@@ -68,7 +68,7 @@ export function reduce(state, ev) {
   switch (ev.kind) {
     case 'card': {
       const card = cardOf(ev);
-      const focusId = bringsPop(state, ev) ? card.conversation_id : state.focusId || card.conversation_id;
+      const focusId = bringsPop(state, ev) ? card.interaction_id : state.focusId || card.interaction_id;
       return { ...state, calls: replaceCard(state.calls, card), focusId };
     }
     case 'connection':
@@ -88,7 +88,7 @@ export function reduce(state, ev) {
 
 /** The call the card shows. */
 export function focusedCall(state) {
-  return state.calls.find((c) => c.conversation_id === state.focusId) || state.calls[0] || null;
+  return state.calls.find((c) => c.interaction_id === state.focusId) || state.calls[0] || null;
 }
 
 /** The candidates the picker offers for a call (empty when there is nothing to pick). */

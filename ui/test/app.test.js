@@ -40,7 +40,7 @@ test('the picker: 2 then Enter picks the second candidate', async () => {
     desk_snapshot: snapshot(),
     ui_ready: 1,
     pick_record: (a, emitDesk) => {
-      emitDesk(cardEvent(a.conversationId, { chosen: picked }));
+      emitDesk(cardEvent(a.interactionId, { chosen: picked }));
       return null;
     },
   });
@@ -54,7 +54,7 @@ test('the picker: 2 then Enter picks the second candidate', async () => {
   key('Enter');
   await settle();
   const pick = calls.find((c) => c.cmd === 'pick_record');
-  assert.deepEqual(pick.args, { conversationId: 'c1', recordId: candidate(2).id });
+  assert.deepEqual(pick.args, { interactionId: 'c1', recordId: candidate(2).id });
   await settle();
   assert.equal(doc.querySelector('#card .caller').textContent, 'Person 2');
   assert.equal(doc.querySelector('#card .fresh').textContent, 'Picked by you');
@@ -66,7 +66,7 @@ test('the picker: a key beyond the list does nothing; arrows move; Esc decides l
     desk_snapshot: snapshot(),
     ui_ready: 1,
     decide_later: (a, emitDesk) => {
-      emitDesk(cardEvent(a.conversationId, { deferred: true }));
+      emitDesk(cardEvent(a.interactionId, { deferred: true }));
       return null;
     },
   });
@@ -78,7 +78,7 @@ test('the picker: a key beyond the list does nothing; arrows move; Esc decides l
   key('Escape');
   await settle();
   await settle();
-  assert.ok(calls.some((c) => c.cmd === 'decide_later' && c.args.conversationId === 'c1'));
+  assert.ok(calls.some((c) => c.cmd === 'decide_later' && c.args.interactionId === 'c1'));
   assert.equal(doc.getElementById('picker'), null);
   assert.ok(doc.getElementById('search-term'), 'deferred calls can still be searched');
 });
@@ -91,7 +91,7 @@ test('no match: the search runs through the desk and a result is picked by keybo
     ui_ready: 1,
     search_records: () => found,
     pick_record: (a, emitDesk) => {
-      emitDesk(cardEvent(a.conversationId, { chosen: found[0] }));
+      emitDesk(cardEvent(a.interactionId, { chosen: found[0] }));
       return null;
     },
   });
@@ -108,7 +108,7 @@ test('no match: the search runs through the desk and a result is picked by keybo
   key('1', { target: doc.getElementById('results') });
   key('Enter', { target: doc.getElementById('results') });
   await settle();
-  assert.deepEqual(calls.find((c) => c.cmd === 'pick_record').args, { conversationId: 'c9', recordId: found[0].id });
+  assert.deepEqual(calls.find((c) => c.cmd === 'pick_record').args, { interactionId: 'c9', recordId: found[0].id });
   assert.equal(doc.querySelector('#card .caller').textContent, 'Person 5');
 });
 
@@ -147,7 +147,7 @@ test('wrap-up: the form submits code and notes, then shows queued and in Salesfo
   notes.value = 'upgrade';
   notes.dispatchEvent(new window.KeyboardEvent('keydown', { key: 'Enter', ctrlKey: true, bubbles: true, cancelable: true }));
   await settle();
-  assert.deepEqual(calls.find((c) => c.cmd === 'submit_wrapup').args, { conversationId: 'c1', code: 'Sale', notes: 'upgrade', recordId: null });
+  assert.deepEqual(calls.find((c) => c.cmd === 'submit_wrapup').args, { interactionId: 'c1', code: 'Sale', notes: 'upgrade', recordId: null });
   assert.equal(doc.getElementById('wrapup-status').textContent, 'Queued: Sale');
   emit(card('delivered'));
   assert.equal(doc.getElementById('wrapup-status').textContent, 'In Salesforce: Sale');
@@ -197,7 +197,7 @@ test('the sync view shows the queue, errors and parked items, and retries one', 
     recent_errors: { transient: { count: 3, latest: 'HTTP 503' } }, api_usage: { used: 10, max: 15000 },
     cache_hits: 3, cache_misses: 1, cache_hit_ratio: 0.75, pop_ms_p50: 0.4, pop_ms_p99: 1.2, database: 'x', database_bytes: 1,
   };
-  const parked = { conversation_id: 'c5', version: 1, state: 'needs_attention', attempts: 1, next_attempt_ms: 0, salesforce_id: null,
+  const parked = { interaction_id: 'c5', version: 1, state: 'needs_attention', attempts: 1, next_attempt_ms: 0, salesforce_id: null,
     error_class: 'needs_attention', error_code: 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST', error_message: 'bad value', updated_ms: 0,
     disposition: { code: 'Odd', reason: '' } };
   const { doc, app, settle } = await startApp({
@@ -217,7 +217,7 @@ test('the sync view shows the queue, errors and parked items, and retries one', 
   assert.match(text, /INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST/);
   [...doc.querySelectorAll('#attention button')].find((b) => b.textContent === 'Retry').click();
   await settle();
-  assert.deepEqual(retried, { conversationId: 'c5' });
+  assert.deepEqual(retried, { interactionId: 'c5' });
   assert.equal(doc.getElementById('view-calls').hidden, true);
   assert.equal(doc.getElementById('tab-sync').getAttribute('aria-selected'), 'true');
 });

@@ -78,7 +78,7 @@ const cards = new Map();
 /** The desk's `card` event after a change to a call's card. */
 export const cardEvent = (id, change = {}) => {
   const card = {
-    conversation_id: id,
+    interaction_id: id,
     ani: '',
     stage: null,
     pop: null,
@@ -96,7 +96,7 @@ export const cardEvent = (id, change = {}) => {
 export const pop = (id, outcome, over = {}) =>
   cardEvent(id, {
     pop: {
-      conversation_id: id,
+      interaction_id: id,
       outcome,
       source: 'search',
       e164: '+14155550100',

@@ -2,19 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialState, reduce, focusedCall, pickerCandidates, needsSearch } from '../src/state.js';
 
-const card = (id, over = {}) => ({ kind: 'card', conversation_id: id, ani: 'tel:+1', stage: 'alerting', pop: null, chosen: null, deferred: false, disposition: null, ...over });
-const popEv = (id, kind) => card(id, { pop: { conversation_id: id, outcome: { kind, candidates: [] }, source: 'search' } });
-const stageEv = (id, stage) => card(id, { stage, pop: { conversation_id: id, outcome: { kind: 'no_match', candidates: [] }, source: 'search' } });
+const card = (id, over = {}) => ({ kind: 'card', interaction_id: id, ani: 'tel:+1', stage: 'alerting', pop: null, chosen: null, deferred: false, disposition: null, ...over });
+const popEv = (id, kind) => card(id, { pop: { interaction_id: id, outcome: { kind, candidates: [] }, source: 'search' } });
+const stageEv = (id, stage) => card(id, { stage, pop: { interaction_id: id, outcome: { kind: 'no_match', candidates: [] }, source: 'search' } });
 
 test('a new pop takes the card; events for other calls do not steal it', () => {
   let s = initialState();
   s = reduce(s, popEv('a', 'no_match'));
-  assert.equal(focusedCall(s).conversation_id, 'a');
+  assert.equal(focusedCall(s).interaction_id, 'a');
   s = reduce(s, stageEv('a', 'connected'));
   s = reduce(s, popEv('b', 'no_match'));
-  assert.equal(focusedCall(s).conversation_id, 'b');
+  assert.equal(focusedCall(s).interaction_id, 'b');
   s = reduce(s, stageEv('a', 'disconnected'));
-  assert.equal(focusedCall(s).conversation_id, 'b');
+  assert.equal(focusedCall(s).interaction_id, 'b');
   assert.equal(s.calls.length, 2);
 });
 
@@ -43,7 +43,7 @@ test('at most 30 calls are kept', () => {
   let s = initialState();
   for (let i = 0; i < 40; i++) s = reduce(s, popEv(`c${i}`, 'no_match'));
   assert.equal(s.calls.length, 30);
-  assert.equal(s.calls[0].conversation_id, 'c39');
+  assert.equal(s.calls[0].interaction_id, 'c39');
 });
 
 test('a card replaces the window\'s copy whole: nothing is merged or derived', () => {

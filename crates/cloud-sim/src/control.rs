@@ -44,6 +44,7 @@ pub(crate) fn router() -> Router<Shared> {
         .route("/_sim/calls", post(place_call))
         .route("/_sim/calls/{id}", get(get_call))
         .route("/_sim/calls/{id}/advance", post(advance_call))
+        .route("/_sim/calls/{id}/hold", post(hold_call))
         .route("/_sim/scenario", post(start_scenario))
         .route("/_sim/scenario/{id}", get(get_scenario))
         .route("/_sim/tokens", post(mint_token))
@@ -145,6 +146,48 @@ async fn advance_call(State(state): State<Shared>, Path(id): Path<String>) -> Re
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    match scenario::call_json(&state, &id) {
+        Some(v) => Json(v).into_response(),
+        None => not_found("no such call"),
+    }
+}
+
+/// `POST /_sim/calls/{id}/hold` with `{"held": true|false, "participant_id"?: …}`: the agent puts the
+/// caller on hold (or takes them off it); the newest connected agent leg when no participant is named.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldSpec {
+    held: bool,
+    #[serde(default)]
+    participant_id: Option<String>,
+}
+
+async fn hold_call(State(state): State<Shared>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Response {
+    let spec: HoldSpec = match body(&bytes) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let mut gs = state.genesys();
+    let Some(c) = gs.conversations.get_mut(&id) else {
+        return not_found("no such call");
+    };
+    let leg = c.legs.iter_mut().rev().find(|l| {
+        l.visible
+            && l.connected_ms.is_some()
+            && l.disconnected_ms.is_none()
+            && spec.participant_id.as_ref().is_none_or(|p| *p == l.participant_id)
+    });
+    let Some(leg) = leg else {
+        return (
+            StatusCode::CONFLICT,
+            Json(json!({"error": "not_connected", "message": "no connected agent leg to hold"})),
+        )
+            .into_response();
+    };
+    leg.held = spec.held;
+    c.revision += 1;
+    crate::genesys::notifications::publish_conversation(&state, &mut gs, &id);
+    drop(gs);
     match scenario::call_json(&state, &id) {
         Some(v) => Json(v).into_response(),
         None => not_found("no such call"),

@@ -77,6 +77,10 @@ pub struct CallSpec {
     /// agent when absent.
     #[serde(default)]
     pub second_user: Option<String>,
+    /// Attributes written on the customer participant when the first agent answers: what that agent's
+    /// desktop writes (e.g. the record it identified), for the next agent to find.
+    #[serde(default)]
+    pub attributes_on_answer: BTreeMap<String, String>,
 }
 
 fn default_ring() -> u64 {
@@ -107,6 +111,7 @@ impl CallSpec {
             timed_out_agent: None,
             flow: Flow::Plain,
             second_user: None,
+            attributes_on_answer: BTreeMap::new(),
         }
     }
 }
@@ -128,6 +133,8 @@ pub struct PlacedCall {
     pub agent_participant_id: String,
     /// Every agent participant the flow uses, in the order they alert (the timed-out one excluded).
     pub legs: Vec<PlacedLeg>,
+    /// An earlier participant of the first agent that alerted and timed out, if any.
+    pub timed_out_participant_id: Option<String>,
     pub flow: Flow,
     pub customer_participant_id: String,
     pub user_id: String,
@@ -317,6 +324,7 @@ pub(crate) fn place_call(
             queue_name: queue.name.clone(),
             attributes: spec.attributes.clone(),
             plan: flow::plan(spec.flow, timing, earlier, spec.abandon),
+            attributes_on_answer: spec.attributes_on_answer.clone(),
             next_step: 0,
             legs,
             recent_transfers: vec![],
@@ -334,6 +342,7 @@ pub(crate) fn place_call(
                     user_id: l.user_id.clone(),
                 })
                 .collect(),
+            timed_out_participant_id: earlier.then(|| conv.legs[0].participant_id.clone()),
             flow: spec.flow,
             customer_participant_id: conv.customer_participant_id.clone(),
             user_id: user.id.clone(),
@@ -428,6 +437,20 @@ pub struct ScenarioSpec {
     pub flows: BTreeMap<Flow, u32>,
     /// The second agent of transfers, consults and conferences; the next seeded agent when absent.
     pub second_user: Option<String>,
+    /// Share of transfers, consults and conferences in which the scenario's agent is the one who
+    /// receives the caller (the other agent answers first).
+    pub receive_share: f64,
+    /// When set, the other agent's desktop, answering first, writes the caller's record (for callers
+    /// with exactly one record) under these attribute names: what a companion on that desktop does.
+    pub carry_keys: Option<CarryKeys>,
+}
+
+/// The attribute names under which an agent's desktop carries the caller's identification.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarryKeys {
+    pub record: String,
+    pub by: String,
 }
 
 impl Default for ScenarioSpec {
@@ -446,6 +469,8 @@ impl Default for ScenarioSpec {
             skip_wrapup: false,
             flows: BTreeMap::new(),
             second_user: None,
+            receive_share: 0.0,
+            carry_keys: None,
         }
     }
 }
@@ -504,6 +529,17 @@ pub fn choose_caller<'a>(
     (i, &callers[i])
 }
 
+/// The seeded agent after `user` (id or e-mail), as the default second agent.
+fn next_agent(state: &Shared, user: &str) -> String {
+    let gs = state.genesys();
+    let i = gs.users.iter().position(|x| x.id == user || x.email == user).unwrap_or(0);
+    gs.users[(i + 1) % gs.users.len()].id.clone()
+}
+
+fn agent_name(state: &Shared, user: &str) -> Option<String> {
+    state.genesys().users.iter().find(|x| x.id == user || x.email == user).map(|x| x.name.clone())
+}
+
 /// Chooses the flow of the next call by the mix's weights.
 pub fn choose_flow(rng: &mut impl Rng, weights: &BTreeMap<Flow, u32>) -> Flow {
     let total: u64 = weights.values().map(|w| u64::from(*w)).sum();
@@ -531,8 +567,8 @@ pub(crate) fn start_scenario(state: &Shared, spec: ScenarioSpec) -> Result<Strin
     if !(spec.speed > 0.0 && spec.speed <= 10_000.0) {
         return Err(ScenarioError::Invalid("speed must be above 0 and at most 10000"));
     }
-    if !(0.0..=1.0).contains(&spec.repeat_share) || !(0.0..=1.0).contains(&spec.abandon_rate) {
-        return Err(ScenarioError::Invalid("repeat_share and abandon_rate are shares between 0 and 1"));
+    if ![spec.repeat_share, spec.abandon_rate, spec.receive_share].iter().all(|s| (0.0..=1.0).contains(s)) {
+        return Err(ScenarioError::Invalid("repeat_share, abandon_rate and receive_share are shares between 0 and 1"));
     }
     for u in spec.user.iter().chain(&spec.second_user) {
         if !state.genesys().users.iter().any(|x| &x.id == u || &x.email == u) {
@@ -565,10 +601,25 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
         let (i, caller) = choose_caller(&mut rng, callers, &history, spec.repeat_share);
         history.push(i);
         let flow = choose_flow(&mut rng, &spec.flows);
+        let receives = flow.needs_second_agent() && rng.random_bool(spec.receive_share);
+        // Receiving: the other agent has the caller first, then hands them to the scenario's agent.
+        let (user, second_user) = if receives {
+            let me = spec.user.clone().unwrap_or_else(|| state.genesys().users[0].id.clone());
+            let other = spec.second_user.clone().unwrap_or_else(|| next_agent(&state, &me));
+            (Some(other), Some(me))
+        } else {
+            (spec.user.clone(), spec.second_user.clone())
+        };
+        let mut attributes_on_answer = BTreeMap::new();
+        if let (true, Some(keys), [record]) = (receives, &spec.carry_keys, caller.expected.as_slice()) {
+            let by = user.as_deref().and_then(|u| agent_name(&state, u)).unwrap_or_default();
+            attributes_on_answer.insert(keys.record.clone(), record.clone());
+            attributes_on_answer.insert(keys.by.clone(), by);
+        }
         let call = CallSpec {
             ani: caller.ani.clone(),
             attributes: caller.attributes.clone(),
-            user: spec.user.clone(),
+            user,
             customer_name: Some(caller.name.clone()),
             wrapup: None,
             skip_wrapup: spec.skip_wrapup,
@@ -579,7 +630,8 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
             abandon: flow != Flow::Outbound && rng.random_bool(spec.abandon_rate),
             timed_out_agent: None,
             flow,
-            second_user: spec.second_user.clone(),
+            second_user,
+            attributes_on_answer,
         };
         match place_call(&state, call, Some(caller.kind), caller.expected.clone()) {
             Ok(p) => {

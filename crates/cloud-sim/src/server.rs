@@ -142,6 +142,11 @@ impl SimHandle {
         scenario::start_scenario(&self.state, spec)
     }
 
+    /// A placed call (scenario calls included).
+    pub fn placed_call(&self, conversation_id: &str) -> Option<PlacedCall> {
+        self.state.calls.get(conversation_id)
+    }
+
     /// A scenario's progress.
     pub fn scenario(&self, id: &str) -> Option<ScenarioProgress> {
         self.state.calls.scenario(id)

@@ -17,6 +17,20 @@ pub async fn eventually(what: &str, secs: u64, mut f: impl AsyncFnMut() -> bool)
     }
 }
 
+/// [`eventually`] that answers instead of failing, for a test that explains the failure itself.
+pub async fn try_eventually(secs: u64, mut f: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if f().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// [`eventually`] for tests that run outside an async runtime (the IPC tests drive Tauri's mock
 /// runtime from the test thread).
 pub fn eventually_blocking<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {

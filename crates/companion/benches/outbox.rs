@@ -19,7 +19,11 @@ use std::time::{Duration, Instant};
 
 fn disposition(i: u64, prefix: &str) -> Disposition {
     Disposition {
-        conversation_id: format!("{prefix}-{i:08}"),
+        interaction_id: format!("{prefix}-{i:08}"),
+
+        conversation_id: String::new(),
+
+        kind: Default::default(),
         code: "Completed".into(),
         reason: "Customer asked about the last invoice; explained the late fee.".into(),
         timestamp: "2026-11-21T14:20:35.000Z".into(),

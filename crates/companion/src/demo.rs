@@ -6,11 +6,14 @@ use crate::config::{self, Config, Sources};
 use crate::engine::{EngineHandle, EngineSetup, StartError};
 use crate::events::{EngineEvent, EventSink};
 use crate::genesys::feed::ConnectionState;
+use crate::genesys::identification;
+use crate::genesys::segment::{SegmentKind, interaction_id};
 use crate::outbox::RowState;
 use crate::screenpop::{CacheMode, PopDecision, PopSource};
 use crate::signin::{Clouds, SignInError};
 use crate::store::Store;
-use cloud_sim::scenario::ScenarioSpec;
+use cloud_sim::Flow;
+use cloud_sim::scenario::{CarryKeys, ScenarioSpec};
 use cloud_sim::{SimConfig, SimHandle};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -50,6 +53,45 @@ pub struct DemoOptions {
     pub data_dir: Option<PathBuf>,
     /// Extra `key=value` configuration.
     pub flags: Vec<String>,
+    /// The mix of interactions (weights per flow).
+    pub flows: BTreeMap<Flow, u32>,
+}
+
+/// The reference mix: mostly plain inbound calls, with transfers, consults, a conference share,
+/// transfers back, outbound calls and callbacks, as a service desk sees them.
+pub fn reference_mix() -> BTreeMap<Flow, u32> {
+    BTreeMap::from([
+        (Flow::Plain, 64),
+        (Flow::BlindTransfer, 9),
+        (Flow::ConsultTransfer, 6),
+        (Flow::Conference, 3),
+        (Flow::TransferBack, 4),
+        (Flow::Outbound, 9),
+        (Flow::Callback, 5),
+    ])
+}
+
+/// Plain inbound calls only (the mix of the first benchmarks).
+pub fn plain_mix() -> BTreeMap<Flow, u32> {
+    BTreeMap::from([(Flow::Plain, 1)])
+}
+
+/// A scenario with the demo's mix: in half of the transfers the demo's agent receives the caller,
+/// and the other agent's desktop carries the identification as a companion there would.
+pub fn scenario_spec(calls: u32, rate_per_min: f64, speed: f64, seed: u64, flows: BTreeMap<Flow, u32>) -> ScenarioSpec {
+    ScenarioSpec {
+        calls,
+        rate_per_min,
+        seed: Some(seed),
+        speed,
+        flows,
+        receive_share: 0.5,
+        carry_keys: Some(CarryKeys {
+            record: identification::RECORD_ATTRIBUTE.into(),
+            by: identification::BY_ATTRIBUTE.into(),
+        }),
+        ..ScenarioSpec::default()
+    }
 }
 
 impl Default for DemoOptions {
@@ -62,6 +104,7 @@ impl Default for DemoOptions {
             cache_mode: CacheMode::Persistent,
             data_dir: None,
             flags: vec![],
+            flows: reference_mix(),
         }
     }
 }
@@ -69,13 +112,18 @@ impl Default for DemoOptions {
 /// What happened.
 #[derive(Debug, Clone)]
 pub struct DemoReport {
-    pub placed: Vec<String>,
+    /// Conversations placed.
+    pub conversations: usize,
+    /// The segments of this agent the simulator placed (interaction ids): each should pop once.
+    pub segments: Vec<String>,
+    /// The kind of each segment the engine saw.
+    pub kinds: HashMap<String, SegmentKind>,
     pub pops: Vec<PopDecision>,
     /// Salesforce requests per endpoint, as the simulator counted them.
     pub sf_endpoints: BTreeMap<String, u64>,
     pub cache_hits: u64,
     pub cache_misses: u64,
-    /// Conversations with a disposition in the outbox.
+    /// Segments with a disposition in the outbox.
     pub queued: Vec<String>,
     /// The outbox by state at the end.
     pub depth: BTreeMap<RowState, u64>,
@@ -85,13 +133,18 @@ pub struct DemoReport {
 
 struct Collect {
     pops: Mutex<Vec<PopDecision>>,
+    kinds: Mutex<HashMap<String, SegmentKind>>,
     forward: Option<Arc<dyn EventSink>>,
 }
 
 impl EventSink for Collect {
     fn emit(&self, event: &EngineEvent) {
-        if let EngineEvent::Pop(d) = event {
-            self.pops.lock().unwrap_or_else(|e| e.into_inner()).push((**d).clone());
+        match event {
+            EngineEvent::Pop(d) => self.pops.lock().unwrap_or_else(|e| e.into_inner()).push((**d).clone()),
+            EngineEvent::Call { interaction_id, kind, .. } => {
+                self.kinds.lock().unwrap_or_else(|e| e.into_inner()).entry(interaction_id.clone()).or_insert(*kind);
+            }
+            _ => {}
         }
         if let Some(f) = &self.forward {
             f.emit(event);
@@ -153,9 +206,10 @@ impl DemoCloud {
         Ok(loaded_config_for(&self.sim, &all)?)
     }
 
-    /// Starts a stream of calls at a pace people can follow; returns the scenario id.
+    /// Starts a stream of interactions of the reference mix at a pace people can follow; returns the
+    /// scenario id.
     pub fn start_calls(&self, calls: u32, rate_per_min: f64, speed: f64, seed: u64) -> Result<String, DemoError> {
-        let spec = ScenarioSpec { calls, rate_per_min, seed: Some(seed), speed, ..ScenarioSpec::default() };
+        let spec = scenario_spec(calls, rate_per_min, speed, seed, reference_mix());
         self.sim.start_scenario(spec).map_err(|e| DemoError::Other(e.to_string()))
     }
 
@@ -201,7 +255,8 @@ pub async fn run_on_sim(
     let cfg = Arc::new(cfg);
     let store = Arc::new(Store::open(cfg.store.path.as_deref().expect("set above"))?);
     let clouds = Clouds::simulated(&cfg).await?;
-    let sink = Arc::new(Collect { pops: Mutex::new(vec![]), forward });
+    let me = clouds.user_id().unwrap_or_default();
+    let sink = Arc::new(Collect { pops: Mutex::new(vec![]), kinds: Mutex::new(HashMap::new()), forward });
     let engine = EngineHandle::start(EngineSetup {
         cache_mode: opts.cache_mode,
         ..EngineSetup::new(cfg, store, clouds, sink.clone())
@@ -218,11 +273,8 @@ pub async fn run_on_sim(
         return Err(DemoError::Other("the notification feed did not connect in 15 s".into()));
     }
     let spec = ScenarioSpec {
-        calls: opts.calls,
-        rate_per_min: opts.rate_per_min / opts.speed,
-        seed: Some(opts.seed),
-        speed: opts.speed,
-        ..ScenarioSpec::default()
+        user: Some(me.clone()),
+        ..scenario_spec(opts.calls, opts.rate_per_min / opts.speed, opts.speed, opts.seed, opts.flows.clone())
     };
     let scenario = sim.start_scenario(spec).map_err(|e| DemoError::Other(e.to_string()))?;
     let deadline =
@@ -230,8 +282,14 @@ pub async fn run_on_sim(
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let progress = sim.scenario(&scenario).unwrap_or_default();
-        let popped = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).len() as u32;
-        if (progress.done && popped >= progress.placed) || tokio::time::Instant::now() > deadline {
+        if progress.done {
+            let expected = segments_of(sim, &progress.conversation_ids, &me);
+            let pops = sink.pops.lock().unwrap_or_else(|e| e.into_inner());
+            if expected.iter().all(|id| pops.iter().any(|p| &p.interaction_id == id)) {
+                break;
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
             break;
         }
     }
@@ -246,10 +304,11 @@ pub async fn run_on_sim(
         engine.flush_outbox();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let placed = sim.scenario(&scenario).unwrap_or_default().conversation_ids;
+    let conversation_ids = sim.scenario(&scenario).unwrap_or_default().conversation_ids;
+    let segments = segments_of(sim, &conversation_ids, &me);
     let stats = sim.stats();
     let queued: Vec<String> =
-        engine.outbox().list(None, usize::MAX).unwrap_or_default().into_iter().map(|r| r.conversation_id).collect();
+        engine.outbox().list(None, usize::MAX).unwrap_or_default().into_iter().map(|r| r.interaction_id).collect();
     let depth = engine.outbox().depth().unwrap_or_default();
     let crm = crm_records(sim).await?;
     let (hits, misses) =
@@ -262,7 +321,36 @@ pub async fn run_on_sim(
         .filter_map(|(k, v)| k.strip_prefix("salesforce ").map(|e| (e.to_string(), v["count"].as_u64().unwrap_or(0))))
         .collect();
     let pops = sink.pops.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    Ok(DemoReport { placed, pops, sf_endpoints, cache_hits: hits, cache_misses: misses, queued, depth, crm })
+    let kinds = sink.kinds.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok(DemoReport {
+        conversations: conversation_ids.len(),
+        segments,
+        kinds,
+        pops,
+        sf_endpoints,
+        cache_hits: hits,
+        cache_misses: misses,
+        queued,
+        depth,
+        crm,
+    })
+}
+
+/// This agent's segments of the placed conversations, as interaction ids: one per agent participant
+/// of the agent; an alert that timed out and rang again is one segment, keyed by the first alert.
+pub fn segments_of(sim: &SimHandle, conversation_ids: &[String], me: &str) -> Vec<String> {
+    let mut out = vec![];
+    for cid in conversation_ids {
+        let Some(placed) = sim.placed_call(cid) else { continue };
+        for (i, leg) in placed.legs.iter().enumerate().filter(|(_, l)| l.user_id == me) {
+            let key = match (&placed.timed_out_participant_id, i) {
+                (Some(earlier), 0) => earlier,
+                _ => &leg.participant_id,
+            };
+            out.push(interaction_id(cid, key));
+        }
+    }
+    out
 }
 
 /// How many log records Salesforce holds per interaction id (read from the simulator, not the engine).
@@ -313,26 +401,44 @@ impl DemoReport {
     /// The summary line: `{"summary": {...}}`.
     pub fn summary(&self) -> Value {
         let mut by_outcome: BTreeMap<&str, u64> =
-            ["attribute", "single", "multiple", "no_match", "no_number", "unavailable"]
+            ["attribute", "carried", "single", "multiple", "no_match", "no_number", "unavailable"]
                 .iter()
                 .map(|k| (*k, 0))
                 .collect();
         let mut per_call: HashMap<&str, u32> = HashMap::new();
         for p in &self.pops {
             *by_outcome.entry(p.outcome.label()).or_default() += 1;
-            *per_call.entry(p.conversation_id.as_str()).or_default() += 1;
+            *per_call.entry(p.interaction_id.as_str()).or_default() += 1;
         }
-        let calls = self.placed.len() as u64;
+        let calls = self.conversations as u64;
+        let mut by_kind: BTreeMap<&str, u64> = [
+            SegmentKind::Inbound,
+            SegmentKind::Transfer,
+            SegmentKind::Consult,
+            SegmentKind::TransferBack,
+            SegmentKind::Outbound,
+            SegmentKind::Callback,
+        ]
+        .iter()
+        .map(|k| (k.as_str(), 0))
+        .collect();
+        for id in &self.segments {
+            if let Some(k) = self.kinds.get(id) {
+                *by_kind.entry(k.as_str()).or_default() += 1;
+            }
+        }
+        let handled = self.segments.len() as u64;
         let lookups = self.cache_hits + self.cache_misses;
         let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
         json!({"summary": {
             "calls": calls,
+            "segments": {"total": handled, "by_kind": by_kind},
             "pops": by_outcome,
             "pop_ms": {"hit": percentiles_ms(self.latencies(PopSource::Cache)), "miss": percentiles_ms(self.latencies(PopSource::Search))},
             "sf_api_calls": {"total": self.sf_calls(), "by_endpoint": self.sf_endpoints,
-                             "per_call": if calls > 0 { round3(self.sf_calls() as f64 / calls as f64) } else { 0.0 }},
+                             "per_segment": if handled > 0 { round3(self.sf_calls() as f64 / handled as f64) } else { 0.0 }},
             "cache_hit_ratio": if lookups > 0 { round3(self.cache_hits as f64 / lookups as f64) } else { 0.0 },
-            "missed_calls": self.missed_calls(),
+            "missed_segments": self.missed_segments(),
             "duplicate_pops": per_call.values().filter(|n| **n > 1).count(),
             "dispositions": {
                 "enqueued": self.queued.len(),
@@ -352,8 +458,8 @@ impl DemoReport {
         self.queued.iter().filter(|c| !self.crm.contains_key(*c)).count().saturating_sub(parked)
     }
 
-    /// Calls placed that never popped.
-    pub fn missed_calls(&self) -> usize {
-        self.placed.iter().filter(|c| !self.pops.iter().any(|p| &p.conversation_id == *c)).count()
+    /// Segments of this agent that never popped.
+    pub fn missed_segments(&self) -> usize {
+        self.segments.iter().filter(|c| !self.pops.iter().any(|p| &p.interaction_id == *c)).count()
     }
 }

@@ -6,7 +6,7 @@
 use crate::config::LoadedConfig;
 use crate::outbox::OutboxRows;
 use crate::status::StatusSnapshot;
-use crate::store::{Conversations, DbFile, StoreError};
+use crate::store::{DbFile, Interactions, StoreError};
 use serde_json::{Value, json};
 
 /// Salesforce's messages quote the values they refused (a picklist value, the agent's notes in a
@@ -35,18 +35,18 @@ pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, docto
         .map(|f| {
             let code = f.detail.as_deref().and_then(|d| d.split(':').next()).unwrap_or("").to_string();
             json!({
-                "conversation_id": f.conversation_id, "at_ms": f.at_ms, "kind": f.kind, "class": f.class, "code": code,
+                "interaction_id": f.interaction_id, "at_ms": f.at_ms, "kind": f.kind, "class": f.class, "code": code,
                 "message": f.detail.as_deref().and_then(|d| d.split_once(": ")).map(|(_, m)| redact_message(m)),
             })
         })
         .collect();
     // Ids and outcomes only: the caller's address stays out.
-    let calls: Vec<Value> = Conversations::on(&conn)
+    let calls: Vec<Value> = Interactions::on(&conn)
         .recent(200)?
         .into_iter()
         .map(|c| {
             json!({
-                "conversation_id": c.conversation_id, "stage": c.stage.map(|s| s as i64), "pop_outcome": c.pop_outcome,
+                "interaction_id": c.interaction_id, "stage": c.stage.map(|s| s as i64), "pop_outcome": c.pop_outcome,
                 "pop_record": c.pop_record, "pop_us": c.pop_us, "updated_ms": c.updated_ms,
             })
         })
@@ -113,7 +113,11 @@ mod tests {
         ] {
             outbox
                 .enqueue(&Disposition {
-                    conversation_id: id.into(),
+                    interaction_id: id.into(),
+
+                    conversation_id: String::new(),
+
+                    kind: Default::default(),
                     code: "Sideways".into(),
                     reason: notes.into(),
                     timestamp: "2026-12-01T10:00:00Z".into(),

@@ -58,6 +58,9 @@ pub enum ErrorCode {
     DispositionNeedsAttention,
     /// The org's daily API allowance is spent: delivery waits.
     SalesforceAllocationSpent,
+    /// Genesys refused to keep the caller's identification on the conversation: the next agent
+    /// searches again.
+    IdentificationNotShared,
 }
 
 /// An error as the window shows it: a code to branch on and a sentence for the agent.

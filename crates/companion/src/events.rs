@@ -2,7 +2,7 @@
 //! implements it with `AppHandle::emit`; the CLI prints JSON lines.
 
 use crate::genesys::feed::ConnectionState;
-use crate::genesys::tracker::Transition;
+use crate::genesys::tracker::{SegmentKind, Transition};
 use crate::screenpop::PopDecision;
 use serde::Serialize;
 use std::io::Write;
@@ -16,7 +16,10 @@ pub enum EngineEvent {
     Connection { state: ConnectionState },
     /// A call moved to a new stage (each once per conversation).
     Call {
+        interaction_id: String,
         conversation_id: String,
+        /// How the segment reached the agent.
+        kind: SegmentKind,
         transition: Transition,
         /// The customer's address as Genesys showed it.
         ani: String,
@@ -26,9 +29,9 @@ pub enum EngineEvent {
     /// The screen-pop decision for a call.
     Pop(Box<PopDecision>),
     /// A disposition was written to the outbox (durably): "queued".
-    DispositionQueued { conversation_id: String, code: String, version: i64 },
+    DispositionQueued { interaction_id: String, code: String, version: i64 },
     /// A disposition reached Salesforce: "in Salesforce".
-    DispositionDelivered { conversation_id: String, salesforce_id: Option<String> },
+    DispositionDelivered { interaction_id: String, salesforce_id: Option<String> },
     /// A sign-in runs out soon: ask the agent to sign in again before it does.
     SignInSoon { cloud: crate::signin::Cloud, expires_in_secs: u64 },
     /// A cached answer was checked again in the background.

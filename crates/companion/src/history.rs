@@ -2,13 +2,13 @@
 //! to, and where its disposition is (queued, in Salesforce, needs attention).
 
 use crate::genesys::tracker::Transition;
-use crate::store::{CallWithDisposition, Conversations, Store, StoreError};
+use crate::store::{CallWithDisposition, Interactions, Store, StoreError};
 use serde::Serialize;
 
 /// One call of the day.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HistoryRow {
-    pub conversation_id: String,
+    pub interaction_id: String,
     /// The caller's address as Genesys showed it.
     pub ani: Option<String>,
     pub started_ms: i64,
@@ -26,11 +26,11 @@ pub struct HistoryRow {
 /// Calls first seen since `since_ms`, newest first (at most `limit`).
 pub fn since(store: &Store, since_ms: i64, limit: usize) -> Result<Vec<HistoryRow>, StoreError> {
     let conn = store.background();
-    let rows = Conversations::on(&conn).since_with_disposition(since_ms, limit)?;
+    let rows = Interactions::on(&conn).since_with_disposition(since_ms, limit)?;
     Ok(rows
         .into_iter()
         .map(|CallWithDisposition { call: c, code: disposition, delivery }| HistoryRow {
-            conversation_id: c.conversation_id,
+            interaction_id: c.interaction_id,
             ani: c.ani,
             started_ms: c.first_seen_ms,
             stage: c.stage,

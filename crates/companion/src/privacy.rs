@@ -5,11 +5,12 @@
 //! are only erased with an explicit confirmation. The erasure log records what kind of erasure ran and
 //! how many rows went, never the number or the id.
 
+use crate::genesys::segment::conversation_of;
 use crate::outbox::OutboxRows;
 use crate::phone::{self, Normalized};
 use crate::salesforce::ids;
 use crate::screenpop::cache::CacheRows;
-use crate::store::{Conversations, Journal, Store, StoreError};
+use crate::store::{Interactions, Journal, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -79,7 +80,7 @@ pub fn forget(
                 count("cache_lookup", answers);
                 count("picker_choice", picks);
                 // Calls are stored with the address as Genesys gave it: compare after normalising.
-                let calls = Conversations::on(&tx);
+                let calls = Interactions::on(&tx);
                 let theirs: Vec<String> = calls
                     .addresses()?
                     .into_iter()
@@ -95,8 +96,8 @@ pub fn forget(
                 }
                 let journal = Journal::on(&tx);
                 for id in &theirs {
-                    count("conversation", calls.delete(id)?);
-                    count("journal", journal.forget_conversation(id)?);
+                    count("interaction", calls.delete(id)?);
+                    count("journal", journal.forget_conversation(conversation_of(id))?);
                 }
                 let (rows, events) = outbox.erase(&theirs)?;
                 count("outbox", rows);
@@ -116,7 +117,7 @@ pub fn forget(
                 let (answers, picks) = CacheRows::on(&tx).forget_record(&id)?;
                 count("cache_lookup", answers);
                 count("picker_choice", picks);
-                count("conversation", Conversations::on(&tx).unlink_record(&id)?);
+                count("interaction", Interactions::on(&tx).unlink_record(&id)?);
                 count("journal", Journal::on(&tx).forget_mentions(&[id15, &id])?);
                 let (rows, events) = outbox.erase(&theirs)?;
                 count("outbox", rows);
@@ -128,7 +129,7 @@ pub fn forget(
                 if pending > 0 && !include_undelivered {
                     return Err(ForgetError::Undelivered { count: pending });
                 }
-                count("conversation", Conversations::on(&tx).delete_all()?);
+                count("interaction", Interactions::on(&tx).delete_all()?);
                 let (answers, picks) = CacheRows::on(&tx).forget_all()?;
                 count("cache_lookup", answers);
                 count("picker_choice", picks);

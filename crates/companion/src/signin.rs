@@ -155,8 +155,8 @@ impl Clouds {
         let token = sign_in.access_token.clone().unwrap_or_default();
         self.genesys.set_token(token.clone());
         match self.genesys.me().await {
-            Ok((user_id, _)) => {
-                self.genesys.signed_in(token, user_id, sign_in.expires_at_ms);
+            Ok((user_id, user_name)) => {
+                self.genesys.signed_in(token, user_id, user_name, sign_in.expires_at_ms);
                 Ok(true)
             }
             Err(e) if e.needs_sign_in() && !fresh => {

@@ -3,7 +3,7 @@
 
 use crate::outbox::OutboxRows;
 use crate::screenpop::cache::CacheRows;
-use crate::store::{Conversations, DbFile, Journal, StoreError, status_value};
+use crate::store::{DbFile, Interactions, Journal, StoreError, status_value};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -59,7 +59,7 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
         .map(|(v, t)| (serde_json::from_str(&v).ok(), Some(t)))
         .unwrap_or((None, None));
     let cache = CacheRows::on(&conn).size()?;
-    let conversations = Conversations::on(&conn);
+    let conversations = Interactions::on(&conn);
     let calls = conversations.count()?;
     let pops: BTreeMap<String, u64> = conversations.pop_outcomes()?.into_iter().collect();
     let journal_frames = Journal::on(&conn).count()?;

@@ -11,7 +11,7 @@ export function cardView(ctx) {
     if (!callObj) return 'none';
     const o = callObj.pop && callObj.pop.outcome;
     const cands = o && o.candidates ? o.candidates.map((c) => c.id).join(',') : '';
-    return [callObj.conversation_id, o ? o.kind : 'waiting', cands, callObj.chosen && callObj.chosen.id, callObj.deferred].join('|');
+    return [callObj.interaction_id, o ? o.kind : 'waiting', cands, callObj.chosen && callObj.chosen.id, callObj.deferred].join('|');
   }
 
   function renderCard() {
@@ -21,7 +21,7 @@ export function cardView(ctx) {
     if (key !== ui.cardKey) {
       ui.cardKey = key;
       ui.selected = 0;
-      if (!ui.results || !c || ui.results.id !== c.conversation_id) ui.results = null;
+      if (!ui.results || !c || ui.results.id !== c.interaction_id) ui.results = null;
       host.replaceChildren(buildCard(c));
       const list = host.querySelector('[role="listbox"]');
       if (list) list.focus();
@@ -142,7 +142,7 @@ export function cardView(ctx) {
     const form = el(
       doc,
       'form',
-      { class: 'search', role: 'search', onsubmit: (e) => { e.preventDefault(); runSearch(c.conversation_id, input.value); } },
+      { class: 'search', role: 'search', onsubmit: (e) => { e.preventDefault(); runSearch(c.interaction_id, input.value); } },
       el(doc, 'label', { for: 'search-term', text: 'Search Salesforce' }),
       el(doc, 'div', { class: 'row' }, input, el(doc, 'button', { type: 'submit', id: 'search-run', text: 'Search' })),
     );
@@ -159,13 +159,13 @@ export function cardView(ctx) {
         doc,
         'div',
         { class: 'actions' },
-        el(doc, 'button', { type: 'button', id: 'create-contact', text: 'Create contact', onclick: () => call('create_contact', { conversationId: c.conversation_id }) }),
+        el(doc, 'button', { type: 'button', id: 'create-contact', text: 'Create contact', onclick: () => call('create_contact', { interactionId: c.interaction_id }) }),
       ),
     );
   }
 
   function fillResults(host, c) {
-    const r = ui.results && ui.results.id === c.conversation_id ? ui.results : null;
+    const r = ui.results && ui.results.id === c.interaction_id ? ui.results : null;
     if (ui.searching) return host.replaceChildren(el(doc, 'p', { class: 'muted', text: 'Searching…' }));
     if (!r) return host.replaceChildren();
     if (!r.items.length) return host.replaceChildren(el(doc, 'p', { class: 'muted', text: `Nothing found for “${r.term}”.` }));
@@ -205,7 +205,7 @@ export function cardView(ctx) {
     if (!c) return [];
     const p = pickerCandidates(c);
     if (p.length) return p;
-    if (ui.results && ui.results.id === c.conversation_id) return ui.results.items;
+    if (ui.results && ui.results.id === c.interaction_id) return ui.results.items;
     return [];
   }
 
@@ -221,13 +221,13 @@ export function cardView(ctx) {
     const cand = currentChoices()[ui.selected];
     if (!c || !cand) return;
     // The changed card arrives as a desk event; the reply carries nothing to merge.
-    await call('pick_record', { conversationId: c.conversation_id, recordId: cand.id });
+    await call('pick_record', { interactionId: c.interaction_id, recordId: cand.id });
   }
 
   async function decideLater() {
     const c = focusedCall(ctx.state());
     if (!c) return;
-    await call('decide_later', { conversationId: c.conversation_id });
+    await call('decide_later', { interactionId: c.interaction_id });
   }
 
   return { render: renderCard, currentChoices, choose, confirmPick, decideLater };

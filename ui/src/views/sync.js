@@ -59,8 +59,8 @@ export function syncView(ctx) {
                 'li',
                 {},
                 el(doc, 'span', { text: `${a.disposition.code} · ${a.error_class || ''} ${a.error_code || ''}: ${a.error_message || ''}` }),
-                el(doc, 'button', { type: 'button', text: 'Retry', onclick: async () => { if ((await call('retry_disposition', { conversationId: a.conversation_id })).ok) renderSync(); } }),
-                el(doc, 'button', { type: 'button', text: 'Discard', onclick: async () => { if ((await call('discard_disposition', { conversationId: a.conversation_id })).ok) renderSync(); } }),
+                el(doc, 'button', { type: 'button', text: 'Retry', onclick: async () => { if ((await call('retry_disposition', { interactionId: a.interaction_id })).ok) renderSync(); } }),
+                el(doc, 'button', { type: 'button', text: 'Discard', onclick: async () => { if ((await call('discard_disposition', { interactionId: a.interaction_id })).ok) renderSync(); } }),
               ),
             ),
           )

@@ -10,7 +10,7 @@ export function wrapupView(ctx) {
   function renderWrapup() {
     const host = $('wrapup');
     const c = focusedCall(ctx.state());
-    const key = c ? c.conversation_id : 'none';
+    const key = c ? c.interaction_id : 'none';
     if (key !== ui.wrapKey) {
       ui.wrapKey = key;
       host.replaceChildren(c ? buildWrapup(c) : '');
@@ -42,7 +42,7 @@ export function wrapupView(ctx) {
     const form = el(
       doc,
       'form',
-      { class: 'wrapup', 'aria-labelledby': 'wrapup-title', onsubmit: (e) => { e.preventDefault(); submitWrapup(c.conversation_id, select.value, notes.value); } },
+      { class: 'wrapup', 'aria-labelledby': 'wrapup-title', onsubmit: (e) => { e.preventDefault(); submitWrapup(c.interaction_id, select.value, notes.value); } },
       el(doc, 'h2', { id: 'wrapup-title', text: 'Wrap-up' }),
       el(doc, 'label', { for: 'wrapup-code', text: 'Disposition' }),
       select,
@@ -60,7 +60,7 @@ export function wrapupView(ctx) {
     notes.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
         e.preventDefault();
-        submitWrapup(c.conversation_id, select.value, notes.value);
+        submitWrapup(c.interaction_id, select.value, notes.value);
       }
     });
     return form;
@@ -73,13 +73,13 @@ export function wrapupView(ctx) {
       return;
     }
     // Durable before the reply; the card saying "Queued" arrives as a desk event.
-    await call('submit_wrapup', { conversationId: id, code, notes, recordId: null });
+    await call('submit_wrapup', { interactionId: id, code, notes, recordId: null });
   }
 
   function renderRecent() {
     const state = ctx.state();
     const items = state.calls
-      .filter((c) => c.conversation_id !== (focusedCall(state) || {}).conversation_id)
+      .filter((c) => c.interaction_id !== (focusedCall(state) || {}).interaction_id)
       .slice(0, 10)
       .map((c) => {
         const o = c.pop && c.pop.outcome;
@@ -93,7 +93,7 @@ export function wrapupView(ctx) {
             type: 'button',
             class: 'linkish',
             text: `${who} · ${o ? o.kind.replace('_', ' ') : 'no pop'} · ${d}`,
-            onclick: () => ctx.focus(c.conversation_id),
+            onclick: () => ctx.focus(c.interaction_id),
           }),
         );
       });

@@ -162,6 +162,8 @@ pub struct Conversation {
     pub queue_name: String,
     /// The customer participant's attributes (the IVR's data, and whatever clients write).
     pub attributes: BTreeMap<String, String>,
+    /// Written on the customer when the first agent answers (what that agent's desktop writes).
+    pub attributes_on_answer: BTreeMap<String, String>,
     /// Agent participants, in the order they were created.
     pub legs: Vec<AgentLeg>,
     pub recent_transfers: Vec<Transfer>,
@@ -263,9 +265,14 @@ impl Conversation {
             }
             Action::TimeOut(i) => self.legs[i].end(now, "timeout"),
             Action::Connect(i) => {
+                let first_answer = !self.legs.iter().any(|l| l.connected_ms.is_some());
                 let l = &mut self.legs[i];
                 if l.visible && l.disconnected_ms.is_none() {
                     l.connected_ms = Some(now);
+                    if first_answer {
+                        let written = std::mem::take(&mut self.attributes_on_answer);
+                        self.attributes.extend(written);
+                    }
                 }
             }
             Action::Hold(i, held) => self.legs[i].held = held,

@@ -32,18 +32,26 @@ mod with_simulator {
     use super::{Cli, CliError, DemoArgs, ExitCode};
     use companion::demo::DemoOptions;
     use companion::events::{EngineEvent, EventSink, JsonLines};
+    use companion::genesys::tracker::SegmentKind;
     use companion::screenpop::{PopDecision, PopOutcome, PopSource};
-    use std::sync::Arc;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
 
-    /// The first characters of an id, for a line a person reads (ids are not always ASCII).
+    /// The first characters of an interaction id, for a line a person reads: the conversation's and
+    /// the segment's, so two segments of one conversation differ (ids are not always ASCII).
     fn short_id(id: &str) -> String {
-        id.chars().take(8).collect()
+        let (conversation, segment) = id.split_once(':').unwrap_or((id, ""));
+        let c: String = conversation.chars().take(8).collect();
+        let p: String = segment.chars().take(4).collect();
+        if p.is_empty() { c } else { format!("{c}/{p}") }
     }
 
     /// Prints pops (and, with `--json`, every event) as they happen.
     struct DemoPrinter {
         json: bool,
         lines: JsonLines,
+        /// How each segment reached the agent, from its first event, for the pop's line.
+        kinds: Mutex<HashMap<String, SegmentKind>>,
     }
 
     fn describe(d: &PopDecision) -> String {
@@ -53,7 +61,10 @@ mod with_simulator {
             format!("{} {}{org} — {}{norm}", c.object, c.name, c.matched_field)
         };
         match &d.outcome {
-            PopOutcome::Attribute { record_id, object, attribute } => {
+            PopOutcome::Attribute { record_id, object, identified_by: Some(by), .. } => {
+                format!("identified by {by} earlier in the call: {} {record_id}", object.as_deref().unwrap_or("record"))
+            }
+            PopOutcome::Attribute { record_id, object, attribute, identified_by: None } => {
                 format!("identified by the IVR ({attribute}): {} {record_id}", object.as_deref().unwrap_or("record"))
             }
             PopOutcome::Single { candidate } => how(candidate),
@@ -74,36 +85,46 @@ mod with_simulator {
                 return self.lines.emit(event);
             }
             match event {
+                EngineEvent::Call { interaction_id, kind, .. } => {
+                    self.kinds.lock().unwrap_or_else(|e| e.into_inner()).entry(interaction_id.clone()).or_insert(*kind);
+                }
                 EngineEvent::Pop(d) => {
+                    let kind = self
+                        .kinds
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get(&d.interaction_id)
+                        .map_or("", |k| k.as_str());
                     let src = match d.source {
                         PopSource::Cache => format!("cache, {} s old", d.cache_age_secs.unwrap_or(0)),
                         PopSource::Search => "Salesforce search".into(),
-                        PopSource::Attribute => "IVR attribute".into(),
+                        PopSource::Attribute => "conversation attribute".into(),
                         PopSource::None => "no lookup".into(),
                     };
                     println!(
-                        "{}  {:<8} {:<13} {:<12} {:>8.2} ms  [{src}]  {}",
+                        "{}  {:<13} {:<13} {:<13} {:<12} {:>8.2} ms  [{src}]  {}",
                         chrono::Local::now().format("%H:%M:%S%.3f"),
-                        short_id(&d.conversation_id),
+                        short_id(&d.interaction_id),
+                        kind,
                         d.e164.as_deref().unwrap_or("—"),
                         d.outcome.label(),
                         d.elapsed_us as f64 / 1000.0,
                         describe(d)
                     );
                 }
-                EngineEvent::DispositionQueued { conversation_id, code, version } => {
+                EngineEvent::DispositionQueued { interaction_id, code, version } => {
                     let edit = if *version > 1 { format!(" (edit {version})") } else { String::new() };
                     println!(
-                        "{}  {:<8} disposition queued: {code}{edit}",
+                        "{}  {:<13} disposition queued: {code}{edit}",
                         chrono::Local::now().format("%H:%M:%S%.3f"),
-                        short_id(conversation_id)
+                        short_id(interaction_id)
                     );
                 }
-                EngineEvent::DispositionDelivered { conversation_id, salesforce_id } => {
+                EngineEvent::DispositionDelivered { interaction_id, salesforce_id } => {
                     println!(
-                        "{}  {:<8} disposition in Salesforce ({})",
+                        "{}  {:<13} disposition in Salesforce ({})",
                         chrono::Local::now().format("%H:%M:%S%.3f"),
-                        short_id(conversation_id),
+                        short_id(interaction_id),
                         salesforce_id.as_deref().unwrap_or("updated")
                     );
                 }
@@ -132,18 +153,20 @@ mod with_simulator {
         };
         if !json_out {
             println!(
-                "Starting the simulator, signing in to both clouds (authorization code + PKCE), running {} calls…",
+                "Starting the simulator, signing in to both clouds (authorization code + PKCE), running {} calls \
+                 (with transfers, consults, outbound calls and callbacks)…",
                 opts.calls
             );
         }
         let opts = DemoOptions { flags: cli.set.clone(), ..opts };
-        let printer = Arc::new(DemoPrinter { json: json_out, lines: JsonLines::default() });
+        let printer =
+            Arc::new(DemoPrinter { json: json_out, lines: JsonLines::default(), kinds: Mutex::new(HashMap::new()) });
         let report = companion::demo::run(opts, Some(printer)).await?;
         if !json_out {
             println!();
         }
         println!("{}", report.summary());
-        Ok(if report.missed_calls() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        Ok(if report.missed_segments() == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
     }
 
     #[cfg(test)]
@@ -152,6 +175,7 @@ mod with_simulator {
         fn a_short_id_is_cut_by_characters_not_bytes() {
             assert_eq!(super::short_id("é-€-漢字-conversation"), "é-€-漢字-c");
             assert_eq!(super::short_id("ab"), "ab");
+            assert_eq!(super::short_id("0123456789:abcdefgh"), "01234567/abcd", "segments of one conversation differ");
         }
     }
 }

@@ -157,10 +157,10 @@ pub enum QueueAction {
         json: bool,
     },
     /// Try a parked (or waiting) disposition again now.
-    Retry { conversation_id: String },
+    Retry { interaction_id: String },
     /// Give up on a disposition that was not delivered; the discard is recorded with the reason.
     Discard {
-        conversation_id: String,
+        interaction_id: String,
         #[arg(long)]
         reason: String,
     },

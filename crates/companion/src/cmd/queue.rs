@@ -41,7 +41,7 @@ pub fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<Exi
                     let why = r.error_message.as_deref().map(|m| format!("  — {m}")).unwrap_or_default();
                     println!(
                         "{when}  {:<38} {:<16} v{} {:<20} tries {}{why}",
-                        r.conversation_id,
+                        r.interaction_id,
                         format!("{:?}", r.state),
                         r.version,
                         r.disposition.code,
@@ -50,16 +50,16 @@ pub fn queue(cli: &Cli, db: Option<PathBuf>, action: &QueueAction) -> Result<Exi
                 }
             }
         }
-        QueueAction::Retry { conversation_id } => {
-            outbox.retry_now(conversation_id, &who)?;
-            println!("{conversation_id}: queued for another try now.");
+        QueueAction::Retry { interaction_id } => {
+            outbox.retry_now(interaction_id, &who)?;
+            println!("{interaction_id}: queued for another try now.");
         }
-        QueueAction::Discard { conversation_id, reason } => {
+        QueueAction::Discard { interaction_id, reason } => {
             if reason.trim().is_empty() {
                 return Err(CliError::Usage("--reason must say why".into()));
             }
-            outbox.discard(conversation_id, &who, reason)?;
-            println!("{conversation_id}: discarded ({reason}); the discard is recorded.");
+            outbox.discard(interaction_id, &who, reason)?;
+            println!("{interaction_id}: discarded ({reason}); the discard is recorded.");
         }
     }
     Ok(ExitCode::SUCCESS)

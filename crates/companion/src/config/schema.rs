@@ -159,6 +159,9 @@ pub struct PopConfig {
     pub lookup_budget_ms: u64,
     /// Customer participant attributes that may carry a Salesforce record id set by the IVR.
     pub attribute_keys: Vec<String>,
+    /// When the agent identifies the caller, write the record id (and the agent's name) on the
+    /// conversation's customer participant, so the next agent's companion pops it at once.
+    pub carry_identification: bool,
 }
 
 impl Default for PopConfig {
@@ -167,6 +170,7 @@ impl Default for PopConfig {
             trigger: PopTrigger::Alerting,
             lookup_budget_ms: 3_000,
             attribute_keys: vec!["contact_id".into(), "sf_contact_id".into(), "SF_RecordId".into()],
+            carry_identification: true,
         }
     }
 }
@@ -287,14 +291,31 @@ pub struct Config {
     pub updates: UpdatesConfig,
 }
 
+/// What one log record stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordPer {
+    /// One record per agent segment (`{conversation}:{participant}`): after a transfer, each agent's
+    /// disposition and Task stay.
+    Segment,
+    /// One record per conversation (the seed design): every segment writes the same record, the last
+    /// one delivered wins.
+    Conversation,
+}
+
 /// How a disposition maps onto the org's log object (every org names things a little differently).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DispositionConfig {
     /// The sObject.
     pub object: String,
-    /// The external-id field holding the conversation id (the upsert key).
+    /// What a record (and its Task) stands for: `segment` or `conversation`.
+    pub record_per: RecordPer,
+    /// The external-id field holding the interaction id (the upsert key).
     pub external_id_field: String,
+    /// The field holding the Genesys conversation id, for reports that group by it ("" for none).
+    /// Written in `segment` mode; in `conversation` mode the key already is the conversation id.
+    pub conversation_field: String,
     pub code_field: String,
     pub reason_field: String,
     pub timestamp_field: String,
@@ -310,7 +331,9 @@ impl Default for DispositionConfig {
     fn default() -> Self {
         DispositionConfig {
             object: "Disposition_Log__c".into(),
+            record_per: RecordPer::Segment,
             external_id_field: "Interaction_ID__c".into(),
+            conversation_field: "Conversation_ID__c".into(),
             code_field: "Disposition_Code__c".into(),
             reason_field: "Disposition_Reason__c".into(),
             timestamp_field: "Timestamp__c".into(),

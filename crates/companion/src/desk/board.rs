@@ -4,7 +4,8 @@
 
 use super::events::{DeskEvent, DeskSink};
 use crate::events::{EngineEvent, EventSink};
-use crate::genesys::tracker::Transition;
+use crate::genesys::segment::conversation_of;
+use crate::genesys::tracker::{SegmentKind, Transition};
 use crate::outbox::{Outbox, RowState};
 use crate::screenpop::{Candidate, PopDecision, PopOutcome};
 use serde::Serialize;
@@ -24,10 +25,14 @@ pub struct DispositionView {
     pub state: RowState,
 }
 
-/// One call of this session, as the card and the picker show it.
+/// One interaction (this agent's segment of a conversation) of this session, as the card and the
+/// picker show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallCard {
+    pub interaction_id: String,
     pub conversation_id: String,
+    /// How it reached the agent: inbound, transfer, consult, transfer back, outbound, callback.
+    pub kind: SegmentKind,
     pub ani: String,
     pub stage: Option<Transition>,
     pub pop: Option<PopDecision>,
@@ -41,7 +46,9 @@ pub struct CallCard {
 impl CallCard {
     fn new(id: &str) -> CallCard {
         CallCard {
-            conversation_id: id.to_string(),
+            interaction_id: id.to_string(),
+            conversation_id: conversation_of(id).to_string(),
+            kind: SegmentKind::Inbound,
             ani: String::new(),
             stage: None,
             pop: None,
@@ -86,7 +93,7 @@ impl Board {
     pub(super) fn change(&self, id: &str, f: impl FnOnce(&mut CallCard)) -> CallCard {
         let card = {
             let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-            let idx = match calls.iter().position(|c| c.conversation_id == id) {
+            let idx = match calls.iter().position(|c| c.interaction_id == id) {
                 Some(i) => i,
                 None => {
                     calls.push_front(CallCard::new(id));
@@ -103,7 +110,7 @@ impl Board {
 
     /// A call's card.
     pub(super) fn get(&self, id: &str) -> Option<CallCard> {
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|c| c.conversation_id == id).cloned()
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|c| c.interaction_id == id).cloned()
     }
 
     /// Every card, newest first.
@@ -126,23 +133,25 @@ impl Board {
 impl EventSink for Board {
     fn emit(&self, event: &EngineEvent) {
         match event {
-            EngineEvent::Call { conversation_id, transition, ani, .. } => {
-                self.change(conversation_id, |c| {
+            EngineEvent::Call { interaction_id, conversation_id, kind, transition, ani, .. } => {
+                self.change(interaction_id, |c| {
                     if c.ani.is_empty() {
                         c.ani = ani.clone();
                     }
+                    c.conversation_id = conversation_id.clone();
+                    c.kind = *kind;
                     c.stage = Some(c.stage.map_or(*transition, |s| s.max(*transition)));
                 });
             }
             EngineEvent::Pop(d) => {
-                let card = self.change(&d.conversation_id, |c| c.pop = Some((**d).clone()));
+                let card = self.change(&d.interaction_id, |c| c.pop = Some((**d).clone()));
                 self.out.popped(&card);
             }
-            EngineEvent::DispositionQueued { conversation_id, .. }
-            | EngineEvent::DispositionDelivered { conversation_id, .. } => {
+            EngineEvent::DispositionQueued { interaction_id, .. }
+            | EngineEvent::DispositionDelivered { interaction_id, .. } => {
                 let delivered = matches!(event, EngineEvent::DispositionDelivered { .. });
-                if let Some(view) = self.disposition(conversation_id, delivered) {
-                    self.change(conversation_id, |c| c.disposition = Some(view));
+                if let Some(view) = self.disposition(interaction_id, delivered) {
+                    self.change(interaction_id, |c| c.disposition = Some(view));
                 }
             }
             EngineEvent::Connection { state } => self.out.emit(&DeskEvent::Connection { state: state.clone() }),

@@ -32,7 +32,7 @@ pub enum DeskEvent {
     /// Something went wrong that the agent should know about: `{code, message}`.
     Problem(UiError),
     /// The agent retried or discarded a queued disposition.
-    OutboxChanged { conversation_id: String },
+    OutboxChanged { interaction_id: String },
     /// The release feed announced a newer version.
     UpdateAvailable(Release),
 }

@@ -239,19 +239,19 @@ impl DeskHandle {
         f(e)
     }
 
-    fn card(&self, conversation_id: &str) -> Result<CallCard, UiError> {
+    fn card(&self, interaction_id: &str) -> Result<CallCard, UiError> {
         self.board
-            .get(conversation_id)
-            .ok_or_else(|| UiError::new(ErrorCode::UnknownCall, format!("no call {conversation_id} is shown")))
+            .get(interaction_id)
+            .ok_or_else(|| UiError::new(ErrorCode::UnknownCall, format!("no call {interaction_id} is shown")))
     }
 
     /// The agent picked the caller's record (picker or search result). The card changes (and reaches
     /// the window) before this returns.
-    pub async fn pick(&self, conversation_id: &str, record_id: &str) -> Result<(), UiError> {
-        let candidate = self.known_candidate(conversation_id, record_id)?;
-        let e164 = self.card(conversation_id)?.pop.and_then(|p| p.e164);
-        self.with_engine(|e| Ok(e.pick(conversation_id, &candidate.id, e164.as_deref())?)).await?;
-        self.board.change(conversation_id, |c| {
+    pub async fn pick(&self, interaction_id: &str, record_id: &str) -> Result<(), UiError> {
+        let candidate = self.known_candidate(interaction_id, record_id)?;
+        let e164 = self.card(interaction_id)?.pop.and_then(|p| p.e164);
+        self.with_engine(|e| Ok(e.pick(interaction_id, &candidate.id, e164.as_deref())?)).await?;
+        self.board.change(interaction_id, |c| {
             c.chosen = Some(candidate);
             c.deferred = false;
         });
@@ -259,14 +259,14 @@ impl DeskHandle {
     }
 
     /// The record must be one the pop or a search offered for this call.
-    fn known_candidate(&self, conversation_id: &str, record_id: &str) -> Result<Candidate, UiError> {
+    fn known_candidate(&self, interaction_id: &str, record_id: &str) -> Result<Candidate, UiError> {
         let id = crate::salesforce::ids::to_id18(record_id).ok_or_else(|| {
             UiError::new(
                 ErrorCode::BadRecordId,
                 format!("`{}` is not a Salesforce record id", record_id.chars().take(40).collect::<String>()),
             )
         })?;
-        let card = self.card(conversation_id)?;
+        let card = self.card(interaction_id)?;
         card.offered()
             .into_iter()
             .chain(self.searched.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned())
@@ -275,9 +275,9 @@ impl DeskHandle {
     }
 
     /// "Decide later": the call stays unresolved; its disposition is still queued when it comes.
-    pub fn defer(&self, conversation_id: &str) -> Result<(), UiError> {
-        self.card(conversation_id)?;
-        self.board.change(conversation_id, |c| c.deferred = true);
+    pub fn defer(&self, interaction_id: &str) -> Result<(), UiError> {
+        self.card(interaction_id)?;
+        self.board.change(interaction_id, |c| c.deferred = true);
         Ok(())
     }
 
@@ -302,7 +302,7 @@ impl DeskHandle {
     /// Queues the agent's wrap-up for a call: durable before this returns ("queued"); the card says so.
     pub async fn submit_wrapup(
         &self,
-        conversation_id: &str,
+        interaction_id: &str,
         code: &str,
         notes: &str,
         record_id: Option<&str>,
@@ -314,17 +314,19 @@ impl DeskHandle {
         if notes.chars().count() > MAX_NOTES {
             return Err(UiError::new(ErrorCode::BadWrapup, format!("notes are at most {MAX_NOTES} characters")));
         }
-        let card = self.card(conversation_id)?;
+        let card = self.card(interaction_id)?;
         // The record already linked (the agent's pick, or the single match), unless another is named.
         let current = card.linked().cloned();
         let picked = match record_id.filter(|r| !r.is_empty()) {
-            Some(r) => Some(self.known_candidate(conversation_id, r)?),
+            Some(r) => Some(self.known_candidate(interaction_id, r)?),
             None => None,
         }
         .filter(|p| current.as_ref().is_none_or(|c| c.id != p.id));
         let linked = picked.clone().or(current);
         let d = Disposition {
-            conversation_id: conversation_id.to_string(),
+            interaction_id: interaction_id.to_string(),
+            conversation_id: card.conversation_id.clone(),
+            kind: card.kind,
             code: code.to_string(),
             reason: notes.trim().to_string(),
             timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -337,14 +339,14 @@ impl DeskHandle {
         let e164 = card.pop.as_ref().and_then(|p| p.e164.clone());
         self.with_engine(|e| {
             if let Some(p) = &picked {
-                e.pick(conversation_id, &p.id, e164.as_deref())?;
+                e.pick(interaction_id, &p.id, e164.as_deref())?;
             }
             Ok(e.set_disposition(d.clone())?)
         })
         .await?;
         // One change of the card: the pick (if any) and the disposition as the outbox now holds it.
-        let queued = self.board.disposition(conversation_id, false);
-        self.board.change(conversation_id, |c| {
+        let queued = self.board.disposition(interaction_id, false);
+        self.board.change(interaction_id, |c| {
             if let Some(p) = picked {
                 c.chosen = Some(p);
             }
@@ -362,9 +364,9 @@ impl DeskHandle {
     }
 
     /// The new-contact page, prefilled with the caller's number.
-    pub async fn new_contact_url(&self, conversation_id: &str) -> Result<String, UiError> {
+    pub async fn new_contact_url(&self, interaction_id: &str) -> Result<String, UiError> {
         let sf = self.salesforce()?;
-        let e164 = self.board.get(conversation_id).and_then(|c| c.pop).and_then(|p| p.e164);
+        let e164 = self.board.get(interaction_id).and_then(|c| c.pop).and_then(|p| p.e164);
         Ok(links::new_contact_url(&self.config.salesforce, &sf.instance_url(), e164.as_deref())?)
     }
 
@@ -378,16 +380,16 @@ impl DeskHandle {
     }
 
     /// Sends a parked disposition again (the shared outbox wakes the pusher).
-    pub fn retry(&self, conversation_id: &str) -> Result<(), UiError> {
-        self.board.outbox.retry_now(conversation_id, "agent (desktop)")?;
-        self.board.out.emit(&DeskEvent::OutboxChanged { conversation_id: conversation_id.to_string() });
+    pub fn retry(&self, interaction_id: &str) -> Result<(), UiError> {
+        self.board.outbox.retry_now(interaction_id, "agent (desktop)")?;
+        self.board.out.emit(&DeskEvent::OutboxChanged { interaction_id: interaction_id.to_string() });
         Ok(())
     }
 
     /// Gives up on a parked disposition, on the record.
-    pub fn discard(&self, conversation_id: &str) -> Result<(), UiError> {
-        self.board.outbox.discard(conversation_id, "agent (desktop)", "discarded from the Sync view")?;
-        self.board.out.emit(&DeskEvent::OutboxChanged { conversation_id: conversation_id.to_string() });
+    pub fn discard(&self, interaction_id: &str) -> Result<(), UiError> {
+        self.board.outbox.discard(interaction_id, "agent (desktop)", "discarded from the Sync view")?;
+        self.board.out.emit(&DeskEvent::OutboxChanged { interaction_id: interaction_id.to_string() });
         Ok(())
     }
 
@@ -422,8 +424,8 @@ impl DeskHandle {
     }
 
     /// The call shown for an id.
-    pub fn call(&self, conversation_id: &str) -> Option<CallCard> {
-        self.board.get(conversation_id)
+    pub fn call(&self, interaction_id: &str) -> Option<CallCard> {
+        self.board.get(interaction_id)
     }
 
     /// Sends queued dispositions now instead of at the end of the batch window.

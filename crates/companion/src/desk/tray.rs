@@ -114,7 +114,7 @@ mod tests {
             last_activity: None,
         };
         let d = PopDecision {
-            conversation_id: "c1".into(),
+            interaction_id: "c1".into(),
             outcome: PopOutcome::Single { candidate },
             source: crate::screenpop::PopSource::Search,
             e164: Some("+14155550100".into()),

@@ -2,6 +2,7 @@
 //! housekeeping. It owns its tasks and outlives any window. It holds the clouds' sessions, not copies
 //! of them: a sign-in elsewhere (the desk) is seen here at once.
 
+mod carry;
 mod housekeeping;
 mod journal;
 mod processor;
@@ -20,7 +21,8 @@ use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError, RowStat
 use crate::screenpop::cache::LookupCache;
 use crate::screenpop::{CacheMode, Resolver};
 use crate::signin::Clouds;
-use crate::store::{Conversations, Store, StoreError};
+use crate::store::{Interactions, Store, StoreError};
+use carry::Carrier;
 use housekeeping::Housekeeping;
 use processor::Processor;
 use std::sync::Arc;
@@ -106,6 +108,7 @@ pub struct EngineHandle {
     stop: watch::Sender<bool>,
     resolver: Arc<Resolver>,
     store: Arc<Store>,
+    carrier: Arc<Carrier>,
 }
 
 impl EngineHandle {
@@ -125,12 +128,13 @@ impl EngineHandle {
         ));
         let mut tracker = Tracker::new(user_id.clone());
         let retention_ms = config.store.journal_retention_hours as i64 * 3_600_000;
-        let seen = Conversations::on(&store.background())
+        let seen = Interactions::on(&store.background())
             .stages_since(clock.now_ms() - retention_ms)
             .map_err(StoreError::Sql)?;
-        for (id, stage) in seen {
-            tracker.restore(id, stage);
+        for (id, conversation_id, stage) in seen {
+            tracker.restore(id, conversation_id, stage);
         }
+        let carrier = Arc::new(Carrier::new(clouds.genesys.clone(), sink.clone(), config.pop.carry_identification));
         let pusher =
             PusherHandle::start(outbox.clone(), clouds.salesforce.clone(), config.clone(), clock.clone(), sink.clone());
         let (items_tx, items_rx) = mpsc::channel::<FeedEvent>(1024);
@@ -154,6 +158,7 @@ impl EngineHandle {
             clock: clock.clone(),
             trigger: config.pop.trigger,
             journal: journal_tx,
+            carrier: carrier.clone(),
         };
         let housekeeping = Housekeeping {
             resolver: resolver.clone(),
@@ -190,6 +195,7 @@ impl EngineHandle {
             stop,
             resolver,
             store,
+            carrier,
         })
     }
 
@@ -256,21 +262,29 @@ impl EngineHandle {
         }
     }
 
-    /// The agent picks the caller's record (picker, or manual search): the call's record, remembered
-    /// for the caller's number (`e164`, as the pop read it), and the contact of the call's disposition,
-    /// also when it is already queued.
-    pub fn pick(&self, conversation_id: &str, record_id: &str, e164: Option<&str>) -> Result<(), PickError> {
+    /// The agent picks the caller's record (picker, or manual search): the segment's record, remembered
+    /// for the caller's number (`e164`, as the pop read it), carried on the conversation for the next
+    /// agent, and the contact of the segment's disposition, also when it is already queued.
+    pub fn pick(&self, interaction_id: &str, record_id: &str, e164: Option<&str>) -> Result<(), PickError> {
         let id = crate::salesforce::ids::to_id18(record_id)
             .ok_or_else(|| PickError::NotARecordId(record_id.chars().take(40).collect()))?;
         let now = self.resolver.clock_now();
-        if !Conversations::on(&self.store.background()).link_record(conversation_id, &id, now)? {
-            return Err(PickError::UnknownCall(conversation_id.to_string()));
+        let customer = {
+            let conn = self.store.background();
+            let rows = Interactions::on(&conn);
+            if !rows.link_record(interaction_id, &id, now)? {
+                return Err(PickError::UnknownCall(interaction_id.to_string()));
+            }
+            rows.customer_of(interaction_id)?
+        };
+        if let Some(to) = customer {
+            self.carrier.carry(to, id.clone());
         }
         if let Some(e164) = e164 {
             self.resolver.remember_choice(e164, &id);
         }
         // A disposition already queued (and not yet delivered) gets the contact too.
-        if let Some(row) = self.outbox.get(conversation_id)?
+        if let Some(row) = self.outbox.get(interaction_id)?
             && matches!(row.state, RowState::Pending | RowState::NeedsAttention)
             && row.disposition.contact_id.as_deref() != Some(id.as_str())
         {

@@ -1,7 +1,8 @@
-//! The processor: typed snapshots from the feed go through the tracker; each stage a call reaches is
-//! announced once, recorded in the `conversation` table, starts the pop at the configured trigger,
-//! and a submitted wrap-up is queued in the outbox.
+//! The processor: typed snapshots from the feed go through the tracker; each stage a segment (this
+//! agent's part of a conversation) reaches is announced once, recorded in the `interaction` table,
+//! starts the pop at the configured trigger, and a submitted wrap-up is queued in the outbox.
 
+use super::carry::Carrier;
 use super::journal::Frame;
 use super::wrapup_codes::WrapupCodes;
 use crate::clock::SharedClock;
@@ -9,11 +10,12 @@ use crate::config::PopTrigger;
 use crate::error::ErrorCode;
 use crate::events::{EngineEvent, EventSink};
 use crate::genesys::feed::{FeedEvent, FeedItem, Source};
+use crate::genesys::identification::Identification;
 use crate::genesys::rest::GenesysClient;
-use crate::genesys::tracker::{CallView, Emitted, Tracker, Transition};
+use crate::genesys::tracker::{Emitted, SegmentKind, SegmentView, Tracker, Transition};
 use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError};
 use crate::screenpop::{PopOutcome, PopRequest, Resolver};
-use crate::store::{Conversations, Store};
+use crate::store::{CustomerRef, Interactions, StageReached, Store};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -31,6 +33,7 @@ pub(super) struct Processor {
     pub clock: SharedClock,
     pub trigger: PopTrigger,
     pub journal: mpsc::Sender<Frame>,
+    pub carrier: Arc<Carrier>,
 }
 
 impl Processor {
@@ -54,13 +57,14 @@ impl Processor {
         }
     }
 
-    /// A tracked call that is not active any more ended while the socket was down: read its final
-    /// state, so that its last transitions (the wrap-up above all) are not lost.
+    /// A conversation with a tracked segment that is not active any more ended while the socket was
+    /// down: read its final state, so that its last transitions (the wrap-ups above all) are not lost.
     fn fetch_ended(&mut self, active: &[String]) {
-        let ended: Vec<String> = self.tracker.open().into_iter().filter(|id| !active.contains(id)).take(200).collect();
+        let ended: Vec<String> =
+            self.tracker.open_conversations().into_iter().filter(|id| !active.contains(id)).take(200).collect();
         for id in ended {
             let (genesys, tx) = (self.genesys.clone(), self.refetch.clone());
-            self.tracker.close(&id);
+            self.tracker.close_conversation(&id);
             tokio::spawn(async move {
                 match genesys.conversation(&id).await {
                     Ok(Some(body)) => {
@@ -86,7 +90,9 @@ impl Processor {
     fn announce(&self, e: &Emitted, received: std::time::Instant) {
         let v = &e.view;
         self.sink.emit(&EngineEvent::Call {
+            interaction_id: v.interaction_id.clone(),
             conversation_id: v.conversation_id.clone(),
+            kind: v.kind,
             transition: e.transition,
             ani: v.ani.clone(),
             inferred: e.inferred,
@@ -106,30 +112,57 @@ impl Processor {
         }
     }
 
-    fn record_stage(&self, v: &CallView, stage: Transition) -> JoinHandle<()> {
-        let (store, now) = (self.store.clone(), self.clock.now_ms());
-        let (id, ani, participant) = (v.conversation_id.clone(), v.ani.clone(), v.agent_participant_id.clone());
+    fn record_stage(&self, v: &SegmentView, stage: Transition) -> JoinHandle<()> {
+        let (store, now, v) = (self.store.clone(), self.clock.now_ms(), v.clone());
         tokio::task::spawn_blocking(move || {
             let conn = store.background();
-            if let Err(err) = Conversations::on(&conn).record_stage(&id, stage, Some(&ani), Some(&participant), now) {
-                tracing::warn!(error = %err, "could not record the call's stage");
+            let reached = StageReached {
+                interaction_id: &v.interaction_id,
+                conversation_id: &v.conversation_id,
+                participant_id: &v.participant_id,
+                customer_participant_id: v.customer_participant_id.as_deref(),
+                media: v.media,
+                kind: v.kind,
+                stage,
+                ani: &v.ani,
+            };
+            if let Err(err) = Interactions::on(&conn).record_stage(reached, now) {
+                tracing::warn!(error = %err, "could not record the segment's stage");
             }
         })
     }
 
-    fn pop(&self, v: &CallView, received: std::time::Instant, stage_written: JoinHandle<()>) {
-        let req = PopRequest {
-            conversation_id: v.conversation_id.clone(),
+    fn pop(&self, v: &SegmentView, received: std::time::Instant, stage_written: JoinHandle<()>) {
+        let mut req = PopRequest {
+            interaction_id: v.interaction_id.clone(),
             ani: v.ani.clone(),
             attributes: v.attributes.clone(),
+            earlier: None,
             received,
         };
-        let (resolver, sink, store, clock) =
-            (self.resolver.clone(), self.sink.clone(), self.store.clone(), self.clock.clone());
+        let (resolver, sink, store, clock, carrier) =
+            (self.resolver.clone(), self.sink.clone(), self.store.clone(), self.clock.clone(), self.carrier.clone());
+        let (kind, conversation_id, my_name) = (v.kind, v.conversation_id.clone(), self.genesys.user_name());
+        let customer = v.customer_participant_id.clone().map(|participant_id| CustomerRef {
+            conversation_id: v.conversation_id.clone(),
+            media: v.media,
+            participant_id,
+        });
         tokio::spawn(async move {
+            if kind == SegmentKind::TransferBack {
+                // Back to this desktop: what it identified on the earlier segment, should Genesys not carry it.
+                let (store, id) = (store.clone(), req.interaction_id.clone());
+                req.earlier = tokio::task::spawn_blocking(move || {
+                    Interactions::on(&store.background()).record_in_conversation(&conversation_id, &id).ok().flatten()
+                })
+                .await
+                .ok()
+                .flatten()
+                .map(|record_id| Identification { record_id, by: my_name });
+            }
             let decision = resolver.resolve(req).await;
             // Ids and outcomes only: no numbers or names in the logs.
-            tracing::info!(conversation = %decision.conversation_id, outcome = decision.outcome.label(), elapsed_us = decision.elapsed_us, "pop");
+            tracing::info!(conversation = %decision.interaction_id, outcome = decision.outcome.label(), elapsed_us = decision.elapsed_us, "pop");
             sink.emit(&EngineEvent::Pop(Box::new(decision.clone())));
             let _ = stage_written.await;
             let record = match &decision.outcome {
@@ -137,10 +170,14 @@ impl Processor {
                 PopOutcome::Attribute { record_id, .. } => Some(record_id.clone()),
                 _ => None,
             };
+            // One match identifies the caller: the next agent need not search.
+            if let (PopOutcome::Single { candidate }, Some(to)) = (&decision.outcome, customer) {
+                carrier.carry(to, candidate.id.clone());
+            }
             let _ = tokio::task::spawn_blocking(move || {
                 let conn = store.background();
-                let r = Conversations::on(&conn).record_pop(
-                    &decision.conversation_id,
+                let r = Interactions::on(&conn).record_pop(
+                    &decision.interaction_id,
                     decision.outcome.label(),
                     record.as_deref(),
                     decision.elapsed_us as i64,
@@ -155,7 +192,7 @@ impl Processor {
     }
 
     /// Queues the wrap-up submitted in Genesys: the code's name, the notes, the caller's record.
-    fn capture(&self, v: &CallView, stage_written: JoinHandle<()>) {
+    fn capture(&self, v: &SegmentView, stage_written: JoinHandle<()>) {
         let Some(w) = v.wrapup.clone() else { return };
         let (genesys, codes, outbox, store, sink, clock) = (
             self.genesys.clone(),
@@ -165,7 +202,7 @@ impl Processor {
             self.sink.clone(),
             self.clock.clone(),
         );
-        let conversation_id = v.conversation_id.clone();
+        let (interaction_id, conversation_id, kind) = (v.interaction_id.clone(), v.conversation_id.clone(), v.kind);
         tokio::spawn(async move {
             let _ = stage_written.await;
             let code = codes.name_of(&genesys, w.code.as_deref().unwrap_or(""), clock.now_ms()).await;
@@ -175,7 +212,9 @@ impl Processor {
                     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
             });
             let d = Disposition {
-                conversation_id: conversation_id.clone(),
+                interaction_id: interaction_id.clone(),
+                conversation_id,
+                kind,
                 code: if code.is_empty() { "Unspecified".into() } else { code.clone() },
                 reason: w.notes.unwrap_or_default(),
                 timestamp,
@@ -190,8 +229,8 @@ impl Processor {
             let queued = {
                 let (outbox, d) = (outbox.clone(), d.clone());
                 tokio::task::spawn_blocking(move || {
-                    let contact_id = Conversations::on(&store.background())
-                        .get(&d.conversation_id)
+                    let contact_id = Interactions::on(&store.background())
+                        .get(&d.interaction_id)
                         .ok()
                         .flatten()
                         .and_then(|c| c.pop_record);
@@ -200,10 +239,10 @@ impl Processor {
                 .await
             };
             match queued.unwrap_or(Err(OutboxError::Incomplete)) {
-                Ok(version) => sink.emit(&EngineEvent::DispositionQueued { conversation_id, code: d.code, version }),
+                Ok(version) => sink.emit(&EngineEvent::DispositionQueued { interaction_id, code: d.code, version }),
                 Err(e) => sink.emit(&EngineEvent::Problem {
                     code: ErrorCode::DispositionNotQueued,
-                    message: format!("the wrap-up of {conversation_id} could not be queued: {e}"),
+                    message: format!("the wrap-up of {interaction_id} could not be queued: {e}"),
                 }),
             }
         });

@@ -2,6 +2,8 @@
 //! tracker that turns repeated, reordered snapshots into transitions.
 
 pub mod feed;
+pub mod identification;
 pub mod model;
 pub mod rest;
+pub mod segment;
 pub mod tracker;

@@ -1,7 +1,7 @@
 //! The conversation snapshot, read tolerantly: unknown fields are ignored, missing ones are empty, and
 //! attribute values of any JSON type are kept as text.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 
 /// A conversation as the notification topic and `GET /api/v2/conversations` show it.
@@ -10,6 +10,26 @@ use std::collections::BTreeMap;
 pub struct ConversationSnapshot {
     pub id: String,
     pub participants: Vec<Participant>,
+    pub recent_transfers: Vec<RecentTransfer>,
+}
+
+/// An entry of `recentTransfers`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RecentTransfer {
+    /// pending | active | complete | canceled | failed | timeout | unknown
+    pub state: Option<String>,
+    /// attended | unattended
+    pub transfer_type: Option<String>,
+    pub initiator: Option<UserRef>,
+    pub destination: Option<UserRef>,
+}
+
+/// `{userId}` in a transfer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserRef {
+    pub user_id: Option<String>,
 }
 
 /// One participant.
@@ -19,6 +39,10 @@ pub struct Participant {
     pub id: String,
     pub purpose: String,
     pub user_id: Option<String>,
+    pub name: Option<String>,
+    pub queue_id: Option<String>,
+    /// On a consult leg: the participant being transferred.
+    pub consult_participant_id: Option<String>,
     pub address: Option<String>,
     pub start_time: Option<String>,
     pub connected_time: Option<String>,
@@ -27,18 +51,54 @@ pub struct Participant {
     pub wrapup: Option<Wrapup>,
     #[serde(deserialize_with = "text_map")]
     pub attributes: BTreeMap<String, String>,
-    pub calls: Vec<CallMedia>,
+    pub calls: Vec<Communication>,
+    pub callbacks: Vec<Communication>,
 }
 
-/// A call leg of a participant.
+/// The media of a communication the companion handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Media {
+    Call,
+    Callback,
+}
+
+impl Media {
+    /// The path segment of the per-media endpoints (`/api/v2/conversations/{media}/…`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Media::Call => "calls",
+            Media::Callback => "callbacks",
+        }
+    }
+}
+
+/// One communication of a participant: a `calls[]` or `callbacks[]` entry.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct CallMedia {
+pub struct Communication {
+    pub id: Option<String>,
     pub state: Option<String>,
+    pub initial_state: Option<String>,
+    /// inbound | outbound
+    pub direction: Option<String>,
+    pub held: Option<bool>,
+    pub disconnect_type: Option<String>,
     pub after_call_work: Option<AfterCallWork>,
     pub connected_time: Option<String>,
     pub disconnected_time: Option<String>,
     pub wrapup: Option<Wrapup>,
+    /// The far end of a call (`addressNormalized`: `tel:+1…`).
+    pub other: Option<Address>,
+    /// A callback's numbers to call.
+    pub callback_numbers: Vec<String>,
+}
+
+/// An address of a call's end.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Address {
+    pub address_normalized: Option<String>,
 }
 
 /// After-call work.
@@ -75,14 +135,16 @@ fn text_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>,
 }
 
 impl ConversationSnapshot {
-    /// This user's latest agent participant: an earlier one that timed out is ignored.
-    pub fn agent_of(&self, user_id: &str) -> Option<&Participant> {
-        self.participants
+    /// This user's agent participants, in the order they started.
+    pub fn agents_of<'a>(&'a self, user_id: &'a str) -> impl Iterator<Item = &'a Participant> + 'a {
+        let mut mine: Vec<(usize, &Participant)> = self
+            .participants
             .iter()
             .enumerate()
             .filter(|(_, p)| matches!(p.purpose.as_str(), "agent" | "user") && p.user_id.as_deref() == Some(user_id))
-            .max_by(|(i, a), (j, b)| a.start_time.cmp(&b.start_time).then(i.cmp(j)))
-            .map(|(_, p)| p)
+            .collect();
+        mine.sort_by(|(i, a), (j, b)| a.start_time.cmp(&b.start_time).then(i.cmp(j)));
+        mine.into_iter().map(|(_, p)| p)
     }
 
     /// The customer (or external) participant.
@@ -95,8 +157,18 @@ impl ConversationSnapshot {
 }
 
 impl Participant {
-    /// The wrap-up, on the participant or its call.
+    /// The communication the companion handles: the latest call, else the latest callback.
+    pub fn communication(&self) -> Option<(Media, &Communication)> {
+        self.calls.last().map(|c| (Media::Call, c)).or_else(|| self.callbacks.last().map(|c| (Media::Callback, c)))
+    }
+
+    /// The wrap-up, on the participant or its communication.
     pub fn wrapup(&self) -> Option<&Wrapup> {
-        self.wrapup.as_ref().or_else(|| self.calls.iter().find_map(|c| c.wrapup.as_ref()))
+        self.wrapup.as_ref().or_else(|| self.communication().and_then(|(_, c)| c.wrapup.as_ref()))
+    }
+
+    /// The agent answered.
+    pub fn answered(&self) -> bool {
+        self.connected_time.is_some() || self.communication().is_some_and(|(_, c)| c.connected_time.is_some())
     }
 }

@@ -1,7 +1,9 @@
 //! Genesys REST: who am I, notification channels and subscriptions, the active conversations for the
 //! catch-up, wrap-up code names.
 
+use super::model::Media;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -56,8 +58,9 @@ pub struct GenesysClient {
     http: reqwest::Client,
     api: String,
     token: RwLock<String>,
-    /// The signed-in agent's user id (empty while signed out).
+    /// The signed-in agent's user id and name (empty while signed out).
     user_id: RwLock<String>,
+    user_name: RwLock<String>,
     /// When the token expires (ms since the epoch; 0: not known).
     expires_at_ms: AtomicI64,
 }
@@ -82,6 +85,7 @@ impl GenesysClient {
             api: api_base.trim_end_matches('/').to_string(),
             token: RwLock::new(token),
             user_id: RwLock::new(String::new()),
+            user_name: RwLock::new(String::new()),
             expires_at_ms: AtomicI64::new(0),
         }
     }
@@ -96,16 +100,22 @@ impl GenesysClient {
         self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// A sign-in that works: its token, whose it is, and until when.
-    pub fn signed_in(&self, token: String, user_id: String, expires_at_ms: Option<i64>) {
+    /// A sign-in that works: its token, whose it is (id and name), and until when.
+    pub fn signed_in(&self, token: String, user_id: String, user_name: String, expires_at_ms: Option<i64>) {
         self.set_token(token);
         *self.user_id.write().unwrap_or_else(|e| e.into_inner()) = user_id;
+        *self.user_name.write().unwrap_or_else(|e| e.into_inner()) = user_name;
         self.expires_at_ms.store(expires_at_ms.unwrap_or(0), Ordering::Relaxed);
     }
 
     /// Forgets the sign-in here (revocation is the caller's).
     pub fn signed_out(&self) {
-        self.signed_in(String::new(), String::new(), None);
+        self.signed_in(String::new(), String::new(), String::new(), None);
+    }
+
+    /// The signed-in agent's name, as Genesys has it.
+    pub fn user_name(&self) -> String {
+        self.user_name.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The signed-in agent's user id.
@@ -201,8 +211,7 @@ impl GenesysClient {
 
     /// One conversation, ended or not; `None` when Genesys does not know it (or no longer shows it).
     pub async fn conversation(&self, id: &str) -> Result<Option<Value>, GenesysError> {
-        // Ids come from Genesys events; anything else is refused before it reaches a URL.
-        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !is_path_id(id) {
             return Ok(None);
         }
         match self.send(reqwest::Method::GET, &format!("/api/v2/conversations/{id}"), None).await {
@@ -210,6 +219,25 @@ impl GenesysClient {
             Err(GenesysError::Unexpected(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// Merges string attributes into a participant of a conversation
+    /// (`PATCH /api/v2/conversations/{media}/{cid}/participants/{pid}/attributes`).
+    pub async fn write_attributes(
+        &self,
+        media: Media,
+        conversation_id: &str,
+        participant_id: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), GenesysError> {
+        if !is_path_id(conversation_id) || !is_path_id(participant_id) {
+            return Err(GenesysError::Unexpected("not a Genesys conversation or participant id".into()));
+        }
+        let path = format!(
+            "/api/v2/conversations/{}/{conversation_id}/participants/{participant_id}/attributes",
+            media.path()
+        );
+        self.send(reqwest::Method::PATCH, &path, Some(json!({ "attributes": attributes }))).await.map(|_| ())
     }
 
     /// The org's wrap-up codes: (id, name).
@@ -252,4 +280,9 @@ impl GenesysClient {
         }
         Ok(out)
     }
+}
+
+/// Ids come from Genesys events; anything else is refused before it reaches a URL.
+fn is_path_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }

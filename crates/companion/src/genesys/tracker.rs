@@ -1,92 +1,10 @@
-//! The conversation tracker: snapshots in (repeated, reordered, overlapping with the REST catch-up),
-//! each transition of this agent's call out exactly once per conversation.
+//! The segment tracker: snapshots in (repeated, reordered, overlapping with the REST catch-up), each
+//! transition of each of this agent's segments out exactly once.
 
-use super::model::{ConversationSnapshot, Participant, Wrapup};
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
-
-/// A stage of the agent's call, in the order they happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Transition {
-    Alerting = 1,
-    Connected = 2,
-    Disconnected = 3,
-    AfterCallWork = 4,
-    WrapupSubmitted = 5,
-}
-
-impl Transition {
-    const ALL: [Transition; 5] = [
-        Transition::Alerting,
-        Transition::Connected,
-        Transition::Disconnected,
-        Transition::AfterCallWork,
-        Transition::WrapupSubmitted,
-    ];
-
-    /// From the stored number.
-    pub fn from_stage(n: i64) -> Option<Transition> {
-        Transition::ALL.into_iter().find(|t| *t as i64 == n)
-    }
-}
-
-/// What a snapshot says of this agent's call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CallView {
-    pub conversation_id: String,
-    pub agent_participant_id: String,
-    /// The customer's address (`tel:+1…`), as Genesys gave it.
-    pub ani: String,
-    /// The customer participant's attributes (IVR data).
-    pub attributes: BTreeMap<String, String>,
-    pub wrapup: Option<Wrapup>,
-    /// The furthest stage this snapshot shows.
-    pub stage: Transition,
-    /// The agent answered.
-    pub answered: bool,
-    /// After-call work applies.
-    pub after_call_work: bool,
-}
-
-/// Reads this agent's call out of a snapshot; `None` when the agent is not in it.
-pub fn view(snap: &ConversationSnapshot, user_id: &str) -> Option<CallView> {
-    let agent = snap.agent_of(user_id)?;
-    let customer = snap.customer();
-    let call = agent.calls.first();
-    let state = call.and_then(|c| c.state.as_deref()).map(str::to_ascii_lowercase);
-    let answered = agent.connected_time.is_some() || call.is_some_and(|c| c.connected_time.is_some());
-    let acw_state = call.and_then(|c| c.after_call_work.as_ref()).and_then(|a| a.state.as_deref()).unwrap_or("");
-    let wrapup = agent.wrapup().cloned();
-    let after_call_work =
-        matches!(acw_state, "pending" | "complete") || (answered && agent.wrapup_required == Some(true));
-    let ended = match state.as_deref() {
-        Some("disconnected" | "terminated") => true,
-        Some(_) => false,
-        None => agent.end_time.is_some(),
-    };
-    let stage = if wrapup.is_some() {
-        Transition::WrapupSubmitted
-    } else if ended && after_call_work {
-        Transition::AfterCallWork
-    } else if ended {
-        Transition::Disconnected
-    } else if state.as_deref() == Some("connected") || (state.is_none() && answered) {
-        Transition::Connected
-    } else {
-        Transition::Alerting
-    };
-    Some(CallView {
-        conversation_id: snap.id.clone(),
-        agent_participant_id: agent.id.clone(),
-        ani: customer.and_then(|c: &Participant| c.address.clone()).unwrap_or_default(),
-        attributes: customer.map(|c| c.attributes.clone()).unwrap_or_default(),
-        wrapup,
-        stage,
-        answered,
-        after_call_work,
-    })
-}
+use super::model::ConversationSnapshot;
+use super::segment::views;
+pub use super::segment::{SegmentKind, SegmentView, Transition};
+use std::collections::HashMap;
 
 /// A transition to announce.
 #[derive(Debug, Clone, PartialEq)]
@@ -94,21 +12,31 @@ pub struct Emitted {
     pub transition: Transition,
     /// Not seen itself: implied by a later stage (a missed frame).
     pub inferred: bool,
-    pub view: CallView,
+    pub view: SegmentView,
 }
 
-/// How many conversations the tracker remembers before it forgets the oldest finished ones (a desk
+/// How many segments the tracker remembers before it forgets the oldest finished ones (a desk
 /// handles a few hundred a day; the memory stays bounded however long the app runs).
 pub const REMEMBERED: usize = 10_000;
 const PRUNE_BATCH: usize = 1_000;
 
-/// Per-conversation memory of what was announced.
+/// What was announced of one segment.
+#[derive(Debug, Clone)]
+struct Seen {
+    stage: Transition,
+    /// More can come (not wrapped up, not ended without after-call work).
+    open: bool,
+    /// When it was last touched (a sequence number).
+    touched: u64,
+    conversation_id: String,
+}
+
+/// Per-segment memory of what was announced.
 #[derive(Debug, Default)]
 pub struct Tracker {
     user_id: String,
-    /// Highest stage announced per conversation, whether more can come, and when it was last touched
-    /// (a sequence number).
-    stages: HashMap<String, (Transition, bool, u64)>,
+    /// By interaction id.
+    stages: HashMap<String, Seen>,
     touched: u64,
 }
 
@@ -118,13 +46,13 @@ impl Tracker {
         Tracker { user_id: user_id.into(), stages: HashMap::new(), touched: 0 }
     }
 
-    /// Restores what was announced before a restart, so a call never pops twice.
-    pub fn restore(&mut self, id: String, stage: Transition) {
+    /// Restores what was announced before a restart, so a segment never pops twice.
+    pub fn restore(&mut self, interaction_id: String, conversation_id: String, stage: Transition) {
         self.touched += 1;
-        let open = stage != Transition::WrapupSubmitted;
-        let e = self.stages.entry(id).or_insert((stage, open, self.touched));
-        if stage > e.0 {
-            *e = (stage, open, self.touched);
+        let seen = Seen { stage, open: stage != Transition::WrapupSubmitted, touched: self.touched, conversation_id };
+        let e = self.stages.entry(interaction_id).or_insert_with(|| seen.clone());
+        if stage > e.stage {
+            *e = seen;
         }
         self.prune();
     }
@@ -137,7 +65,7 @@ impl Tracker {
             return;
         }
         let mut finished: Vec<(u64, String)> =
-            self.stages.iter().filter(|(_, (_, open, _))| !open).map(|(id, (_, _, t))| (*t, id.clone())).collect();
+            self.stages.iter().filter(|(_, s)| !s.open).map(|(id, s)| (s.touched, id.clone())).collect();
         finished.sort_unstable();
         let excess = self.stages.len() - REMEMBERED;
         for (_, id) in finished.into_iter().take(excess) {
@@ -145,62 +73,65 @@ impl Tracker {
         }
     }
 
-    /// The highest stage announced for a conversation.
-    pub fn stage(&self, id: &str) -> Option<Transition> {
-        self.stages.get(id).map(|(t, _, _)| *t)
+    /// The highest stage announced for a segment.
+    pub fn stage(&self, interaction_id: &str) -> Option<Transition> {
+        self.stages.get(interaction_id).map(|s| s.stage)
     }
 
-    /// Conversations whose call may still move on (not wrapped up, not ended without after-call work).
-    pub fn open(&self) -> Vec<String> {
-        self.stages.iter().filter(|(_, (_, open, _))| *open).map(|(id, _)| id.clone()).collect()
+    /// Conversations with a segment that may still move on (not wrapped up, not ended without
+    /// after-call work), each once.
+    pub fn open_conversations(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.stages.values().filter(|s| s.open).map(|s| s.conversation_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids
     }
 
-    /// Marks a conversation as finished (Genesys no longer knows it).
-    pub fn close(&mut self, id: &str) {
-        if let Some(e) = self.stages.get_mut(id) {
-            e.1 = false;
+    /// Marks every segment of a conversation as finished (Genesys no longer knows it).
+    pub fn close_conversation(&mut self, conversation_id: &str) {
+        for s in self.stages.values_mut().filter(|s| s.conversation_id == conversation_id) {
+            s.open = false;
         }
     }
 
-    /// Number of conversations in memory.
+    /// Number of segments in memory.
     pub fn len(&self) -> usize {
         self.stages.len()
     }
 
-    /// True when no conversation is tracked.
+    /// True when no segment is tracked.
     pub fn is_empty(&self) -> bool {
         self.stages.is_empty()
     }
 
-    /// Takes a snapshot; returns the transitions not announced before, in order.
+    /// Takes a snapshot; returns the transitions not announced before, in order, segment by segment.
     pub fn observe(&mut self, snap: &ConversationSnapshot) -> Vec<Emitted> {
-        let Some(v) = view(snap, &self.user_id) else { return vec![] };
-        if snap.id.is_empty() {
-            return vec![];
-        }
-        let prev = self.stage(&snap.id);
-        if prev.is_some_and(|p| p >= v.stage) {
-            return vec![];
-        }
-        let from = prev.map_or(0, |p| p as i64);
         let mut out = vec![];
-        for t in Transition::ALL.into_iter().filter(|t| (*t as i64) > from && *t <= v.stage) {
-            let applies = match t {
-                Transition::Connected => v.answered,
-                Transition::AfterCallWork => v.after_call_work,
+        for v in views(snap, &self.user_id) {
+            let prev = self.stage(&v.interaction_id);
+            if prev.is_some_and(|p| p >= v.stage) {
+                continue;
+            }
+            let from = prev.map_or(0, |p| p as i64);
+            for t in Transition::ALL.into_iter().filter(|t| (*t as i64) > from && *t <= v.stage) {
+                let applies = match t {
+                    Transition::Connected => v.answered,
+                    Transition::AfterCallWork => v.after_call_work,
+                    _ => true,
+                };
+                if applies {
+                    out.push(Emitted { transition: t, inferred: t != v.stage, view: v.clone() });
+                }
+            }
+            let open = match v.stage {
+                Transition::WrapupSubmitted => false,
+                Transition::Disconnected => v.after_call_work,
                 _ => true,
             };
-            if applies {
-                out.push(Emitted { transition: t, inferred: t != v.stage, view: v.clone() });
-            }
+            self.touched += 1;
+            let seen = Seen { stage: v.stage, open, touched: self.touched, conversation_id: v.conversation_id.clone() };
+            self.stages.insert(v.interaction_id.clone(), seen);
         }
-        let open = match v.stage {
-            Transition::WrapupSubmitted => false,
-            Transition::Disconnected => v.after_call_work,
-            _ => true,
-        };
-        self.touched += 1;
-        self.stages.insert(snap.id.clone(), (v.stage, open, self.touched));
         self.prune();
         out
     }
@@ -209,6 +140,8 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::genesys::model::Media;
+    use crate::genesys::segment::views;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -248,10 +181,10 @@ mod tests {
     #[test]
     fn memory_stays_bounded_and_only_finished_calls_are_forgotten() {
         let mut t = Tracker::new(ME);
-        t.restore("still-ringing".into(), Transition::Alerting);
+        t.restore("still-ringing".into(), "c".into(), Transition::Alerting);
         let calls = REMEMBERED + PRUNE_BATCH;
         for i in 0..calls {
-            t.restore(format!("done-{i}"), Transition::WrapupSubmitted);
+            t.restore(format!("done-{i}"), format!("c-{i}"), Transition::WrapupSubmitted);
         }
         assert_eq!(t.len(), REMEMBERED);
         assert_eq!(t.stage("still-ringing"), Some(Transition::Alerting), "a call that may move on is kept");
@@ -303,13 +236,14 @@ mod tests {
         let e = t.observe(&s);
         assert_eq!(e.len(), 1);
         assert_eq!(e[0].transition, Transition::Alerting);
-        assert_eq!(e[0].view.agent_participant_id, "a2");
+        assert_eq!(e[0].view.participant_id, "a2");
+        assert_eq!(e[0].view.interaction_id, "conv-2:a1", "the segment keeps the key of the alert that rang first");
     }
 
     #[test]
     fn a_restart_does_not_announce_again() {
         let mut t = Tracker::new(ME);
-        t.restore("conv-1".into(), Transition::Connected);
+        t.restore("conv-1:p-agent".into(), "conv-1".into(), Transition::Connected);
         let got = transitions(&mut t, &life());
         assert_eq!(
             got,
@@ -327,6 +261,75 @@ mod tests {
         assert!(transitions(&mut t, &life()).is_empty());
         let junk: ConversationSnapshot = serde_json::from_value(json!({"participants": "nope"})).unwrap_or_default();
         assert!(t.observe(&junk).is_empty());
+    }
+
+    fn agent(id: &str, user: &str, start: &str, state: &str, extra: serde_json::Value) -> serde_json::Value {
+        let mut p = json!({"id": id, "purpose": "agent", "userId": user, "startTime": start,
+            "calls": [{"state": state, "direction": "inbound", "initialState": "alerting"}]});
+        if state != "alerting" {
+            p["connectedTime"] = json!(start);
+            p["calls"][0]["connectedTime"] = json!(start);
+        }
+        if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        p
+    }
+
+    fn conv(agents: Vec<serde_json::Value>, transfers: serde_json::Value) -> ConversationSnapshot {
+        let mut ps = vec![json!({"id": "cust", "purpose": "customer", "address": "tel:+14155552671"})];
+        ps.extend(agents);
+        serde_json::from_value(json!({"id": "c", "participants": ps, "recentTransfers": transfers})).unwrap()
+    }
+
+    #[test]
+    fn a_transfer_back_is_a_new_segment_that_pops_again() {
+        let mut t = Tracker::new(ME);
+        let first = agent("a1", ME, "2026-01-01T00:00:01Z", "disconnected", json!({"wrapup": {"code": "x"}}));
+        let other = agent("b", "u-2", "2026-01-01T00:00:05Z", "disconnected", json!({}));
+        let back = agent("a2", ME, "2026-01-01T00:00:09Z", "alerting", json!({}));
+        let snap = conv(vec![first.clone(), other.clone()], json!([]));
+        let got: Vec<(String, Transition)> =
+            t.observe(&snap).into_iter().map(|e| (e.view.interaction_id, e.transition)).collect();
+        assert!(got.contains(&("c:a1".into(), Transition::WrapupSubmitted)));
+        let e = t.observe(&conv(vec![first, other, back], json!([])));
+        assert_eq!(e.len(), 1, "only the new segment moves: {e:?}");
+        assert_eq!((e[0].transition, e[0].view.interaction_id.as_str()), (Transition::Alerting, "c:a2"));
+        assert_eq!(e[0].view.kind, SegmentKind::TransferBack);
+    }
+
+    #[test]
+    fn kinds_transfer_consult_outbound_and_callback() {
+        let me = |extra| agent("m", ME, "2026-01-01T00:00:09Z", "alerting", extra);
+        let by_transfer = conv(
+            vec![agent("o", "u-2", "2026-01-01T00:00:01Z", "disconnected", json!({})), me(json!({}))],
+            json!([{"state": "complete", "transferType": "unattended", "destination": {"userId": ME}}]),
+        );
+        assert_eq!(views(&by_transfer, ME)[0].kind, SegmentKind::Transfer);
+        let consult = conv(vec![me(json!({"consultParticipantId": "cust"}))], json!([]));
+        assert_eq!(views(&consult, ME)[0].kind, SegmentKind::Consult);
+        let outbound = conv(
+            vec![me(
+                json!({"purpose": "user", "calls": [{"state": "dialing", "direction": "outbound", "initialState": "dialing",
+                "other": {"addressNormalized": "tel:+14155550199"}}]}),
+            )],
+            json!([]),
+        );
+        let v = &views(&outbound, ME)[0];
+        assert_eq!((v.kind, v.ani.as_str()), (SegmentKind::Outbound, "tel:+14155550199"), "pops on the dialled party");
+        let callback: ConversationSnapshot = serde_json::from_value(json!({"id": "c", "participants": [
+            {"id": "cust", "purpose": "customer", "callbacks": [{"state": "connected", "callbackNumbers": ["+14155550188"]}]},
+            {"id": "m", "purpose": "agent", "userId": ME, "callbacks": [{"id": "cb-1", "state": "alerting", "direction": "outbound", "callbackNumbers": ["+14155550188"]}]}]}))
+        .unwrap();
+        let v = &views(&callback, ME)[0];
+        assert_eq!((v.kind, v.ani.as_str(), v.media), (SegmentKind::Callback, "tel:+14155550188", Media::Callback));
+        assert_eq!(v.communication_id.as_deref(), Some("cb-1"));
+    }
+
+    #[test]
+    fn another_agents_segment_is_not_mine() {
+        let snap = conv(vec![agent("o", "u-2", "2026-01-01T00:00:01Z", "connected", json!({}))], json!([]));
+        assert!(views(&snap, ME).is_empty());
     }
 
     proptest! {

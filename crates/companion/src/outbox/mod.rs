@@ -11,6 +11,7 @@ use rows::list_where;
 pub use rows::{FailureEvent, OutboxRows, depth, list};
 
 use crate::clock::SharedClock;
+use crate::genesys::segment::SegmentKind;
 use crate::store::{Store, StoreError};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -28,10 +29,17 @@ pub enum DispositionSource {
     Agent,
 }
 
-/// A wrap-up disposition, as queued.
+/// A wrap-up disposition, as queued: one per segment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Disposition {
+    /// The segment (`{conversation}:{participant}`); the outbox's key.
+    pub interaction_id: String,
+    /// The Genesys conversation, for reports that group by it and for the one-record-per-conversation
+    /// mode.
     pub conversation_id: String,
+    /// How the segment reached the agent (inbound, transfer, outbound, …).
+    #[serde(default)]
+    pub kind: SegmentKind,
     /// The wrap-up code's name (mapped to the org's picklist when sent).
     pub code: String,
     /// Reason or notes.
@@ -77,7 +85,7 @@ impl RowState {
 /// A row as `companion queue list` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxRow {
-    pub conversation_id: String,
+    pub interaction_id: String,
     pub version: i64,
     pub state: RowState,
     pub attempts: i64,
@@ -145,7 +153,7 @@ fn record_event(
     detail: Option<&str>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT INTO outbox_event(conversation_id, at_ms, kind, error_class, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO outbox_event(interaction_id, at_ms, kind, error_class, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![id, at, kind, class, detail])?;
     Ok(())
@@ -165,7 +173,7 @@ impl Outbox {
     /// Writes a disposition durably; returns its version. A pending row's payload is replaced; a
     /// delivered row goes back to pending and is delivered again as an update.
     pub fn enqueue(&self, d: &Disposition) -> Result<i64, OutboxError> {
-        if d.conversation_id.trim().is_empty() || d.code.trim().is_empty() {
+        if d.interaction_id.trim().is_empty() || d.code.trim().is_empty() {
             return Err(OutboxError::Incomplete);
         }
         let now = self.clock.now_ms();
@@ -175,25 +183,25 @@ impl Outbox {
         // after another connection's commit, and would fail at once instead of waiting its turn.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let existing: Option<(i64, String)> = tx
-            .query_row("SELECT version, state FROM outbox WHERE conversation_id = ?1", [&d.conversation_id], |r| {
+            .query_row("SELECT version, state FROM outbox WHERE interaction_id = ?1", [&d.interaction_id], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
         let version = existing.as_ref().map_or(1, |(v, _)| v + 1);
         tx.execute(
-            "INSERT INTO outbox(conversation_id, version, payload, state, attempts, next_attempt_ms, created_ms, updated_ms)
+            "INSERT INTO outbox(interaction_id, version, payload, state, attempts, next_attempt_ms, created_ms, updated_ms)
              VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4)
-             ON CONFLICT(conversation_id) DO UPDATE SET version = excluded.version, payload = excluded.payload, state = 'pending',
+             ON CONFLICT(interaction_id) DO UPDATE SET version = excluded.version, payload = excluded.payload, state = 'pending',
                attempts = 0, next_attempt_ms = excluded.next_attempt_ms, error_class = NULL, error_code = NULL, error_message = NULL,
                updated_ms = excluded.updated_ms",
-            params![d.conversation_id, version, payload, now],
+            params![d.interaction_id, version, payload, now],
         )?;
         let kind = match existing.as_ref().map(|(_, s)| s.as_str()) {
             None => "enqueued",
             Some("delivered") => "edited_after_delivery",
             Some(_) => "edited",
         };
-        record_event(&tx, &d.conversation_id, now, kind, None, Some(&format!("version {version}")))?;
+        record_event(&tx, &d.interaction_id, now, kind, None, Some(&format!("version {version}")))?;
         tx.commit()?;
         drop(conn);
         self.wake.notify_one();
@@ -288,7 +296,7 @@ impl Outbox {
                     let n = tx.prepare_cached(
                         "UPDATE outbox SET state = 'delivered', delivered_version = version, salesforce_id = coalesce(?3, salesforce_id), delivered_ms = ?4,
                            updated_ms = ?4, error_class = NULL, error_code = NULL, error_message = NULL
-                         WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+                         WHERE interaction_id = ?1 AND version = ?2 AND state = 'pending'",
                     )?
                     .execute(params![id, version, salesforce_id, now])?;
                     if n == 1 {
@@ -299,7 +307,7 @@ impl Outbox {
                 Settlement::Retry { id, version, next_ms, class, code, message } => {
                     let n = tx.prepare_cached(
                         "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?3, error_class = ?4, error_code = ?5, error_message = ?6, updated_ms = ?7
-                         WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+                         WHERE interaction_id = ?1 AND version = ?2 AND state = 'pending'",
                     )?
                     .execute(params![id, version, next_ms, class, code, message, now])?;
                     if n == 1 {
@@ -308,12 +316,12 @@ impl Outbox {
                     n
                 }
                 Settlement::Postpone { id, version, next_ms } => tx
-                    .prepare_cached("UPDATE outbox SET next_attempt_ms = ?3 WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'")?
+                    .prepare_cached("UPDATE outbox SET next_attempt_ms = ?3 WHERE interaction_id = ?1 AND version = ?2 AND state = 'pending'")?
                     .execute(params![id, version, next_ms])?,
                 Settlement::Park { id, version, class, code, message } => {
                     let n = tx.prepare_cached(
                         "UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, error_class = ?3, error_code = ?4, error_message = ?5, updated_ms = ?6
-                         WHERE conversation_id = ?1 AND version = ?2 AND state = 'pending'",
+                         WHERE interaction_id = ?1 AND version = ?2 AND state = 'pending'",
                     )?
                     .execute(params![id, version, class, code, message, now])?;
                     if n == 1 {
@@ -330,7 +338,7 @@ impl Outbox {
 
     fn state_of(conn: &rusqlite::Connection, id: &str) -> Result<RowState, OutboxError> {
         let s: Option<String> =
-            conn.query_row("SELECT state FROM outbox WHERE conversation_id = ?1", [id], |r| r.get(0)).optional()?;
+            conn.query_row("SELECT state FROM outbox WHERE interaction_id = ?1", [id], |r| r.get(0)).optional()?;
         s.and_then(|s| RowState::parse(&s)).ok_or_else(|| OutboxError::NotFound(id.to_string()))
     }
 
@@ -349,7 +357,7 @@ impl Outbox {
             }
         }
         conn.execute(
-            "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE conversation_id = ?1",
+            "UPDATE outbox SET state = 'pending', next_attempt_ms = ?2, updated_ms = ?2 WHERE interaction_id = ?1",
             params![id, now],
         )?;
         record_event(&conn, id, now, "retried", None, Some(who))?;
@@ -373,7 +381,7 @@ impl Outbox {
             }
         }
         conn.execute(
-            "UPDATE outbox SET state = 'discarded', updated_ms = ?2 WHERE conversation_id = ?1",
+            "UPDATE outbox SET state = 'discarded', updated_ms = ?2 WHERE interaction_id = ?1",
             params![id, now],
         )?;
         record_event(&conn, id, now, "discarded", None, Some(&format!("{who}: {why}")))?;
@@ -402,8 +410,8 @@ impl Outbox {
         let mut conn = self.store.outbox();
         let tx = conn.transaction()?;
         tx.execute(
-            "DELETE FROM outbox_event WHERE conversation_id IN
-               (SELECT conversation_id FROM outbox WHERE state IN ('delivered', 'discarded') AND updated_ms < ?1)",
+            "DELETE FROM outbox_event WHERE interaction_id IN
+               (SELECT interaction_id FROM outbox WHERE state IN ('delivered', 'discarded') AND updated_ms < ?1)",
             [before_ms],
         )?;
         let n = tx
@@ -420,7 +428,11 @@ mod tests {
 
     fn disp(id: &str, code: &str) -> Disposition {
         Disposition {
-            conversation_id: id.into(),
+            interaction_id: id.into(),
+
+            conversation_id: String::new(),
+
+            kind: Default::default(),
             code: code.into(),
             reason: "notes".into(),
             timestamp: "2026-11-21T14:20:35.000Z".into(),
@@ -477,7 +489,7 @@ mod tests {
         let events: Vec<String> = o
             .store
             .outbox()
-            .prepare("SELECT kind FROM outbox_event WHERE conversation_id = 'c1' ORDER BY id")
+            .prepare("SELECT kind FROM outbox_event WHERE interaction_id = 'c1' ORDER BY id")
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
@@ -513,7 +525,7 @@ mod tests {
         let events: i64 = o
             .store
             .outbox()
-            .query_row("SELECT count(*) FROM outbox_event WHERE conversation_id LIKE 'old-d%'", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM outbox_event WHERE interaction_id LIKE 'old-d%'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(events, 0, "their history goes with them");
     }

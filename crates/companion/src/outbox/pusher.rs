@@ -233,7 +233,7 @@ impl Pusher {
             return Ok(Next::Until(send_at));
         }
         self.set(PusherState::Pushing);
-        self.push(due, true).await
+        self.push(one_per_record(&self.config.disposition, due), true).await
     }
 
     async fn push(&self, rows: Vec<DueRow>, may_refresh: bool) -> Result<Next, super::OutboxError> {
@@ -256,7 +256,7 @@ impl Pusher {
                     return self.push_tasks(ok).await;
                 }
                 settled.extend(ok.into_iter().map(|(row, id)| Settlement::Delivered {
-                    id: row.disposition.conversation_id,
+                    id: row.disposition.interaction_id,
                     version: row.version,
                     salesforce_id: id,
                 }));
@@ -286,7 +286,7 @@ impl Pusher {
                     .map(|((row, id), result)| {
                         if result.get("success").and_then(Value::as_bool) == Some(true) {
                             Settlement::Delivered {
-                                id: row.disposition.conversation_id,
+                                id: row.disposition.interaction_id,
                                 version: row.version,
                                 salesforce_id: id,
                             }
@@ -316,7 +316,7 @@ impl Pusher {
         tracing::info!(rows = items.len(), delivered = applied.iter().filter(|a| **a).count(), "push settled");
         for (item, applied) in items.into_iter().zip(applied) {
             if let (Settlement::Delivered { id, salesforce_id, .. }, true) = (item, applied) {
-                self.sink.emit(&EngineEvent::DispositionDelivered { conversation_id: id, salesforce_id });
+                self.sink.emit(&EngineEvent::DispositionDelivered { interaction_id: id, salesforce_id });
             }
         }
         Ok(())
@@ -344,7 +344,7 @@ impl Pusher {
             .and_then(Value::as_str)
             .unwrap_or("Salesforce refused the record without a message")
             .to_string();
-        let id = row.disposition.conversation_id.clone();
+        let id = row.disposition.interaction_id.clone();
         if TRANSIENT_RECORD_CODES.contains(&code.as_str()) {
             let next_ms = self.clock.now_ms() + self.backoff_ms(row.attempts, None);
             Settlement::Retry { id, version: row.version, next_ms, class: "transient".into(), code, message }
@@ -370,7 +370,7 @@ impl Pusher {
                 let settled = rows
                     .iter()
                     .map(|r| Settlement::Retry {
-                        id: r.disposition.conversation_id.clone(),
+                        id: r.disposition.interaction_id.clone(),
                         version: r.version,
                         next_ms: now + self.backoff_ms(r.attempts, e.retry_after),
                         class: "transient".into(),
@@ -392,7 +392,7 @@ impl Pusher {
                 let settled = rows
                     .iter()
                     .map(|r| Settlement::Postpone {
-                        id: r.disposition.conversation_id.clone(),
+                        id: r.disposition.interaction_id.clone(),
                         version: r.version,
                         next_ms: until,
                     })
@@ -419,11 +419,11 @@ impl Pusher {
                     code: crate::error::ErrorCode::DispositionNeedsAttention,
                     message: format!(
                         "Salesforce refused the disposition of {}: {}",
-                        r.disposition.conversation_id, e.message
+                        r.disposition.interaction_id, e.message
                     ),
                 });
                 let park = Settlement::Park {
-                    id: r.disposition.conversation_id.clone(),
+                    id: r.disposition.interaction_id.clone(),
                     version: r.version,
                     class: "permanent".into(),
                     code: e.code.clone(),
@@ -448,4 +448,12 @@ impl Pusher {
 /// A blocking outbox task that did not finish is a store failure, said as such.
 fn worker_stopped(e: tokio::task::JoinError) -> super::OutboxError {
     super::OutboxError::Store(crate::store::StoreError::Worker(e.to_string()))
+}
+
+/// A batch names each record once: a collection that names an external id twice fails. In
+/// `conversation` mode two segments of one conversation share a record; the later one waits for the
+/// next batch (oldest first, so the last segment's disposition is the one that stays).
+fn one_per_record(cfg: &crate::config::DispositionConfig, rows: Vec<DueRow>) -> Vec<DueRow> {
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter().filter(|r| seen.insert(mapping::record_key(cfg, &r.disposition).to_string())).collect()
 }

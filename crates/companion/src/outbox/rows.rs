@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 /// One failed delivery attempt, as the history keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureEvent {
-    pub conversation_id: String,
+    pub interaction_id: String,
     pub at_ms: i64,
     pub kind: String,
     pub class: String,
@@ -31,7 +31,7 @@ impl<'c> OutboxRows<'c> {
     pub fn mentioning(&self, id18: &str) -> rusqlite::Result<Vec<String>> {
         let id15 = id18.get(..15).unwrap_or(id18);
         self.0
-            .prepare("SELECT conversation_id FROM outbox WHERE payload LIKE ?1 OR payload LIKE ?2")?
+            .prepare("SELECT interaction_id FROM outbox WHERE payload LIKE ?1 OR payload LIKE ?2")?
             .query_map(rusqlite::params![format!("%{id18}%"), format!("%{id15}%")], |r| r.get(0))?
             .collect()
     }
@@ -39,7 +39,7 @@ impl<'c> OutboxRows<'c> {
     /// How many of these dispositions are not delivered yet (pending or parked).
     pub fn undelivered_among(&self, ids: &[String]) -> rusqlite::Result<u64> {
         let mut stmt = self.0.prepare_cached(
-            "SELECT count(*) FROM outbox WHERE conversation_id = ?1 AND state IN ('pending', 'needs_attention')",
+            "SELECT count(*) FROM outbox WHERE interaction_id = ?1 AND state IN ('pending', 'needs_attention')",
         )?;
         let mut n = 0u64;
         for id in ids {
@@ -61,8 +61,8 @@ impl<'c> OutboxRows<'c> {
     pub fn erase(&self, ids: &[String]) -> rusqlite::Result<(usize, usize)> {
         let (mut rows, mut events) = (0, 0);
         for id in ids {
-            events += self.0.execute("DELETE FROM outbox_event WHERE conversation_id = ?1", [id])?;
-            rows += self.0.execute("DELETE FROM outbox WHERE conversation_id = ?1", [id])?;
+            events += self.0.execute("DELETE FROM outbox_event WHERE interaction_id = ?1", [id])?;
+            rows += self.0.execute("DELETE FROM outbox WHERE interaction_id = ?1", [id])?;
         }
         Ok((rows, events))
     }
@@ -89,11 +89,11 @@ impl<'c> OutboxRows<'c> {
     pub fn recent_failures(&self, limit: usize) -> rusqlite::Result<Vec<FailureEvent>> {
         self.0
             .prepare(
-                "SELECT conversation_id, at_ms, kind, error_class, detail FROM outbox_event WHERE error_class IS NOT NULL ORDER BY id DESC LIMIT ?1",
+                "SELECT interaction_id, at_ms, kind, error_class, detail FROM outbox_event WHERE error_class IS NOT NULL ORDER BY id DESC LIMIT ?1",
             )?
             .query_map([limit as i64], |r| {
                 Ok(FailureEvent {
-                    conversation_id: r.get(0)?,
+                    interaction_id: r.get(0)?,
                     at_ms: r.get(1)?,
                     kind: r.get(2)?,
                     class: r.get(3)?,
@@ -122,8 +122,8 @@ pub(super) fn list_where(
     limit: usize,
 ) -> Result<Vec<OutboxRow>, OutboxError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT conversation_id, version, state, attempts, next_attempt_ms, salesforce_id, error_class, error_code, error_message, updated_ms, payload
-         FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR conversation_id = ?3) ORDER BY updated_ms DESC LIMIT ?2",
+        "SELECT interaction_id, version, state, attempts, next_attempt_ms, salesforce_id, error_class, error_code, error_message, updated_ms, payload
+         FROM outbox WHERE (?1 IS NULL OR state = ?1) AND (?3 IS NULL OR interaction_id = ?3) ORDER BY updated_ms DESC LIMIT ?2",
     )?;
     // A row whose state or payload cannot be read (written by a newer version) is left out.
     let rows = stmt.query_map(params![state.map(RowState::as_str), limit.min(i64::MAX as usize) as i64, id], |r| {
@@ -131,7 +131,7 @@ pub(super) fn list_where(
         let disposition = serde_json::from_str(&r.get::<_, String>(10)?).ok();
         let (Some(state), Some(disposition)) = (state, disposition) else { return Ok(None) };
         Ok(Some(OutboxRow {
-            conversation_id: r.get(0)?,
+            interaction_id: r.get(0)?,
             version: r.get(1)?,
             state,
             attempts: r.get(3)?,

@@ -11,6 +11,7 @@ pub use candidate::Candidate;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::events::{EngineEvent, EventSink};
+use crate::genesys::identification::{self, Identification};
 use crate::phone::{self, CallerNumber, NoNumber};
 use crate::salesforce::errors::{SfError, SfErrorKind};
 use crate::salesforce::{SalesforceClient, ids};
@@ -28,8 +29,8 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PopOutcome {
-    /// The IVR identified the caller.
-    Attribute { record_id: String, object: Option<String>, attribute: String },
+    /// The IVR identified the caller, or (with `identified_by`) an earlier agent of the conversation did.
+    Attribute { record_id: String, object: Option<String>, attribute: String, identified_by: Option<String> },
     /// One record.
     Single { candidate: Candidate },
     /// Several: the picker (ranked; the agent's earlier pick first).
@@ -46,6 +47,7 @@ impl PopOutcome {
     /// The outcome's short name, as the demo summary counts it.
     pub fn label(&self) -> &'static str {
         match self {
+            PopOutcome::Attribute { identified_by: Some(_), .. } => "carried",
             PopOutcome::Attribute { .. } => "attribute",
             PopOutcome::Single { .. } => "single",
             PopOutcome::Multiple { .. } => "multiple",
@@ -69,7 +71,7 @@ pub enum PopSource {
 /// The decision for one call.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PopDecision {
-    pub conversation_id: String,
+    pub interaction_id: String,
     pub outcome: PopOutcome,
     pub source: PopSource,
     /// The caller's number, normalised.
@@ -85,9 +87,12 @@ pub struct PopDecision {
 /// What the resolver is asked.
 #[derive(Debug, Clone)]
 pub struct PopRequest {
-    pub conversation_id: String,
+    pub interaction_id: String,
     pub ani: String,
     pub attributes: BTreeMap<String, String>,
+    /// The caller as this desktop identified them on an earlier segment of the same conversation
+    /// (a transfer back), for when Genesys does not carry it.
+    pub earlier: Option<Identification>,
     /// When the triggering frame arrived.
     pub received: Instant,
 }
@@ -178,7 +183,7 @@ impl Resolver {
     /// Decides the pop for a call.
     pub async fn resolve(self: &Arc<Self>, req: PopRequest) -> PopDecision {
         let decision = |outcome: PopOutcome, source: PopSource, e164: Option<String>, age: Option<u64>| PopDecision {
-            conversation_id: req.conversation_id.clone(),
+            interaction_id: req.interaction_id.clone(),
             outcome,
             source,
             e164,
@@ -186,9 +191,24 @@ impl Resolver {
             elapsed_us: req.received.elapsed().as_micros() as u64,
             salesforce_us: None,
         };
+        // An agent's identification beats the IVR's guess: it is what a person confirmed.
+        let carried = self
+            .config
+            .pop
+            .carry_identification
+            .then(|| identification::read(&req.attributes).map(|i| (i, identification::RECORD_ATTRIBUTE.to_string())))
+            .flatten()
+            .or_else(|| req.earlier.clone().map(|i| (i, "this desktop".to_string())));
+        if let Some((i, attribute)) = carried {
+            let object = ids::object_of(&i.record_id).map(str::to_string);
+            let outcome =
+                PopOutcome::Attribute { record_id: i.record_id, object, attribute, identified_by: Some(i.by) };
+            return decision(outcome, PopSource::Attribute, None, None);
+        }
         if let Some((record_id, attribute)) = self.attribute_id(&req.attributes) {
             let object = ids::object_of(&record_id).map(str::to_string);
-            return decision(PopOutcome::Attribute { record_id, object, attribute }, PopSource::Attribute, None, None);
+            let outcome = PopOutcome::Attribute { record_id, object, attribute, identified_by: None };
+            return decision(outcome, PopSource::Attribute, None, None);
         }
         let number = match CallerNumber::parse(&req.ani, self.country) {
             Ok(n) => n,

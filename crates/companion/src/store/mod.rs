@@ -2,13 +2,13 @@
 //! and one long-lived connection per role. `cache_*` tables are disposable (rebuilt from Salesforce);
 //! the rest is the agent's own state.
 
-mod conversations;
 mod file;
+mod interactions;
 mod journal;
 
-pub use conversations::{CallRecord, CallWithDisposition, Conversations};
 use file::opened;
 pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE};
+pub use interactions::{CallRecord, CallWithDisposition, CustomerRef, Interactions, StageReached};
 pub use journal::Journal;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
@@ -60,6 +60,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0001_cache_calls_journal_status.sql")),
         M::up(include_str!("migrations/0002_outbox.sql")),
         M::up(include_str!("migrations/0003_erasure_log.sql")),
+        M::up(include_str!("migrations/0004_interaction_segments.sql")),
     ])
 }
 
