@@ -351,3 +351,101 @@ async fn the_one_record_per_conversation_mode_writes_the_conversations_record() 
     a.engine.stop().await;
     b.engine.stop().await;
 }
+
+fn agent_disposition(id: &str, cid: &str, code: &str, notes: &str) -> companion::outbox::Disposition {
+    companion::outbox::Disposition {
+        interaction_id: id.into(),
+        conversation_id: cid.into(),
+        kind: SegmentKind::Inbound,
+        code: code.into(),
+        reason: notes.into(),
+        timestamp: "2026-12-02T10:00:00.000Z".into(),
+        duration_secs: None,
+        contact_id: None,
+        account_id: None,
+        agent_extension: None,
+        source: companion::outbox::DispositionSource::Agent,
+    }
+}
+
+async fn genesys_wrapup_of(sim: &cloud_sim::SimHandle, cid: &str, pid: &str) -> Value {
+    let v: Value =
+        reqwest::get(format!("{}/_sim/calls/{cid}", sim.urls().control)).await.unwrap().json().await.unwrap();
+    v["conversation"]["participants"].as_array().unwrap().iter().find(|p| p["id"] == pid).unwrap()["wrapup"].clone()
+}
+
+#[tokio::test]
+async fn a_wrapup_set_in_the_companion_is_applied_in_genesys_once_and_not_queued_again() {
+    let sim = sim().await;
+    let (a, _da) = agent(&sim, "alex.morgan@example.com", &[]).await;
+    let (ani, _) = single_caller(&sim, 11);
+    let placed = place_flow(&sim, "plain", &ani, json!({"skip_wrapup": true})).await;
+    let cid = placed["conversation_id"].as_str().unwrap().to_string();
+    let pid = placed["agent_participant_id"].as_str().unwrap().to_string();
+    let id = interaction_id(&cid, &pid);
+    // The form offers the queue's codes, not the org's.
+    eventually("the queue's codes", 10, async || {
+        a.events.events().iter().any(|e| matches!(e, EngineEvent::WrapupCodes { interaction_id, codes }
+            if *interaction_id == id && codes.iter().any(|c| c == "Technical Support") && !codes.iter().any(|c| c == "Sale")))
+    })
+    .await;
+    advance(&sim, &cid).await; // connected
+    // Set during the call: Genesys takes it once after-call work begins.
+    a.engine.set_disposition(agent_disposition(&id, &cid, "Technical Support", "Reset the router")).unwrap();
+    advance(&sim, &cid).await; // the caller hangs up: after-call work
+    eventually("the wrap-up in Genesys", 10, async || genesys_wrapup_of(&sim, &cid, &pid).await.is_object()).await;
+    let w = genesys_wrapup_of(&sim, &cid, &pid).await;
+    assert_eq!(w["notes"], "Reset the router");
+    a.engine.flush_outbox();
+    eventually("the disposition in Salesforce", 10, async || crm(&sim).await.get(&id).is_some_and(|r| r.len() == 1))
+        .await;
+    // Genesys shows it back: the same answer is not queued again.
+    eventually("the wrap-up seen back", 10, async || {
+        a.events.events().iter().any(|e| matches!(e, EngineEvent::Call { interaction_id, transition: companion::genesys::tracker::Transition::WrapupSubmitted, .. } if *interaction_id == id))
+    })
+    .await;
+    let row = a.engine.outbox().get(&id).unwrap().unwrap();
+    assert_eq!((row.version, row.disposition.source), (1, companion::outbox::DispositionSource::Agent));
+    assert_eq!(crm(&sim).await[&id][0]["Disposition_Reason__c"], "Reset the router");
+    a.engine.stop().await;
+}
+
+#[tokio::test]
+async fn without_the_wrapup_permission_the_agent_is_told_once_and_genesys_entry_wins() {
+    let sim = sim().await;
+    settings(&sim, json!({"genesys_denied_permissions": ["conversation:participant:wrapup"]})).await;
+    let (a, _da) = agent(&sim, "alex.morgan@example.com", &[]).await;
+    let (ani, _) = single_caller(&sim, 12);
+    let placed = place_flow(&sim, "plain", &ani, json!({"skip_wrapup": true})).await;
+    let cid = placed["conversation_id"].as_str().unwrap().to_string();
+    let pid = placed["agent_participant_id"].as_str().unwrap().to_string();
+    let id = interaction_id(&cid, &pid);
+    advance(&sim, &cid).await;
+    advance(&sim, &cid).await; // after-call work
+    a.engine.set_disposition(agent_disposition(&id, &cid, "Completed", "from the companion")).unwrap();
+    let told = || {
+        a.events
+            .events()
+            .iter()
+            .filter(|e| matches!(e, EngineEvent::Problem { code: companion::error::ErrorCode::WrapupNotApplied, .. }))
+            .count()
+    };
+    eventually("the notice", 10, async || told() == 1).await;
+    // The agent enters another wrap-up in Genesys: the later answer is the one Salesforce keeps.
+    advance(&sim, &cid).await;
+    eventually("Genesys's wrap-up queued", 10, async || {
+        a.engine
+            .outbox()
+            .get(&id)
+            .unwrap()
+            .is_some_and(|r| r.disposition.source == companion::outbox::DispositionSource::Genesys)
+    })
+    .await;
+    a.engine.flush_outbox();
+    eventually("in Salesforce", 10, async || {
+        crm(&sim).await.get(&id).is_some_and(|r| r.len() == 1 && r[0]["Disposition_Reason__c"] != "from the companion")
+    })
+    .await;
+    assert_eq!(told(), 1);
+    a.engine.stop().await;
+}

@@ -61,6 +61,8 @@ pub enum ErrorCode {
     /// Genesys refused to keep the caller's identification on the conversation: the next agent
     /// searches again.
     IdentificationNotShared,
+    /// Genesys did not take the wrap-up set in the companion (it still goes to Salesforce).
+    WrapupNotApplied,
 }
 
 /// An error as the window shows it: a code to branch on and a sentence for the agent.

@@ -26,6 +26,8 @@ pub enum EngineEvent {
         /// True when the stage was not seen itself but implied by a later one.
         inferred: bool,
     },
+    /// The wrap-up codes the segment's queue allows (names, sorted).
+    WrapupCodes { interaction_id: String, codes: Vec<String> },
     /// The screen-pop decision for a call.
     Pop(Box<PopDecision>),
     /// A disposition was written to the outbox (durably): "queued".

@@ -41,6 +41,8 @@ pub struct CallCard {
     /// "Decide later": the picker was dismissed without a choice.
     pub deferred: bool,
     pub disposition: Option<DispositionView>,
+    /// The wrap-up codes the segment's queue allows (empty until Genesys answered: the org's list).
+    pub codes: Vec<String>,
 }
 
 impl CallCard {
@@ -55,6 +57,7 @@ impl CallCard {
             chosen: None,
             deferred: false,
             disposition: None,
+            codes: Vec::new(),
         }
     }
 
@@ -142,6 +145,9 @@ impl EventSink for Board {
                     c.kind = *kind;
                     c.stage = Some(c.stage.map_or(*transition, |s| s.max(*transition)));
                 });
+            }
+            EngineEvent::WrapupCodes { interaction_id, codes } => {
+                self.change(interaction_id, |c| c.codes = codes.clone());
             }
             EngineEvent::Pop(d) => {
                 let card = self.change(&d.interaction_id, |c| c.pop = Some((**d).clone()));

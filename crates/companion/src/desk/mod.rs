@@ -308,13 +308,16 @@ impl DeskHandle {
         record_id: Option<&str>,
     ) -> Result<(), UiError> {
         let code = code.trim();
-        if code.is_empty() || !self.wrapup_codes.offers(code) {
+        let card = self.card(interaction_id)?;
+        // The queue's codes once Genesys named them; the org's until then.
+        let offered =
+            if card.codes.is_empty() { self.wrapup_codes.offers(code) } else { card.codes.iter().any(|c| c == code) };
+        if code.is_empty() || !offered {
             return Err(UiError::new(ErrorCode::BadWrapup, "choose a disposition code from the list"));
         }
         if notes.chars().count() > MAX_NOTES {
             return Err(UiError::new(ErrorCode::BadWrapup, format!("notes are at most {MAX_NOTES} characters")));
         }
-        let card = self.card(interaction_id)?;
         // The record already linked (the agent's pick, or the single match), unless another is named.
         let current = card.linked().cloned();
         let picked = match record_id.filter(|r| !r.is_empty()) {

@@ -3,6 +3,7 @@
 //! of them: a sign-in elsewhere (the desk) is seen here at once.
 
 mod carry;
+mod genesys_wrapup;
 mod housekeeping;
 mod journal;
 mod processor;
@@ -146,6 +147,14 @@ impl EngineHandle {
         let (stop, stop_rx) = watch::channel(false);
         let (journal_tx, journal_rx) = mpsc::channel(4096);
         let (refetch_tx, refetch_rx) = mpsc::channel::<FeedEvent>(256);
+        let wrapup_sync = genesys_wrapup::GenesysWrapupSync {
+            outbox: outbox.clone(),
+            store: store.clone(),
+            genesys: clouds.genesys.clone(),
+            codes: wrapup_codes.clone(),
+            sink: sink.clone(),
+            clock: clock.clone(),
+        };
         let processor = Processor {
             tracker,
             genesys: clouds.genesys.clone(),
@@ -180,6 +189,7 @@ impl EngineHandle {
                 stop_rx.clone(),
             )),
             tokio::spawn(journal::write(store.clone(), journal_rx)),
+            tokio::spawn(wrapup_sync.run(stop_rx.clone())),
             tokio::spawn(housekeeping.run(stop_rx)),
         ];
         Ok(EngineHandle {

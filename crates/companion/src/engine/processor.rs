@@ -100,6 +100,9 @@ impl Processor {
         // The stage is written off the async workers; the pop starts at once and records its outcome
         // after the stage is in (one writer order: the call exists before its pop lands on it).
         let stage_written = self.record_stage(v, e.transition);
+        if e.transition == Transition::Alerting {
+            self.queue_codes(v);
+        }
         let pops = match self.trigger {
             PopTrigger::Alerting => e.transition == Transition::Alerting,
             PopTrigger::Connected => e.transition == Transition::Connected,
@@ -112,6 +115,26 @@ impl Processor {
         }
     }
 
+    /// The wrap-up codes this segment's queue allows, for the form (and for naming codes).
+    fn queue_codes(&self, v: &SegmentView) {
+        let (genesys, codes, sink) = (self.genesys.clone(), self.codes.clone(), self.sink.clone());
+        let (id, conversation, participant) =
+            (v.interaction_id.clone(), v.conversation_id.clone(), v.participant_id.clone());
+        tokio::spawn(async move {
+            match genesys.participant_wrapup_codes(&conversation, &participant).await {
+                Ok(list) if !list.is_empty() => {
+                    codes.remember(&list);
+                    let mut names: Vec<String> = list.into_iter().map(|(_, n)| n).collect();
+                    names.sort();
+                    names.dedup();
+                    sink.emit(&EngineEvent::WrapupCodes { interaction_id: id, codes: names });
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "could not read the segment's wrap-up codes"),
+            }
+        });
+    }
+
     fn record_stage(&self, v: &SegmentView, stage: Transition) -> JoinHandle<()> {
         let (store, now, v) = (self.store.clone(), self.clock.now_ms(), v.clone());
         tokio::task::spawn_blocking(move || {
@@ -121,6 +144,7 @@ impl Processor {
                 conversation_id: &v.conversation_id,
                 participant_id: &v.participant_id,
                 customer_participant_id: v.customer_participant_id.as_deref(),
+                communication_id: v.communication_id.as_deref(),
                 media: v.media,
                 kind: v.kind,
                 stage,
@@ -234,12 +258,16 @@ impl Processor {
                         .ok()
                         .flatten()
                         .and_then(|c| c.pop_record);
-                    outbox.enqueue(&Disposition { contact_id, ..d })
+                    outbox.enqueue_from_genesys(&Disposition { contact_id, ..d })
                 })
                 .await
             };
             match queued.unwrap_or(Err(OutboxError::Incomplete)) {
-                Ok(version) => sink.emit(&EngineEvent::DispositionQueued { interaction_id, code: d.code, version }),
+                Ok(Some(version)) => {
+                    sink.emit(&EngineEvent::DispositionQueued { interaction_id, code: d.code, version })
+                }
+                // The companion's own wrap-up, applied in Genesys and seen coming back: already queued.
+                Ok(None) => {}
                 Err(e) => sink.emit(&EngineEvent::Problem {
                     code: ErrorCode::DispositionNotQueued,
                     message: format!("the wrap-up of {interaction_id} could not be queued: {e}"),

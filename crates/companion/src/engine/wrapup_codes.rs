@@ -49,6 +49,20 @@ impl WrapupCodes {
         }
     }
 
+    /// Adds codes read for one participant (its queue's), so their names resolve too.
+    pub fn remember(&self, codes: &[(String, String)]) {
+        let mut by_id = self.by_id.write().unwrap_or_else(|e| e.into_inner());
+        for (id, name) in codes {
+            by_id.entry(id.clone()).or_insert_with(|| name.clone());
+        }
+    }
+
+    /// The id of a code by its name.
+    pub fn id_of(&self, name: &str) -> Option<String> {
+        let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());
+        by_id.iter().find(|(_, n)| n.as_str() == name).map(|(id, _)| id.clone())
+    }
+
     /// The names the form offers, sorted.
     pub fn names(&self) -> Vec<String> {
         let by_id = self.by_id.read().unwrap_or_else(|e| e.into_inner());

@@ -240,6 +240,42 @@ impl GenesysClient {
         self.send(reqwest::Method::PATCH, &path, Some(json!({ "attributes": attributes }))).await.map(|_| ())
     }
 
+    /// The wrap-up codes a participant may use (its queue's): (id, name). Needs no permission.
+    pub async fn participant_wrapup_codes(
+        &self,
+        conversation_id: &str,
+        participant_id: &str,
+    ) -> Result<Vec<(String, String)>, GenesysError> {
+        if !is_path_id(conversation_id) || !is_path_id(participant_id) {
+            return Err(GenesysError::Unexpected("not a Genesys conversation or participant id".into()));
+        }
+        let path = format!("/api/v2/conversations/{conversation_id}/participants/{participant_id}/wrapupcodes");
+        let v = self.send(reqwest::Method::GET, &path, None).await?;
+        Ok(v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e.get("id")?.as_str()?.to_string(), e.get("name")?.as_str()?.to_string())))
+            .collect())
+    }
+
+    /// Applies the agent's wrap-up to their communication
+    /// (`POST /api/v2/conversations/{media}/{cid}/participants/{pid}/communications/{commId}/wrapup`,
+    /// permission `conversation:participant:wrapup`).
+    pub async fn apply_wrapup(&self, to: &WrapupTarget, code_id: &str, notes: &str) -> Result<(), GenesysError> {
+        let ids = [&to.conversation_id, &to.participant_id, &to.communication_id];
+        if !ids.iter().all(|i| is_path_id(i)) {
+            return Err(GenesysError::Unexpected("not a Genesys conversation, participant or communication id".into()));
+        }
+        let path = format!(
+            "/api/v2/conversations/{}/{}/participants/{}/communications/{}/wrapup",
+            to.media.path(),
+            to.conversation_id,
+            to.participant_id,
+            to.communication_id
+        );
+        self.send(reqwest::Method::POST, &path, Some(json!({"code": code_id, "notes": notes}))).await.map(|_| ())
+    }
+
     /// The org's wrap-up codes: (id, name).
     pub async fn wrapup_codes(&self) -> Result<Vec<(String, String)>, GenesysError> {
         let mut out = vec![];
@@ -280,6 +316,15 @@ impl GenesysClient {
         }
         Ok(out)
     }
+}
+
+/// Where a segment's wrap-up is applied in Genesys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrapupTarget {
+    pub media: Media,
+    pub conversation_id: String,
+    pub participant_id: String,
+    pub communication_id: String,
 }
 
 /// Ids come from Genesys events; anything else is refused before it reaches a URL.

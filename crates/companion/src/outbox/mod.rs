@@ -3,10 +3,12 @@
 //! delivery, is delivered again as an update. Rows leave only by delivery or by an explicit, recorded
 //! discard.
 
+mod genesys_wrapup;
 pub mod mapping;
 pub mod pusher;
 mod rows;
 
+pub use genesys_wrapup::{GenesysWrapupState, GenesysWrapups};
 use rows::list_where;
 pub use rows::{FailureEvent, OutboxRows, depth, list};
 
@@ -171,8 +173,20 @@ impl Outbox {
     }
 
     /// Writes a disposition durably; returns its version. A pending row's payload is replaced; a
-    /// delivered row goes back to pending and is delivered again as an update.
+    /// delivered row goes back to pending and is delivered again as an update. One set in the
+    /// companion is also to be applied in Genesys.
     pub fn enqueue(&self, d: &Disposition) -> Result<i64, OutboxError> {
+        self.write(d, false).map(|v| v.expect("an unconditional write has a version"))
+    }
+
+    /// Queues the wrap-up seen in Genesys, unless it is the companion's own, applied there: the two
+    /// never overwrite each other with the same answer. Returns the version, or `None` when it was
+    /// the companion's own.
+    pub fn enqueue_from_genesys(&self, d: &Disposition) -> Result<Option<i64>, OutboxError> {
+        self.write(d, true)
+    }
+
+    fn write(&self, d: &Disposition, unless_echo: bool) -> Result<Option<i64>, OutboxError> {
         if d.interaction_id.trim().is_empty() || d.code.trim().is_empty() {
             return Err(OutboxError::Incomplete);
         }
@@ -182,21 +196,36 @@ impl Outbox {
         // IMMEDIATE: this transaction reads then writes; a deferred one could not upgrade to a write
         // after another connection's commit, and would fail at once instead of waiting its turn.
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let existing: Option<(i64, String)> = tx
-            .query_row("SELECT version, state FROM outbox WHERE interaction_id = ?1", [&d.interaction_id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let existing: Option<(i64, String, String)> = tx
+            .query_row(
+                "SELECT version, state, payload FROM outbox WHERE interaction_id = ?1",
+                [&d.interaction_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()?;
-        let version = existing.as_ref().map_or(1, |(v, _)| v + 1);
+        if unless_echo
+            && let Some((_, _, old)) = &existing
+            && let Ok(old) = serde_json::from_str::<Disposition>(old)
+            && old.source == DispositionSource::Agent
+            && old.code == d.code
+            && old.reason.trim() == d.reason.trim()
+        {
+            return Ok(None);
+        }
+        let version = existing.as_ref().map_or(1, |(v, _, _)| v + 1);
+        // The companion's own answer goes to Genesys too; one that came from Genesys does not go back.
+        let genesys = (d.source == DispositionSource::Agent).then_some("pending");
         tx.execute(
-            "INSERT INTO outbox(interaction_id, version, payload, state, attempts, next_attempt_ms, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4)
+            "INSERT INTO outbox(interaction_id, version, payload, state, attempts, next_attempt_ms, created_ms, updated_ms,
+               genesys_wrapup, genesys_next_ms)
+             VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4, ?5, ?4)
              ON CONFLICT(interaction_id) DO UPDATE SET version = excluded.version, payload = excluded.payload, state = 'pending',
                attempts = 0, next_attempt_ms = excluded.next_attempt_ms, error_class = NULL, error_code = NULL, error_message = NULL,
-               updated_ms = excluded.updated_ms",
-            params![d.interaction_id, version, payload, now],
+               updated_ms = excluded.updated_ms, genesys_wrapup = excluded.genesys_wrapup,
+               genesys_next_ms = excluded.genesys_next_ms, genesys_error = NULL",
+            params![d.interaction_id, version, payload, now, genesys],
         )?;
-        let kind = match existing.as_ref().map(|(_, s)| s.as_str()) {
+        let kind = match existing.as_ref().map(|(_, s, _)| s.as_str()) {
             None => "enqueued",
             Some("delivered") => "edited_after_delivery",
             Some(_) => "edited",
@@ -205,7 +234,7 @@ impl Outbox {
         tx.commit()?;
         drop(conn);
         self.wake.notify_one();
-        Ok(version)
+        Ok(Some(version))
     }
 
     /// Up to `limit` rows due now, oldest first.

@@ -3,6 +3,7 @@
 //! to it. Nothing else in the crate writes SQL for this table.
 
 use crate::genesys::model::Media;
+use crate::genesys::rest::WrapupTarget;
 use crate::genesys::segment::{SegmentKind, Transition};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -62,6 +63,7 @@ pub struct StageReached<'a> {
     pub conversation_id: &'a str,
     pub participant_id: &'a str,
     pub customer_participant_id: Option<&'a str>,
+    pub communication_id: Option<&'a str>,
     pub media: Media,
     pub kind: SegmentKind,
     pub stage: Transition,
@@ -96,12 +98,13 @@ impl<'c> Interactions<'c> {
     pub fn record_stage(&self, s: StageReached<'_>, now_ms: i64) -> rusqlite::Result<()> {
         self.0
             .prepare_cached(
-                "INSERT INTO interaction(id, conversation_id, participant_id, customer_participant_id, media, kind, stage, ani,
-                   first_seen_ms, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                "INSERT INTO interaction(id, conversation_id, participant_id, customer_participant_id, communication_id, media,
+                   kind, stage, ani, first_seen_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)
                  ON CONFLICT(id) DO UPDATE SET stage = max(stage, excluded.stage), ani = coalesce(ani, excluded.ani),
                    participant_id = excluded.participant_id,
                    customer_participant_id = coalesce(excluded.customer_participant_id, customer_participant_id),
+                   communication_id = coalesce(excluded.communication_id, communication_id),
                    updated_ms = excluded.updated_ms",
             )?
             .execute(params![
@@ -109,6 +112,7 @@ impl<'c> Interactions<'c> {
                 s.conversation_id,
                 s.participant_id,
                 s.customer_participant_id,
+                s.communication_id,
                 media_name(s.media),
                 s.kind.as_str(),
                 s.stage as i64,
@@ -184,6 +188,28 @@ impl<'c> Interactions<'c> {
                     media: if r.get::<_, String>(1)? == "callback" { Media::Callback } else { Media::Call },
                     participant_id: r.get(2)?,
                 })
+            })
+            .optional()
+    }
+
+    /// Where a segment's wrap-up goes in Genesys, and how far the segment got (none for rows from
+    /// before segments).
+    pub fn wrapup_target(&self, interaction_id: &str) -> rusqlite::Result<Option<(WrapupTarget, Option<Transition>)>> {
+        self.0
+            .prepare_cached(
+                "SELECT media, conversation_id, participant_id, communication_id, stage FROM interaction
+                 WHERE id = ?1 AND participant_id IS NOT NULL AND communication_id IS NOT NULL",
+            )?
+            .query_row([interaction_id], |r| {
+                Ok((
+                    WrapupTarget {
+                        media: if r.get::<_, String>(0)? == "callback" { Media::Callback } else { Media::Call },
+                        conversation_id: r.get(1)?,
+                        participant_id: r.get(2)?,
+                        communication_id: r.get(3)?,
+                    },
+                    Transition::from_stage(r.get(4)?),
+                ))
             })
             .optional()
     }
@@ -297,6 +323,7 @@ mod tests {
             conversation_id: "conv",
             participant_id: "p1",
             customer_participant_id: Some("cust"),
+            communication_id: Some("comm"),
             media: Media::Call,
             kind: SegmentKind::Transfer,
             stage,
@@ -320,6 +347,8 @@ mod tests {
         let customer = calls.customer_of("c1").unwrap().unwrap();
         assert_eq!((customer.conversation_id.as_str(), customer.participant_id.as_str()), ("conv", "cust"));
         assert_eq!(calls.record_in_conversation("conv", "c1").unwrap(), None, "not its own");
+        let (target, stage) = calls.wrapup_target("c1").unwrap().unwrap();
+        assert_eq!((target.communication_id.as_str(), stage), ("comm", Some(Transition::Disconnected)));
         assert_eq!(calls.record_in_conversation("conv", "c2").unwrap().as_deref(), Some("0038c00000000gIAAQ"));
         // A pop for a call that was never recorded is refused, not invented.
         assert!(!calls.record_pop("nope", "single", None, 1, 14).unwrap());

@@ -5,6 +5,7 @@ CREATE TABLE interaction (
     conversation_id TEXT NOT NULL,
     participant_id TEXT,
     customer_participant_id TEXT,
+    communication_id TEXT,
     media TEXT NOT NULL DEFAULT 'call',
     kind TEXT NOT NULL DEFAULT 'inbound',
     stage INTEGER NOT NULL,
@@ -26,3 +27,9 @@ ALTER TABLE outbox RENAME COLUMN conversation_id TO interaction_id;
 ALTER TABLE outbox_event RENAME COLUMN conversation_id TO interaction_id;
 UPDATE outbox SET payload = json_set(payload, '$.interaction_id', json_extract(payload, '$.conversation_id'))
     WHERE json_extract(payload, '$.interaction_id') IS NULL;
+-- A disposition set in the companion is applied in Genesys too: 'pending', 'applied', 'refused' or
+-- 'closed' (Genesys no longer takes one); NULL when it came from Genesys or predates this.
+ALTER TABLE outbox ADD COLUMN genesys_wrapup TEXT;
+ALTER TABLE outbox ADD COLUMN genesys_next_ms INTEGER;
+ALTER TABLE outbox ADD COLUMN genesys_error TEXT;
+CREATE INDEX outbox_genesys_wrapup ON outbox(genesys_wrapup, genesys_next_ms);
