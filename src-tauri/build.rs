@@ -8,6 +8,7 @@ fn main() {
         "decide_later",
         "search_records",
         "submit_wrapup",
+        "save_draft",
         "open_record",
         "create_contact",
         "sync_status",

@@ -217,13 +217,32 @@ fn picker_choice_wrapup_and_delivery() {
         code(invoke(&w, "submit_wrapup", json!({"interactionId": id, "code": "Sale", "notes": long}))),
         "BAD_WRAPUP"
     );
-    let submitted =
-        invoke(&w, "submit_wrapup", json!({"interactionId": id, "code": "Sale", "notes": "renewal", "recordId": null}))
-            .unwrap();
+    // A draft is kept for the card (and for a restart) until the wrap-up is submitted.
+    assert_eq!(
+        code(invoke(&w, "save_draft", json!({"interactionId": "nope", "code": "", "notes": "x"}))),
+        "UNKNOWN_CALL"
+    );
+    assert_eq!(code(invoke(&w, "save_draft", json!({"interactionId": id, "code": "", "notes": long}))), "BAD_WRAPUP");
+    assert!(
+        invoke(&w, "save_draft", json!({"interactionId": id, "code": "Technical Support", "notes": "renew"}))
+            .unwrap()
+            .is_null()
+    );
+    let snap = invoke(&w, "desk_snapshot", json!({})).unwrap();
+    let drafted =
+        snap["calls"].as_array().unwrap().iter().find(|c| c["interaction_id"] == id.as_str()).unwrap().clone();
+    assert_eq!(drafted["draft"], json!({"code": "Technical Support", "notes": "renew"}), "{drafted}");
+    let submitted = invoke(
+        &w,
+        "submit_wrapup",
+        json!({"interactionId": id, "code": "Technical Support", "notes": "renewal", "recordId": null}),
+    )
+    .unwrap();
     assert!(submitted.is_null());
     // Durable before the command returned: the card says "queued" (or already "in Salesforce").
     let queued = card_of(&w, &id);
     assert!(["pending", "delivered"].contains(&queued["disposition"]["state"].as_str().unwrap()), "{queued}");
+    assert!(queued["draft"].is_null(), "the draft has served");
     assert_eq!(queued["disposition"]["record_id"], second.as_str());
     // The outbox delivers it: the record is in the simulator's Salesforce, once, with the picked contact.
     let records = eventually_blocking("the disposition in Salesforce", 60, || {

@@ -59,6 +59,12 @@ pub async fn submit_wrapup(
     shell.desk().await?.submit_wrapup(&interaction_id, &code, &notes, record_id.as_deref()).await
 }
 
+/// Keeps what the agent typed in an interaction's wrap-up form (survives a new pop and a restart).
+#[tauri::command]
+pub async fn save_draft(shell: State<'_, Shell>, interaction_id: String, code: String, notes: String) -> Reply<()> {
+    shell.desk().await?.save_draft(&interaction_id, &code, &notes)
+}
+
 /// Opens a record in the browser; returns the URL opened.
 #[tauri::command]
 pub async fn open_record(shell: State<'_, Shell>, record_id: String) -> Reply<String> {

@@ -216,6 +216,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>, shell: Shell) -> ta
         commands::decide_later,
         commands::search_records,
         commands::submit_wrapup,
+        commands::save_draft,
         commands::open_record,
         commands::create_contact,
         commands::sync_status,

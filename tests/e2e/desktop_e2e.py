@@ -266,10 +266,13 @@ def main():
             return http_json("GET", f"{control}/_sim/population?kind={kind}&limit={n}")["callers"]
 
         placed = []
+        conversations = []
 
         def place(caller):
             placed.append(caller["ani"])
-            return http_json("POST", f"{control}/_sim/calls", {"ani": caller["ani"], "manual": True})["conversation_id"]
+            cid = http_json("POST", f"{control}/_sim/calls", {"ani": caller["ani"], "manual": True})["conversation_id"]
+            conversations.append(cid)
+            return cid
 
         def card_for(cid):
             return driver.wait(
@@ -278,8 +281,12 @@ def main():
                 f"the pop of {cid}")
 
         def dispositions(cid):
+            # One record per agent segment; the conversation is a field of each.
             recs = http_json("GET", f"{control}/_sim/salesforce/Disposition_Log__c")["records"]
-            return [r for r in recs if r.get("Interaction_ID__c") == cid]
+            return [r for r in recs if r.get("Conversation_ID__c") == cid]
+
+        def advance(cid):
+            return http_json("POST", f"{control}/_sim/calls/{cid}/advance", {})
 
         # 1. A single match.
         single = callers("single", 1)[0]
@@ -320,7 +327,7 @@ def main():
         driver.wait(f"const c = window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(cid3)}); return c.chosen && c.chosen.id", "the searched pick")
 
         # 4. Wrap-up from the form, delivered to the simulator's Salesforce.
-        driver.click("#wrapup-code option[value='Sale']")
+        driver.click("#wrapup-code option[value='Technical Support']")
         driver.type("#wrapup-notes", "Renewal agreed; e2e")
         driver.click("#wrapup-submit")
         driver.wait("return document.getElementById('wrapup-status').dataset.state === 'delivered'", "the wrap-up in Salesforce")
@@ -336,7 +343,7 @@ def main():
                           {"kind": "server_error", "service": "salesforce", "path_contains": "composite", "status": 503, "rate": 1.0})
         cid4 = place(callers("single", 2)[1])
         card_for(cid4)
-        driver.click("#wrapup-code option[value='Billing Question']")
+        driver.click("#wrapup-code option[value='Complaint']")
         driver.click("#wrapup-submit")
         driver.wait("return document.getElementById('wrapup-status').dataset.state === 'pending'", "the queued wrap-up")
         driver.click("#tab-sync")
@@ -356,7 +363,69 @@ def main():
         driver.screenshot("09-settings")
         driver.click("#tab-calls")
 
-        # 7. Pop-to-painted over more calls (single matches and cache hits alike).
+        # 7. Two interactions at once: the first call's unsent notes are kept while a second one pops.
+        #    (The calls above end first, as an agent's would.)
+        for c in conversations:
+            while advance(c).get("phase") != "done":
+                pass
+        driver.wait("return document.querySelectorAll('#interactions .interaction').length === 0", "the earlier calls to end")
+        first, second_caller = callers("single", 4)[2:4]
+        c_first = place(first)
+        card_for(c_first)
+        advance(c_first)  # answered
+        driver.type("#wrapup-notes", "Draft kept while another call rang; e2e")
+        c_second = place(second_caller)
+        driver.wait(f"const c = window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(c_second)});"
+                    "return c && c.pop && document.querySelectorAll('#interactions .interaction').length === 2", "two interactions listed")
+        assert driver.js("return document.getElementById('wrapup-notes').value") == "", "the new call has its own form"
+        driver.screenshot("10-two-interactions")
+        driver.click("#interactions .interaction[aria-current='false']")
+        driver.wait("return document.getElementById('wrapup-notes').value === 'Draft kept while another call rang; e2e'", "the draft back")
+        print("two interactions: the first call's draft survived the second pop")
+        for c in (c_first, c_second):
+            while advance(c).get("phase") != "done":
+                pass
+
+        # 8. A transfer back to this agent: a second segment of the same call, popped on its own, the
+        #    caller already known.
+        back_caller = callers("single", 5)[4]
+        placed.append(back_caller["ani"])
+        tb = http_json("POST", f"{control}/_sim/calls", {"ani": back_caller["ani"], "manual": True, "flow": "transfer_back",
+                                                          "timed_out_agent": False, "user": "alex.morgan@example.com",
+                                                          "second_user": "priya.natarajan@example.com"})
+        tb_cid = tb["conversation_id"]
+        card_for(tb_cid)
+        while advance(tb_cid).get("phase") != "done":
+            if driver.js(f"return window.__companion.state().calls.some(x => x.conversation_id === {json.dumps(tb_cid)} && x.segment_kind === 'transfer_back' && x.pop)"):
+                break
+        driver.wait(f"const c = window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(tb_cid)} && x.segment_kind === 'transfer_back');"
+                    "return c && c.pop && document.querySelector('#card .kind') && document.querySelector('#card .kind').textContent === 'Back to you'",
+                    "the transfer-back pop")
+        driver.screenshot("11-transfer-back")
+        print("transfer back: " + driver.js("return document.querySelector('#card .how').textContent"))
+        while advance(tb_cid).get("phase") != "done":
+            pass
+
+        # 9. A caller another agent identified: their desktop noted the record on the conversation, so
+        #    this one pops it at once, saying who.
+        carried_caller = callers("single", 6)[5]
+        placed.append(carried_caller["ani"])
+        bt = http_json("POST", f"{control}/_sim/calls", {
+            "ani": carried_caller["ani"], "manual": True, "flow": "blind_transfer", "timed_out_agent": False,
+            "user": "priya.natarajan@example.com", "second_user": "alex.morgan@example.com",
+            "attributes_on_answer": {"companion_record_id": carried_caller["expected"][0], "companion_identified_by": "Priya Natarajan"}})
+        bt_cid = bt["conversation_id"]
+        for _ in range(3):
+            advance(bt_cid)  # answered by Priya, transferred to this agent
+        driver.wait(f"const c = window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(bt_cid)});"
+                    "return c && c.pop && document.querySelector('#card .how') && /Identified by Priya Natarajan/.test(document.querySelector('#card .how').textContent)",
+                    "the carried identification")
+        driver.screenshot("12-identified-by-another-agent")
+        print("carried: " + driver.js("return document.querySelector('#card .how').textContent"))
+        while advance(bt_cid).get("phase") != "done":
+            pass
+
+        # 10. Pop-to-painted over more calls (single matches and cache hits alike).
         # A few callers calling again and again, as the reference workload does: mostly cache hits.
         pool = callers("single", max(1, a.pop_calls // 4))
         for i in range(a.pop_calls):

@@ -167,6 +167,8 @@ async fn a_blind_transfer_pops_once_for_each_agent_carries_the_pick_and_keeps_bo
     assert_eq!(kind_of(&b, &b_id), Some(SegmentKind::Transfer));
     assert_eq!(kind_of(&a, &a_id), Some(SegmentKind::Inbound));
     both_delivered(&sim, &a, &b, [&a_id, &b_id], &cid).await;
+    let crm = crm(&sim).await;
+    assert_eq!(crm[&b_id][0]["Contact__c"], record.as_str(), "B's disposition is linked to the carried record");
     assert_eq!(pops_of(&a, &a_id).len(), 1);
     assert_eq!(pops_of(&b, &b_id).len(), 1);
     assert!(pops(&a.events).iter().all(|p| p.interaction_id == a_id), "A never pops B's segment");

@@ -6,6 +6,7 @@ import { initialState, fromSnapshot, reduce, bringsPop, cardOf, pickerCandidates
 import { errorSentence } from './view.js';
 import { headerView } from './views/header.js';
 import { cardView } from './views/card.js';
+import { interactionsView } from './views/interactions.js';
 import { wrapupView } from './views/wrapup.js';
 import { syncView } from './views/sync.js';
 import { historyView } from './views/history.js';
@@ -23,6 +24,7 @@ export function createApp({ invoke, listen, doc, win }) {
     searching: false,
     cardKey: null,
     wrapKey: null,
+    drafts: {}, // interaction id → {code, notes}: what the agent typed and has not submitted
     dismissedUpdate: null, // the release version whose notice the agent dismissed
   };
   const timings = [];
@@ -65,6 +67,7 @@ export function createApp({ invoke, listen, doc, win }) {
     signIn: (cloud) => toggleSignIn(cloud),
   };
   const header = headerView(ctx);
+  const interactions = interactionsView(ctx);
   const card = cardView(ctx);
   const wrapup = wrapupView(ctx);
   const sync = syncView(ctx);
@@ -75,6 +78,7 @@ export function createApp({ invoke, listen, doc, win }) {
 
   function render() {
     header.render();
+    interactions.render();
     card.render();
     wrapup.render();
     wrapup.renderRecent();

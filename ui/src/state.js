@@ -91,6 +91,53 @@ export function focusedCall(state) {
   return state.calls.find((c) => c.interaction_id === state.focusId) || state.calls[0] || null;
 }
 
+/** Stages of an interaction still on the agent's desk (ringing, talking, in after-call work). */
+const LIVE = ['alerting', 'connected', 'after_call_work'];
+
+/** Whether an interaction is still on the agent's desk. */
+export function isLive(call) {
+  return !!call && LIVE.includes(call.stage);
+}
+
+/** How busy an interaction keeps the agent: talking first, then ringing, then on hold, then wrap-up. */
+function activity(call) {
+  if (call.stage === 'connected') return call.held ? 2 : 0;
+  if (call.stage === 'alerting') return 1;
+  return 3;
+}
+
+/** Every live interaction, the active one first (then newest first within the same activity). */
+export function liveCalls(state) {
+  return state.calls
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => isLive(c))
+    .sort((a, b) => activity(a.c) - activity(b.c) || a.i - b.i)
+    .map(({ c }) => c);
+}
+
+/** The codes the wrap-up form offers for a call: its queue's once Genesys named them, else the org's. */
+export function codesFor(state, call) {
+  return call && call.codes && call.codes.length ? call.codes : state.wrapupCodes;
+}
+
+/** How an interaction reached the agent, in words (none for a plain inbound call). */
+export function kindLabel(call) {
+  switch (call && call.segment_kind) {
+    case 'transfer':
+      return 'Transferred to you';
+    case 'consult':
+      return 'Consult';
+    case 'transfer_back':
+      return 'Back to you';
+    case 'outbound':
+      return 'Outbound call';
+    case 'callback':
+      return 'Callback';
+    default:
+      return '';
+  }
+}
+
 /** The candidates the picker offers for a call (empty when there is nothing to pick). */
 export function pickerCandidates(call) {
   const o = call && call.pop && call.pop.outcome;
@@ -105,8 +152,13 @@ export function needsSearch(call) {
   return o.kind === 'no_match' || o.kind === 'no_number' || o.kind === 'unavailable' || (o.kind === 'multiple' && call.deferred);
 }
 
-/** The record linked to a call: the agent's pick, else the single match. */
+/** The record linked to a call: the agent's pick, else the single match, else the record the IVR or
+ * an earlier agent of the call identified (known by its id). */
 export function linkedRecord(call) {
   if (!call) return null;
-  return call.chosen || (call.pop && call.pop.outcome.kind === 'single' ? call.pop.outcome.candidate : null);
+  if (call.chosen) return call.chosen;
+  const o = call.pop && call.pop.outcome;
+  if (o && o.kind === 'single') return o.candidate;
+  if (o && o.kind === 'attribute') return { id: o.record_id, object: o.object || 'Record', name: o.record_id };
+  return null;
 }

@@ -314,3 +314,57 @@ test('a problem the desk reports is shown as a sentence', async () => {
   assert.equal(alert.hidden, false);
   assert.match(alert.textContent, /A disposition needs attention/);
 });
+
+test('two interactions at once: each keeps its own draft while the other pops, active one first', async () => {
+  const { doc, emit, calls, window } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1, save_draft: null });
+  emit(callEvent('c1', 'connected'));
+  emit(pop('c1', { kind: 'single', candidate: candidate(1) }));
+  const notes = doc.getElementById('wrapup-notes');
+  notes.value = 'Asked about the late fee';
+  notes.dispatchEvent(new window.Event('input', { bubbles: true }));
+  // A second call rings: it takes the card; the first call's notes are kept.
+  emit(callEvent('c2', 'alerting', 'tel:+14155550199'));
+  emit(pop('c2', { kind: 'single', candidate: candidate(2) }));
+  assert.equal(doc.querySelector('#card .caller').textContent, 'Person 2');
+  assert.equal(doc.getElementById('wrapup-notes').value, '');
+  const items = [...doc.querySelectorAll('#interactions .interaction')];
+  assert.equal(items.length, 2, 'both interactions are listed');
+  assert.match(items[0].textContent, /Person 1 · On the call · Draft/, 'the call being talked on comes first');
+  assert.match(items[1].textContent, /Person 2 · Ringing/);
+  assert.equal(items[1].getAttribute('aria-current'), 'true');
+  items[0].click();
+  assert.equal(doc.querySelector('#card .caller').textContent, 'Person 1');
+  assert.equal(doc.getElementById('wrapup-notes').value, 'Asked about the late fee', 'the draft came back');
+  await new Promise((r) => setTimeout(r, 450));
+  const saved = calls.filter((c) => c.cmd === 'save_draft');
+  assert.deepEqual(saved.at(-1).args, { interactionId: 'c1', code: '', notes: 'Asked about the late fee' });
+  // Once c2 is on hold and c1 taken off it, the order follows.
+  emit(cardEvent('c2', { stage: 'connected', held: true }));
+  assert.match(doc.querySelectorAll('#interactions .interaction')[1].textContent, /On hold/);
+});
+
+test('a draft kept by the desk comes back after a restart, with the queue’s codes', async () => {
+  const restored = {
+    interaction_id: 'c9:p1', conversation_id: 'c9', segment_kind: 'inbound', ani: 'tel:+14155550123', stage: 'after_call_work',
+    pop: null, chosen: null, deferred: false, disposition: null, held: false,
+    codes: ['Completed', 'Technical Support'], draft: { code: 'Technical Support', notes: 'Router reset, call back Monday' },
+  };
+  const { doc } = await startApp({ desk_snapshot: snapshot({ calls: [restored] }), ui_ready: 1 });
+  const options = [...doc.querySelectorAll('#wrapup-code option')].map((o) => o.value).filter(Boolean);
+  assert.deepEqual(options, ['Completed', 'Technical Support'], 'the queue’s codes, not the org’s');
+  assert.equal(doc.getElementById('wrapup-code').value, 'Technical Support');
+  assert.equal(doc.getElementById('wrapup-notes').value, 'Router reset, call back Monday');
+});
+
+test('a caller identified by the previous agent pops at once and says who; a transfer back says so', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  emit(cardEvent('c1:p2', { segment_kind: 'transfer', stage: 'alerting', ani: 'tel:+14155550100' }));
+  emit(pop('c1:p2', { kind: 'attribute', record_id: '0038c00000000gIAAQ', object: 'Contact', attribute: 'companion_record_id', identified_by: 'Alex <b>Morgan</b>' }, { source: 'attribute', e164: null }));
+  assert.equal(doc.querySelector('#card .kind').textContent, 'Transferred to you');
+  assert.equal(doc.querySelector('#card .how').textContent, 'Identified by Alex <b>Morgan</b> earlier in this call');
+  assert.equal(doc.querySelector('#card b'), null, 'a name is text, never markup');
+  assert.equal(doc.getElementById('wrapup-record').textContent, '0038c00000000gIAAQ (Contact)', 'the wrap-up is linked to it');
+  emit(cardEvent('c1:p3', { segment_kind: 'transfer_back', stage: 'alerting', ani: 'tel:+14155550100' }));
+  emit(pop('c1:p3', { kind: 'single', candidate: candidate(1) }));
+  assert.equal(doc.querySelector('#card .kind').textContent, 'Back to you');
+});

@@ -26,6 +26,8 @@ pub enum EngineEvent {
         /// True when the stage was not seen itself but implied by a later one.
         inferred: bool,
     },
+    /// The caller was put on hold, or taken off it.
+    Held { interaction_id: String, held: bool },
     /// The wrap-up codes the segment's queue allows (names, sorted).
     WrapupCodes { interaction_id: String, codes: Vec<String> },
     /// The screen-pop decision for a call.

@@ -10,7 +10,7 @@ use std::str::FromStr;
 const MAX_INPUT: usize = 64;
 
 /// Why a caller has no usable number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoNumber {
     /// No address at all.

@@ -10,7 +10,7 @@ use crate::outbox::OutboxRows;
 use crate::phone::{self, Normalized};
 use crate::salesforce::ids;
 use crate::screenpop::cache::CacheRows;
-use crate::store::{Interactions, Journal, Store, StoreError};
+use crate::store::{Drafts, Interactions, Journal, Store, StoreError};
 use rusqlite::params;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -95,8 +95,10 @@ pub fn forget(
                     return Err(ForgetError::Undelivered { count: undelivered });
                 }
                 let journal = Journal::on(&tx);
+                let drafts = Drafts::on(&tx);
                 for id in &theirs {
                     count("interaction", calls.delete(id)?);
+                    count("wrapup_draft", drafts.forget(id)?);
                     count("journal", journal.forget_conversation(conversation_of(id))?);
                 }
                 let (rows, events) = outbox.erase(&theirs)?;
@@ -130,6 +132,7 @@ pub fn forget(
                     return Err(ForgetError::Undelivered { count: pending });
                 }
                 count("interaction", Interactions::on(&tx).delete_all()?);
+                count("wrapup_draft", Drafts::on(&tx).delete_all()?);
                 let (answers, picks) = CacheRows::on(&tx).forget_all()?;
                 count("cache_lookup", answers);
                 count("picker_choice", picks);

@@ -1,7 +1,7 @@
 // The Calls view's card: the caller's record, the picker, the no-match search, and choosing by
 // keyboard (1–9, arrows, Enter, Esc). It renders the desk's card as it is sent.
 
-import { focusedCall, pickerCandidates, needsSearch } from '../state.js';
+import { focusedCall, pickerCandidates, needsSearch, kindLabel } from '../state.js';
 import { el, freshness, matchedHow, stageLabel, candidateRow } from '../view.js';
 
 export function cardView(ctx) {
@@ -11,7 +11,7 @@ export function cardView(ctx) {
     if (!callObj) return 'none';
     const o = callObj.pop && callObj.pop.outcome;
     const cands = o && o.candidates ? o.candidates.map((c) => c.id).join(',') : '';
-    return [callObj.interaction_id, o ? o.kind : 'waiting', cands, callObj.chosen && callObj.chosen.id, callObj.deferred].join('|');
+    return [callObj.interaction_id, o ? o.kind : 'waiting', cands, callObj.chosen && callObj.chosen.id, callObj.deferred, callObj.segment_kind].join('|');
   }
 
   function renderCard() {
@@ -48,10 +48,12 @@ export function cardView(ctx) {
     if (!c) {
       return el(doc, 'div', { class: 'card empty' }, el(doc, 'p', { text: 'Waiting for calls. A caller’s record appears here as the phone rings.' }));
     }
+    const kind = kindLabel(c);
     const head = el(
       doc,
       'div',
       { class: 'card-head' },
+      kind ? el(doc, 'p', { class: `kind kind-${c.segment_kind}`, text: kind }) : null,
       el(doc, 'p', { class: 'stage', text: `${stageLabel(c.stage)} · ${c.ani || 'unknown number'}` }),
     );
     const o = c.pop && c.pop.outcome;
@@ -62,9 +64,11 @@ export function cardView(ctx) {
     } else if (o.kind === 'single') {
       body.push(recordBlock(o.candidate, freshness(c.pop)));
     } else if (o.kind === 'attribute') {
+      // Carried from an earlier agent of the call (their pick), or set by the IVR.
+      const how = o.identified_by != null ? `Identified by ${o.identified_by || 'an earlier agent'} earlier in this call` : `Identified by the IVR (${o.attribute})`;
       body.push(
         el(doc, 'h2', { class: 'caller', text: `${o.object || 'Record'} ${o.record_id}` }),
-        el(doc, 'p', { class: 'how', text: `Identified by the IVR (${o.attribute})` }),
+        el(doc, 'p', { class: 'how', text: how }),
         el(doc, 'div', { class: 'actions' }, openButton(o.record_id)),
       );
     } else if (o.kind === 'multiple' && !c.deferred) {

@@ -1,7 +1,9 @@
 // The Calls view's wrap-up form, and the earlier calls of this session below it. The form is built
-// once per call, so a card that changes under the agent never loses what they typed.
+// once per interaction, so a card that changes under the agent never loses what they typed; what they
+// typed is each interaction's draft, kept by the desk, so it survives another call taking the card and
+// a restart.
 
-import { focusedCall, linkedRecord } from '../state.js';
+import { focusedCall, linkedRecord, codesFor, liveCalls } from '../state.js';
 import { el, deliveryLabel } from '../view.js';
 
 export function wrapupView(ctx) {
@@ -30,7 +32,8 @@ export function wrapupView(ctx) {
   }
 
   function buildWrapup(c) {
-    const codes = ctx.state().wrapupCodes;
+    const codes = codesFor(ctx.state(), c);
+    const draft = ui.drafts[c.interaction_id] || c.draft || { code: '', notes: '' };
     const select = el(
       doc,
       'select',
@@ -39,6 +42,11 @@ export function wrapupView(ctx) {
       codes.map((code) => el(doc, 'option', { value: code, text: code })),
     );
     const notes = el(doc, 'textarea', { id: 'wrapup-notes', name: 'notes', rows: '3', maxlength: '4000', placeholder: 'Reason or notes (Ctrl+Enter submits)' });
+    if (codes.includes(draft.code)) select.value = draft.code;
+    notes.value = draft.notes || '';
+    const keep = () => saveDraft(c.interaction_id, select.value, notes.value);
+    select.addEventListener('change', keep);
+    notes.addEventListener('input', keep);
     const form = el(
       doc,
       'form',
@@ -66,6 +74,17 @@ export function wrapupView(ctx) {
     return form;
   }
 
+  // The draft is the window's at once and the desk's shortly after (one write per pause in typing).
+  const timers = {};
+  function saveDraft(id, code, notes) {
+    ui.drafts[id] = { code, notes };
+    clearTimeout(timers[id]);
+    timers[id] = setTimeout(() => {
+      delete timers[id];
+      call('save_draft', { interactionId: id, code, notes });
+    }, 400);
+  }
+
   async function submitWrapup(id, code, notes) {
     if (!code) {
       showError({ code: 'BAD_WRAPUP', message: 'choose a disposition code from the list' });
@@ -73,13 +92,20 @@ export function wrapupView(ctx) {
       return;
     }
     // Durable before the reply; the card saying "Queued" arrives as a desk event.
-    await call('submit_wrapup', { interactionId: id, code, notes, recordId: null });
+    const r = await call('submit_wrapup', { interactionId: id, code, notes, recordId: null });
+    if (r.ok) {
+      clearTimeout(timers[id]);
+      delete ui.drafts[id];
+    }
   }
 
   function renderRecent() {
     const state = ctx.state();
+    // Live interactions are listed above the card when there are several.
+    const live = liveCalls(state);
+    const listed = new Set(live.length > 1 ? live.map((c) => c.interaction_id) : []);
     const items = state.calls
-      .filter((c) => c.interaction_id !== (focusedCall(state) || {}).interaction_id)
+      .filter((c) => c.interaction_id !== (focusedCall(state) || {}).interaction_id && !listed.has(c.interaction_id))
       .slice(0, 10)
       .map((c) => {
         const o = c.pop && c.pop.outcome;

@@ -8,6 +8,7 @@ use crate::genesys::segment::conversation_of;
 use crate::genesys::tracker::{SegmentKind, Transition};
 use crate::outbox::{Outbox, RowState};
 use crate::screenpop::{Candidate, PopDecision, PopOutcome};
+use crate::store::{Draft, Drafts, Interactions, Store, StoreError};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -31,8 +32,9 @@ pub struct DispositionView {
 pub struct CallCard {
     pub interaction_id: String,
     pub conversation_id: String,
-    /// How it reached the agent: inbound, transfer, consult, transfer back, outbound, callback.
-    pub kind: SegmentKind,
+    /// How it reached the agent: inbound, transfer, consult, transfer back, outbound, callback. (Not
+    /// `kind`: the window's events are tagged by `kind`.)
+    pub segment_kind: SegmentKind,
     pub ani: String,
     pub stage: Option<Transition>,
     pub pop: Option<PopDecision>,
@@ -43,14 +45,18 @@ pub struct CallCard {
     pub disposition: Option<DispositionView>,
     /// The wrap-up codes the segment's queue allows (empty until Genesys answered: the org's list).
     pub codes: Vec<String>,
+    /// The caller is on hold.
+    pub held: bool,
+    /// What the agent typed in the wrap-up form and has not submitted.
+    pub draft: Option<Draft>,
 }
 
 impl CallCard {
-    fn new(id: &str) -> CallCard {
+    pub(super) fn new(id: &str) -> CallCard {
         CallCard {
             interaction_id: id.to_string(),
             conversation_id: conversation_of(id).to_string(),
-            kind: SegmentKind::Inbound,
+            segment_kind: SegmentKind::Inbound,
             ani: String::new(),
             stage: None,
             pop: None,
@@ -58,6 +64,8 @@ impl CallCard {
             deferred: false,
             disposition: None,
             codes: Vec::new(),
+            held: false,
+            draft: None,
         }
     }
 
@@ -67,6 +75,14 @@ impl CallCard {
             Some(PopOutcome::Single { candidate }) => Some(candidate),
             _ => None,
         })
+    }
+
+    /// The record the IVR or an earlier agent of the call identified, when the pop came from them.
+    pub fn identified_record(&self) -> Option<&str> {
+        match self.pop.as_ref().map(|p| &p.outcome) {
+            Some(PopOutcome::Attribute { record_id, .. }) => Some(record_id),
+            _ => None,
+        }
     }
 
     /// The records offered for this call by its pop.
@@ -111,6 +127,42 @@ impl Board {
         card
     }
 
+    /// Changes a card without telling the window (what the window itself sent, like a draft).
+    pub(super) fn quietly(&self, id: &str, f: impl FnOnce(&mut CallCard)) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = calls.iter_mut().find(|c| c.interaction_id == id) {
+            f(c);
+        }
+    }
+
+    /// The cards of interactions still open when the app last ran (ringing, talking or in after-call
+    /// work, touched since `since_ms`), with their pop, disposition and draft: after a restart the
+    /// agent finds them as they left them. Called before the window asks for its snapshot.
+    pub(super) fn restore(&self, store: &Store, since_ms: i64) -> Result<usize, StoreError> {
+        let conn = store.background();
+        let open = Interactions::on(&conn).open_since(since_ms)?;
+        let drafts = Drafts::on(&conn);
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.len();
+        for (record, pop) in open {
+            let id = record.interaction_id.clone();
+            if calls.iter().any(|c| c.interaction_id == id) {
+                continue;
+            }
+            let mut card = CallCard::new(&id);
+            card.conversation_id = record.conversation_id;
+            card.segment_kind = record.kind;
+            card.ani = record.ani.unwrap_or_default();
+            card.stage = record.stage;
+            card.pop = pop.and_then(|j| serde_json::from_str(&j).ok());
+            card.draft = drafts.get(&id)?;
+            card.disposition = self.disposition(&id, false);
+            calls.push_front(card);
+        }
+        calls.truncate(BOARD_CALLS);
+        Ok(n)
+    }
+
     /// A call's card.
     pub(super) fn get(&self, id: &str) -> Option<CallCard> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|c| c.interaction_id == id).cloned()
@@ -142,9 +194,15 @@ impl EventSink for Board {
                         c.ani = ani.clone();
                     }
                     c.conversation_id = conversation_id.clone();
-                    c.kind = *kind;
+                    c.segment_kind = *kind;
+                    if *transition > Transition::Connected {
+                        c.held = false;
+                    }
                     c.stage = Some(c.stage.map_or(*transition, |s| s.max(*transition)));
                 });
+            }
+            EngineEvent::Held { interaction_id, held } => {
+                self.change(interaction_id, |c| c.held = *held);
             }
             EngineEvent::WrapupCodes { interaction_id, codes } => {
                 self.change(interaction_id, |c| c.codes = codes.clone());
@@ -169,5 +227,57 @@ impl EventSink for Board {
             }
             EngineEvent::CacheRevalidated { .. } => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::genesys::model::Media;
+    use crate::store::{PopWritten, StageReached};
+
+    struct Quiet;
+    impl DeskSink for Quiet {
+        fn emit(&self, _: &DeskEvent) {}
+    }
+
+    #[test]
+    fn an_open_interaction_comes_back_after_a_restart_with_its_pop_and_draft() {
+        let store = Arc::new(Store::in_memory().unwrap());
+        {
+            let conn = store.background();
+            let rows = Interactions::on(&conn);
+            for (id, stage) in [("c:open", Transition::AfterCallWork), ("c:done", Transition::WrapupSubmitted)] {
+                let reached = StageReached {
+                    interaction_id: id,
+                    conversation_id: "c",
+                    participant_id: "p",
+                    customer_participant_id: None,
+                    communication_id: None,
+                    media: Media::Call,
+                    kind: SegmentKind::Consult,
+                    stage,
+                    ani: "tel:+14155550100",
+                };
+                rows.record_stage(reached, 10).unwrap();
+            }
+            let pop = serde_json::json!({"interaction_id": "c:open", "outcome": {"kind": "no_match"}, "source": "search",
+                "e164": "+14155550100", "cache_age_secs": null, "elapsed_us": 900, "salesforce_us": 800});
+            let json = pop.to_string();
+            rows.record_pop("c:open", PopWritten { outcome: "no_match", record: None, pop_us: 900, json: &json }, 11)
+                .unwrap();
+            Drafts::on(&conn)
+                .save("c:open", &Draft { code: "Completed".into(), notes: "half typed".into() }, 12)
+                .unwrap();
+        }
+        let outbox = Arc::new(Outbox::new(store.clone(), Arc::new(crate::clock::SystemClock)));
+        let board = Board::new(Arc::new(Quiet), outbox);
+        board.restore(&store, 0).unwrap();
+        let cards = board.all();
+        assert_eq!(cards.len(), 1, "a wrapped-up interaction is not brought back");
+        let c = &cards[0];
+        assert_eq!((c.segment_kind, c.stage), (SegmentKind::Consult, Some(Transition::AfterCallWork)));
+        assert_eq!(c.draft.as_ref().map(|d| d.notes.as_str()), Some("half typed"));
+        assert!(matches!(c.pop.as_ref().map(|p| &p.outcome), Some(PopOutcome::NoMatch)));
     }
 }

@@ -46,3 +46,21 @@ pub trait DeskSink: Send + Sync {
     /// notification. Nothing by default.
     fn popped(&self, _card: &CallCard) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::desk::board::CallCard;
+
+    #[test]
+    fn a_card_event_names_each_key_once() {
+        // The envelope's `kind` must not meet a field of the card with the same name: the window would
+        // read only one of them.
+        let mut card = CallCard::new("c:p");
+        card.segment_kind = crate::genesys::tracker::SegmentKind::Transfer;
+        let text = serde_json::to_string(&DeskEvent::Card(Box::new(card))).unwrap();
+        assert_eq!(text.matches("\"kind\"").count(), 1, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!((v["kind"].as_str(), v["segment_kind"].as_str()), (Some("card"), Some("transfer")));
+    }
+}

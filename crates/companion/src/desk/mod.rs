@@ -30,7 +30,7 @@ use crate::screenpop::Candidate;
 use crate::screenpop::manual;
 use crate::secrets::SecretStore;
 use crate::signin::{Cloud, Clouds, Prompt};
-use crate::store::{DbFile, Store};
+use crate::store::{DbFile, Draft, Drafts, Store, StoreError};
 use crate::updates::Release;
 use board::Board;
 use std::path::PathBuf;
@@ -93,6 +93,11 @@ impl DeskHandle {
         let store = Arc::new(DbFile::configured(&path, config.store.encrypt, || key_secrets)?.open()?);
         let outbox = Arc::new(Outbox::new(store.clone(), Arc::new(crate::clock::SystemClock)));
         let board = Arc::new(Board::new(out, outbox));
+        // Interactions still open when the app closed come back with their drafts.
+        let since = chrono::Utc::now().timestamp_millis() - config.store.journal_retention_hours as i64 * 3_600_000;
+        if let Err(e) = board.restore(&store, since) {
+            tracing::warn!(error = %e, "the open interactions could not be restored");
+        }
         let update = Arc::new(Mutex::new(None));
         let update_checks = {
             let (slot, out) = (update.clone(), board.out.clone());
@@ -326,15 +331,17 @@ impl DeskHandle {
         }
         .filter(|p| current.as_ref().is_none_or(|c| c.id != p.id));
         let linked = picked.clone().or(current);
+        // A caller the IVR or an earlier agent identified is linked by the record id alone.
+        let contact_id = linked.as_ref().map(|c| c.id.clone()).or_else(|| card.identified_record().map(str::to_string));
         let d = Disposition {
             interaction_id: interaction_id.to_string(),
             conversation_id: card.conversation_id.clone(),
-            kind: card.kind,
+            kind: card.segment_kind,
             code: code.to_string(),
             reason: notes.trim().to_string(),
             timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_secs: None,
-            contact_id: linked.as_ref().map(|c| c.id.clone()),
+            contact_id,
             account_id: linked.as_ref().and_then(|c| c.account_id.clone()),
             agent_extension: None,
             source: DispositionSource::Agent,
@@ -347,15 +354,37 @@ impl DeskHandle {
             Ok(e.set_disposition(d.clone())?)
         })
         .await?;
-        // One change of the card: the pick (if any) and the disposition as the outbox now holds it.
+        // Submitted: the draft has served.
+        if let Err(e) = Drafts::on(&self.store.background()).forget(interaction_id) {
+            tracing::warn!(error = %e, "a submitted draft could not be forgotten");
+        }
+        // One change of the card: the pick (if any), the disposition as the outbox now holds it.
         let queued = self.board.disposition(interaction_id, false);
         self.board.change(interaction_id, |c| {
+            c.draft = None;
             if let Some(p) = picked {
                 c.chosen = Some(p);
             }
             if queued.is_some() {
                 c.disposition = queued;
             }
+        });
+        Ok(())
+    }
+
+    /// Keeps what the agent typed in an interaction's wrap-up form, so it survives a new pop and a
+    /// restart.
+    pub fn save_draft(&self, interaction_id: &str, code: &str, notes: &str) -> Result<(), UiError> {
+        self.card(interaction_id)?;
+        if notes.chars().count() > MAX_NOTES || code.chars().count() > 200 {
+            return Err(UiError::new(ErrorCode::BadWrapup, format!("notes are at most {MAX_NOTES} characters")));
+        }
+        let draft = Draft { code: code.trim().to_string(), notes: notes.to_string() };
+        Drafts::on(&self.store.background())
+            .save(interaction_id, &draft, chrono::Utc::now().timestamp_millis())
+            .map_err(StoreError::Sql)?;
+        self.board.quietly(interaction_id, |c| {
+            c.draft = Some(draft).filter(|d| !d.code.is_empty() || !d.notes.trim().is_empty())
         });
         Ok(())
     }

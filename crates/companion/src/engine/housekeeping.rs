@@ -9,7 +9,7 @@ use crate::genesys::feed::ConnectionState;
 use crate::genesys::rest::GenesysClient;
 use crate::salesforce::SalesforceClient;
 use crate::screenpop::Resolver;
-use crate::store::{Interactions, Journal, Store, StoreError};
+use crate::store::{Drafts, Interactions, Journal, Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -108,6 +108,7 @@ pub fn purge(resolver: &Resolver, store: &Store, now_ms: i64, retention_ms: i64)
     let conn = store.background();
     let journal = Journal::on(&conn).purge_before(now_ms - retention_ms)?;
     Interactions::on(&conn).purge_before(now_ms - retention_ms)?;
+    Drafts::on(&conn).purge_before(now_ms - retention_ms)?;
     Ok((cache, journal))
 }
 

@@ -15,7 +15,7 @@ use crate::genesys::rest::GenesysClient;
 use crate::genesys::tracker::{Emitted, SegmentKind, SegmentView, Tracker, Transition};
 use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError};
 use crate::screenpop::{PopOutcome, PopRequest, Resolver};
-use crate::store::{CustomerRef, Interactions, StageReached, Store};
+use crate::store::{CustomerRef, Interactions, PopWritten, StageReached, Store};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -85,6 +85,9 @@ impl Processor {
         for e in self.tracker.observe(&item.snapshot) {
             self.announce(&e, item.received);
         }
+        for (interaction_id, held) in self.tracker.take_held_changes() {
+            self.sink.emit(&EngineEvent::Held { interaction_id, held });
+        }
     }
 
     fn announce(&self, e: &Emitted, received: std::time::Instant) {
@@ -115,22 +118,17 @@ impl Processor {
         }
     }
 
-    /// The wrap-up codes this segment's queue allows, for the form (and for naming codes).
+    /// The wrap-up codes this segment's queue allows, for the form (and for naming codes). A segment
+    /// no queue routed (an outbound call) offers the org's list.
     fn queue_codes(&self, v: &SegmentView) {
-        let (genesys, codes, sink) = (self.genesys.clone(), self.codes.clone(), self.sink.clone());
+        let Some(queue) = v.queue_id.clone() else { return };
+        let (genesys, codes, sink, now) =
+            (self.genesys.clone(), self.codes.clone(), self.sink.clone(), self.clock.now_ms());
         let (id, conversation, participant) =
             (v.interaction_id.clone(), v.conversation_id.clone(), v.participant_id.clone());
         tokio::spawn(async move {
-            match genesys.participant_wrapup_codes(&conversation, &participant).await {
-                Ok(list) if !list.is_empty() => {
-                    codes.remember(&list);
-                    let mut names: Vec<String> = list.into_iter().map(|(_, n)| n).collect();
-                    names.sort();
-                    names.dedup();
-                    sink.emit(&EngineEvent::WrapupCodes { interaction_id: id, codes: names });
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not read the segment's wrap-up codes"),
+            if let Some(names) = codes.for_queue(&genesys, &queue, &conversation, &participant, now).await {
+                sink.emit(&EngineEvent::WrapupCodes { interaction_id: id, codes: names });
             }
         });
     }
@@ -200,13 +198,14 @@ impl Processor {
             }
             let _ = tokio::task::spawn_blocking(move || {
                 let conn = store.background();
-                let r = Interactions::on(&conn).record_pop(
-                    &decision.interaction_id,
-                    decision.outcome.label(),
-                    record.as_deref(),
-                    decision.elapsed_us as i64,
-                    clock.now_ms(),
-                );
+                let json = serde_json::to_string(&decision).unwrap_or_default();
+                let pop = PopWritten {
+                    outcome: decision.outcome.label(),
+                    record: record.as_deref(),
+                    pop_us: decision.elapsed_us as i64,
+                    json: &json,
+                };
+                let r = Interactions::on(&conn).record_pop(&decision.interaction_id, pop, clock.now_ms());
                 if let Err(e) = r {
                     tracing::warn!(error = %e, "could not record the pop");
                 }

@@ -8,10 +8,17 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Wrap-up code names by id.
+/// How long a queue's code list is reused before it is read again.
+const QUEUE_CODES_TTL_MS: i64 = 10 * 60_000;
+
+/// Wrap-up code names by id, and each queue's names.
 #[derive(Debug, Default)]
 pub struct WrapupCodes {
     by_id: RwLock<HashMap<String, String>>,
+    /// Queue id → (its code names, sorted; when read).
+    by_queue: RwLock<HashMap<String, (Vec<String>, i64)>>,
+    /// One read of a queue's list at a time.
+    queue_loading: tokio::sync::Mutex<()>,
     /// Names offered before Genesys answers (the configured code map's keys).
     fallback: Vec<String>,
     last_load_ms: AtomicI64,
@@ -45,6 +52,45 @@ impl WrapupCodes {
             Err(e) => {
                 self.last_load_ms.store(now_ms - 55_000, Ordering::Relaxed);
                 tracing::warn!(error = %e, "could not read the wrap-up codes");
+            }
+        }
+    }
+
+    /// The code names a queue allows, read through one of its participants the first time (and
+    /// again after ten minutes): one Genesys request per queue, not per call, so the agent's request
+    /// budget stays for the feed's catch-up.
+    pub async fn for_queue(
+        &self,
+        genesys: &GenesysClient,
+        queue_id: &str,
+        conversation_id: &str,
+        participant_id: &str,
+        now_ms: i64,
+    ) -> Option<Vec<String>> {
+        let fresh = |m: &HashMap<String, (Vec<String>, i64)>| {
+            m.get(queue_id).filter(|(_, at)| now_ms - at < QUEUE_CODES_TTL_MS).map(|(names, _)| names.clone())
+        };
+        if let Some(names) = fresh(&self.by_queue.read().unwrap_or_else(|e| e.into_inner())) {
+            return Some(names);
+        }
+        let _one_at_a_time = self.queue_loading.lock().await;
+        if let Some(names) = fresh(&self.by_queue.read().unwrap_or_else(|e| e.into_inner())) {
+            return Some(names);
+        }
+        match genesys.participant_wrapup_codes(conversation_id, participant_id).await {
+            Ok(list) if !list.is_empty() => {
+                self.remember(&list);
+                let mut names: Vec<String> = list.into_iter().map(|(_, n)| n).collect();
+                names.sort();
+                names.dedup();
+                let mut m = self.by_queue.write().unwrap_or_else(|e| e.into_inner());
+                m.insert(queue_id.to_string(), (names.clone(), now_ms));
+                Some(names)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the queue's wrap-up codes");
+                None
             }
         }
     }

@@ -29,6 +29,7 @@ struct Seen {
     /// When it was last touched (a sequence number).
     touched: u64,
     conversation_id: String,
+    held: bool,
 }
 
 /// Per-segment memory of what was announced.
@@ -38,18 +39,26 @@ pub struct Tracker {
     /// By interaction id.
     stages: HashMap<String, Seen>,
     touched: u64,
+    /// Holds put on or taken off since the last [`Tracker::take_held_changes`].
+    held_changes: Vec<(String, bool)>,
 }
 
 impl Tracker {
     /// A tracker for one agent.
     pub fn new(user_id: impl Into<String>) -> Tracker {
-        Tracker { user_id: user_id.into(), stages: HashMap::new(), touched: 0 }
+        Tracker { user_id: user_id.into(), stages: HashMap::new(), touched: 0, held_changes: vec![] }
     }
 
     /// Restores what was announced before a restart, so a segment never pops twice.
     pub fn restore(&mut self, interaction_id: String, conversation_id: String, stage: Transition) {
         self.touched += 1;
-        let seen = Seen { stage, open: stage != Transition::WrapupSubmitted, touched: self.touched, conversation_id };
+        let seen = Seen {
+            stage,
+            open: stage != Transition::WrapupSubmitted,
+            touched: self.touched,
+            conversation_id,
+            held: false,
+        };
         let e = self.stages.entry(interaction_id).or_insert_with(|| seen.clone());
         if stage > e.stage {
             *e = seen;
@@ -94,6 +103,11 @@ impl Tracker {
         }
     }
 
+    /// The holds put on or taken off since the last call: `(interaction id, on hold)`.
+    pub fn take_held_changes(&mut self) -> Vec<(String, bool)> {
+        std::mem::take(&mut self.held_changes)
+    }
+
     /// Number of segments in memory.
     pub fn len(&self) -> usize {
         self.stages.len()
@@ -108,7 +122,18 @@ impl Tracker {
     pub fn observe(&mut self, snap: &ConversationSnapshot) -> Vec<Emitted> {
         let mut out = vec![];
         for v in views(snap, &self.user_id) {
-            let prev = self.stage(&v.interaction_id);
+            let prev = self.stages.get(&v.interaction_id).map(|s| (s.stage, s.held));
+            let live = matches!(v.stage, Transition::Alerting | Transition::Connected);
+            if let Some((stage, held)) = prev
+                && held != (v.held && live)
+                && v.stage >= stage
+            {
+                self.held_changes.push((v.interaction_id.clone(), v.held && live));
+                if let Some(s) = self.stages.get_mut(&v.interaction_id) {
+                    s.held = v.held && live;
+                }
+            }
+            let prev = prev.map(|(stage, _)| stage);
             if prev.is_some_and(|p| p >= v.stage) {
                 continue;
             }
@@ -129,7 +154,9 @@ impl Tracker {
                 _ => true,
             };
             self.touched += 1;
-            let seen = Seen { stage: v.stage, open, touched: self.touched, conversation_id: v.conversation_id.clone() };
+            let held = v.held && matches!(v.stage, Transition::Alerting | Transition::Connected);
+            let seen =
+                Seen { stage: v.stage, open, touched: self.touched, conversation_id: v.conversation_id.clone(), held };
             self.stages.insert(v.interaction_id.clone(), seen);
         }
         self.prune();
@@ -324,6 +351,23 @@ mod tests {
         let v = &views(&callback, ME)[0];
         assert_eq!((v.kind, v.ani.as_str(), v.media), (SegmentKind::Callback, "tel:+14155550188", Media::Callback));
         assert_eq!(v.communication_id.as_deref(), Some("cb-1"));
+    }
+
+    #[test]
+    fn a_hold_is_reported_when_it_starts_and_ends() {
+        let mut t = Tracker::new(ME);
+        let talking = |held: bool| {
+            let mut a = agent("m", ME, "2026-01-01T00:00:01Z", "connected", json!({}));
+            a["calls"][0]["held"] = json!(held);
+            conv(vec![a], json!([]))
+        };
+        t.observe(&talking(false));
+        assert!(t.take_held_changes().is_empty());
+        t.observe(&talking(true));
+        t.observe(&talking(true));
+        assert_eq!(t.take_held_changes(), [("c:m".to_string(), true)], "once, however often it is repeated");
+        t.observe(&talking(false));
+        assert_eq!(t.take_held_changes(), [("c:m".to_string(), false)]);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::salesforce::errors::{SfError, SfErrorKind};
 use crate::salesforce::{SalesforceClient, ids};
 use cache::LookupCache;
 use phonenumber::country::Id as Country;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// What the pop shows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PopOutcome {
     /// The IVR identified the caller, or (with `identified_by`) an earlier agent of the conversation did.
@@ -59,7 +59,7 @@ impl PopOutcome {
 }
 
 /// Where the answer came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopSource {
     Attribute,
@@ -69,7 +69,7 @@ pub enum PopSource {
 }
 
 /// The decision for one call.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PopDecision {
     pub interaction_id: String,
     pub outcome: PopOutcome,

@@ -41,6 +41,17 @@ pub struct CallWithDisposition {
 #[derive(Debug, Clone, Copy)]
 pub struct Interactions<'c>(&'c Connection);
 
+/// A pop as [`Interactions::record_pop`] writes it.
+#[derive(Debug, Clone, Copy)]
+pub struct PopWritten<'a> {
+    /// `single`, `multiple`, …
+    pub outcome: &'a str,
+    pub record: Option<&'a str>,
+    pub pop_us: i64,
+    /// The decision, as JSON.
+    pub json: &'a str,
+}
+
 /// The customer participant of a segment's conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerRef {
@@ -122,23 +133,39 @@ impl<'c> Interactions<'c> {
         Ok(())
     }
 
-    /// The pop's outcome, its record (if one was found) and its duration. The call's first stage is
-    /// written before its pop (the engine orders the two), so this is an update.
-    pub fn record_pop(
-        &self,
-        id: &str,
-        outcome: &str,
-        record: Option<&str>,
-        pop_us: i64,
-        now_ms: i64,
-    ) -> rusqlite::Result<bool> {
+    /// The pop: its outcome, its record (if one was found), its duration and the decision as the card
+    /// shows it. The segment's first stage is written before its pop (the engine orders the two), so
+    /// this is an update.
+    pub fn record_pop(&self, id: &str, pop: PopWritten<'_>, now_ms: i64) -> rusqlite::Result<bool> {
         let n = self
             .0
             .prepare_cached(
-                "UPDATE interaction SET pop_outcome = ?2, pop_record = ?3, pop_us = ?4, updated_ms = ?5 WHERE id = ?1",
+                "UPDATE interaction SET pop_outcome = ?2, pop_record = ?3, pop_us = ?4, pop_json = ?5, updated_ms = ?6
+                 WHERE id = ?1",
             )?
-            .execute(params![id, outcome, record, pop_us, now_ms])?;
+            .execute(params![id, pop.outcome, pop.record, pop.pop_us, pop.json, now_ms])?;
         Ok(n == 1)
+    }
+
+    /// Segments still open (not wrapped up; ended without after-call work excluded) and updated since
+    /// `since_ms`, oldest first, with their pop as the card showed it: the cards to show again after a
+    /// restart.
+    pub fn open_since(&self, since_ms: i64) -> rusqlite::Result<Vec<(CallRecord, Option<String>)>> {
+        self.0
+            .prepare(&format!(
+                "SELECT {COLUMNS}, pop_json FROM interaction WHERE updated_ms >= ?1 AND stage IN (?2, ?3, ?4)
+                 ORDER BY first_seen_ms"
+            ))?
+            .query_map(
+                params![
+                    since_ms,
+                    Transition::Alerting as i64,
+                    Transition::Connected as i64,
+                    Transition::AfterCallWork as i64
+                ],
+                |r| Ok((row(r)?, r.get(10)?)),
+            )?
+            .collect()
     }
 
     /// The agent linked a record to the call; false when no such call is kept.
@@ -292,9 +319,13 @@ impl<'c> Interactions<'c> {
         self.0.execute("DELETE FROM interaction WHERE id = ?1", [id])
     }
 
-    /// Unlinks a record from every call that named it; returns the calls changed.
+    /// Unlinks a record from every segment that named it (its pop too, which may list it among
+    /// others); returns the segments changed.
     pub fn unlink_record(&self, record_id: &str) -> rusqlite::Result<usize> {
-        self.0.execute("UPDATE interaction SET pop_record = NULL WHERE pop_record = ?1", [record_id])
+        self.0.execute(
+            "UPDATE interaction SET pop_record = NULL, pop_json = NULL WHERE pop_record = ?1 OR instr(pop_json, ?1) > 0",
+            [record_id],
+        )
     }
 
     /// Forgets calls not updated since `before_ms`; returns how many.
@@ -330,7 +361,8 @@ mod tests {
             ani,
         };
         calls.record_stage(at(Transition::Alerting, "+15551230001"), 10).unwrap();
-        assert!(calls.record_pop("c1", "single", Some("0038c00000000gIAAQ"), 1500, 11).unwrap());
+        let pop = |record| PopWritten { outcome: "single", record, pop_us: 1500, json: "{}" };
+        assert!(calls.record_pop("c1", pop(Some("0038c00000000gIAAQ")), 11).unwrap());
         calls.record_stage(at(Transition::Disconnected, ""), 12).unwrap();
         // A late duplicate of an earlier stage (REST catch-up) changes nothing.
         calls.record_stage(at(Transition::Connected, "+15559999999"), 13).unwrap();
@@ -351,7 +383,7 @@ mod tests {
         assert_eq!((target.communication_id.as_str(), stage), ("comm", Some(Transition::Disconnected)));
         assert_eq!(calls.record_in_conversation("conv", "c2").unwrap().as_deref(), Some("0038c00000000gIAAQ"));
         // A pop for a call that was never recorded is refused, not invented.
-        assert!(!calls.record_pop("nope", "single", None, 1, 14).unwrap());
+        assert!(!calls.record_pop("nope", pop(None), 14).unwrap());
         assert!(!calls.link_record("nope", "0038c00000000gIAAQ", 14).unwrap());
         assert_eq!(
             calls.stages_since(0).unwrap(),

@@ -2,13 +2,15 @@
 //! and one long-lived connection per role. `cache_*` tables are disposable (rebuilt from Salesforce);
 //! the rest is the agent's own state.
 
+mod drafts;
 mod file;
 mod interactions;
 mod journal;
 
+pub use drafts::{Draft, Drafts};
 use file::opened;
 pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE};
-pub use interactions::{CallRecord, CallWithDisposition, CustomerRef, Interactions, StageReached};
+pub use interactions::{CallRecord, CallWithDisposition, CustomerRef, Interactions, PopWritten, StageReached};
 pub use journal::Journal;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};

@@ -14,7 +14,9 @@ CREATE TABLE interaction (
     updated_ms INTEGER NOT NULL,
     pop_outcome TEXT,
     pop_record TEXT,
-    pop_us INTEGER
+    pop_us INTEGER,
+    -- The pop as the card showed it, so a card still open comes back after a restart.
+    pop_json TEXT
 ) WITHOUT ROWID;
 INSERT INTO interaction(id, conversation_id, participant_id, kind, stage, ani, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us)
     SELECT id, id, participant_id, 'inbound', stage, ani, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us FROM conversation;
@@ -33,3 +35,11 @@ ALTER TABLE outbox ADD COLUMN genesys_wrapup TEXT;
 ALTER TABLE outbox ADD COLUMN genesys_next_ms INTEGER;
 ALTER TABLE outbox ADD COLUMN genesys_error TEXT;
 CREATE INDEX outbox_genesys_wrapup ON outbox(genesys_wrapup, genesys_next_ms);
+-- What the agent typed in a wrap-up form and has not submitted: kept per interaction, so it survives a
+-- new pop and a restart.
+CREATE TABLE wrapup_draft (
+    interaction_id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    notes TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
