@@ -451,3 +451,21 @@ async fn without_the_wrapup_permission_the_agent_is_told_once_and_genesys_entry_
     assert_eq!(told(), 1);
     a.engine.stop().await;
 }
+
+#[tokio::test]
+async fn doctor_says_whether_the_agents_role_may_apply_wrapups() {
+    let sim = sim().await;
+    let cfg = config_for(&sim, &[]);
+    let signed = sign_in(&cfg).await;
+    let check = companion::doctor::genesys_permission_check(&cfg, &signed.genesys).await.unwrap();
+    assert!(check.ok, "{check:?}");
+    settings(&sim, json!({"genesys_denied_permissions": ["conversation:participant:wrapup"]})).await;
+    let check = companion::doctor::genesys_permission_check(&cfg, &signed.genesys).await.unwrap();
+    assert!(!check.ok);
+    assert!(check.fix.as_deref().unwrap().contains("genesys.apply_wrapups"), "{check:?}");
+    let off = config_for(&sim, &["genesys.apply_wrapups=false"]);
+    assert!(
+        companion::doctor::genesys_permission_check(&off, &signed.genesys).await.is_none(),
+        "turned off: nothing to check"
+    );
+}

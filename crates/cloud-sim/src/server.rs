@@ -257,6 +257,7 @@ fn router_for(service: Service, state: Shared) -> Router {
                 post(gpart::post_communication_wrapup),
             )
             .route("/api/v2/routing/wrapupcodes", get(gapi::wrapup_codes))
+            .route("/api/v2/authorization/divisionspermitted/paged/me", get(gpart::divisions_permitted))
             .route("/api/v2/notifications/channels", get(gnote::list_channels).post(gnote::create_channel))
             .route("/api/v2/notifications/channels/{id}", head(gnote::head_channel))
             .route(

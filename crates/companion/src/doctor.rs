@@ -2,6 +2,7 @@
 //! the local database, that every configured endpoint answers, and the clock; prints what to fix.
 
 use crate::config::{Layer, LoadedConfig};
+use crate::genesys::rest::GenesysClient;
 use crate::secrets::SecretStoreKind;
 use crate::store::{DbFile, StoreError};
 use serde::Serialize;
@@ -204,6 +205,31 @@ pub async fn endpoint_checks(l: &LoadedConfig) -> Vec<Check> {
 }
 
 /// A table for people: one line per check, then what to fix.
+/// What the signed-in agent's Genesys role allows the companion to do: apply wrap-ups (when
+/// `genesys.apply_wrapups` is on). None when nobody is signed in on this desktop (the check needs a
+/// kept sign-in) or applying is turned off. Participant attribute writes (the identification carried
+/// to the next agent) name no permission in the API: the app reports the first refusal.
+pub async fn genesys_permission_check(cfg: &crate::config::Config, genesys: &GenesysClient) -> Option<Check> {
+    if !cfg.genesys.apply_wrapups || genesys.user_id().is_none() {
+        return None;
+    }
+    let permission = crate::engine::WRAPUP_PERMISSION;
+    Some(match genesys.has_permission(permission).await {
+        Ok(true) => {
+            check("Genesys: wrap-ups set here are applied in Genesys", true, format!("the role has {permission}"), None)
+        }
+        Ok(false) => check(
+            "Genesys: wrap-ups set here are applied in Genesys",
+            false,
+            format!(
+                "the agent's role lacks {permission}: a wrap-up set in the companion reaches Salesforce but not Genesys"
+            ),
+            Some(format!("grant {permission} to the agents' role, or set genesys.apply_wrapups = false")),
+        ),
+        Err(e) => check("Genesys: wrap-up permission", false, format!("could not be read: {e}"), None),
+    })
+}
+
 pub fn render(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     let mut s = String::new();

@@ -184,6 +184,24 @@ pub async fn post_communication_wrapup(
     apply_wrapup(&state, &cid, &pid, Some(&communication), wrapup)
 }
 
+/// `?permission=…&pageSize=…`.
+#[derive(Debug, Deserialize)]
+pub struct PermittedQuery {
+    permission: String,
+}
+
+/// `GET /api/v2/authorization/divisionspermitted/paged/me?permission=…`: the divisions where the caller
+/// holds the permission (the home division, unless the role lacks it), no permission needed.
+pub async fn divisions_permitted(
+    State(state): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<PermittedQuery>,
+) -> Response {
+    let denied = state.settings().genesys_denied_permissions.iter().any(|p| *p == q.permission);
+    let org = state.genesys().org_id.clone();
+    let entities = if denied { vec![] } else { vec![json!({"id": org, "name": "Home", "homeDivision": true})] };
+    Json(json!({"entities": entities, "pageSize": 1, "pageNumber": 1, "total": entities.len()})).into_response()
+}
+
 /// Body of the attribute write.
 #[derive(Debug, Deserialize)]
 pub struct AttributesPatch {

@@ -39,6 +39,17 @@ pub async fn doctor(cli: &Cli, json_out: bool) -> Result<ExitCode, CliError> {
         Err(e) => checks.push(doctor::no_store_check(&e.to_string())),
     }
     checks.extend(doctor::endpoint_checks(&loaded).await);
+    // With a sign-in kept on this desktop, what the agent's Genesys role allows.
+    let secrets: std::sync::Arc<dyn companion::secrets::SecretStore> = std::sync::Arc::from(companion::secrets::open());
+    if let Ok(clouds) = companion::signin::Clouds::signed_out(&loaded.config)
+        && clouds
+            .sign_in(companion::signin::Cloud::Genesys, &loaded.config, &secrets, companion::signin::Prompt::Never)
+            .await
+            .unwrap_or(false)
+        && let Some(c) = doctor::genesys_permission_check(&loaded.config, &clouds.genesys).await
+    {
+        checks.push(c);
+    }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&checks).expect("checks serialize"));
     } else {

@@ -43,6 +43,9 @@ pub struct GenesysConfig {
     pub channel_renew_before_secs: u64,
     /// Warn the agent this long before the Genesys sign-in expires.
     pub sign_in_warning_secs: u64,
+    /// Apply a wrap-up set in the companion in Genesys too (needs `conversation:participant:wrapup`),
+    /// so the agent enters it once.
+    pub apply_wrapups: bool,
 }
 
 impl Default for GenesysConfig {
@@ -60,6 +63,7 @@ impl Default for GenesysConfig {
             reconnect_max_ms: 90_000,
             channel_renew_before_secs: 3_600,
             sign_in_warning_secs: 900,
+            apply_wrapups: true,
         }
     }
 }

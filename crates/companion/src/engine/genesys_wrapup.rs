@@ -1,7 +1,11 @@
 //! Wrap up once: a disposition the agent sets in the companion is applied in Genesys too, with the
 //! code's id from the queue's list, as soon as the segment is in after-call work. The queue of work is
 //! the outbox row's Genesys side (durable: a restart picks it up). A refusal (the role lacks
-//! `conversation:participant:wrapup`) is told once and never blocks the Salesforce delivery.
+//! `conversation:participant:wrapup`) is told once and never blocks the Salesforce delivery. The
+//! permission is `WRAPUP_PERMISSION`; `companion doctor` checks it.
+
+/// The permission applying a wrap-up needs.
+pub const WRAPUP_PERMISSION: &str = "conversation:participant:wrapup";
 
 use super::wrapup_codes::WrapupCodes;
 use crate::clock::SharedClock;
@@ -19,6 +23,8 @@ use tokio::sync::watch;
 const POLL: Duration = Duration::from_secs(1);
 
 pub(super) struct GenesysWrapupSync {
+    /// `genesys.apply_wrapups`: when off, nothing is sent and each one is closed as such.
+    pub enabled: bool,
     pub outbox: Arc<Outbox>,
     pub store: Arc<Store>,
     pub genesys: Arc<GenesysClient>,
@@ -76,6 +82,9 @@ impl GenesysWrapupSync {
             .and_then(Result::ok)
             .flatten();
         let step = match found {
+            _ if !self.enabled => {
+                Step::Settle(GenesysWrapupState::Closed, "applying wrap-ups in Genesys is turned off")
+            }
             None => Step::Settle(GenesysWrapupState::Closed, "no Genesys segment is known for it"),
             Some((_, Some(Transition::WrapupSubmitted))) => {
                 Step::Settle(GenesysWrapupState::Closed, "Genesys already has a wrap-up for this segment")

@@ -9,6 +9,7 @@ mod journal;
 mod processor;
 mod wrapup_codes;
 
+pub use genesys_wrapup::WRAPUP_PERMISSION;
 pub use housekeeping::purge;
 pub use wrapup_codes::WrapupCodes;
 
@@ -148,6 +149,7 @@ impl EngineHandle {
         let (journal_tx, journal_rx) = mpsc::channel(4096);
         let (refetch_tx, refetch_rx) = mpsc::channel::<FeedEvent>(256);
         let wrapup_sync = genesys_wrapup::GenesysWrapupSync {
+            enabled: config.genesys.apply_wrapups,
             outbox: outbox.clone(),
             store: store.clone(),
             genesys: clouds.genesys.clone(),

@@ -276,6 +276,17 @@ impl GenesysClient {
         self.send(reqwest::Method::POST, &path, Some(json!({"code": code_id, "notes": notes}))).await.map(|_| ())
     }
 
+    /// Whether the signed-in user holds a permission in any division
+    /// (`GET /api/v2/authorization/divisionspermitted/paged/me?permission=…`, needs no permission).
+    pub async fn has_permission(&self, permission: &str) -> Result<bool, GenesysError> {
+        if !permission.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':' || b == b'_') {
+            return Err(GenesysError::Unexpected("not a permission name".into()));
+        }
+        let path = format!("/api/v2/authorization/divisionspermitted/paged/me?permission={permission}&pageSize=1");
+        let v = self.send(reqwest::Method::GET, &path, None).await?;
+        Ok(v.get("entities").and_then(Value::as_array).is_some_and(|e| !e.is_empty()))
+    }
+
     /// The org's wrap-up codes: (id, name).
     pub async fn wrapup_codes(&self) -> Result<Vec<(String, String)>, GenesysError> {
         let mut out = vec![];
