@@ -42,11 +42,17 @@ async fn forgetting_a_number_leaves_no_trace_in_the_files() {
     let queued_before = theirs.iter().filter(|id| outbox_of().get(id).unwrap().is_some()).count();
     assert!(queued_before >= 1);
     let store = Store::open(&dir.path().join("companion.db")).unwrap();
+    // An unsent draft about the caller goes too.
+    let draft = companion::store::Draft { code: String::new(), notes: format!("call back on {digits}") };
+    companion::store::Drafts::on(&store.background()).save(theirs[0], &draft, 1).unwrap();
     let r =
         privacy::forget(&store, &Scope::Phone(format!("tel:{e164}")), phonenumber::country::Id::US, false, 1).unwrap();
     assert!(r.wal_cleared);
     assert!(
-        r.removed["cache_lookup"] >= 1 && r.removed["journal"] >= 1 && r.removed["interaction"] >= 1,
+        r.removed["cache_lookup"] >= 1
+            && r.removed["journal"] >= 1
+            && r.removed["interaction"] >= 1
+            && r.removed["wrapup_draft"] == 1,
         "{:?}",
         r.removed
     );

@@ -186,6 +186,12 @@ impl GenesysState {
         }
     }
 
+    /// The seeded agent after this one (id or e-mail): the default second agent of a transfer.
+    pub fn next_user(&self, user: &str) -> &GenesysUser {
+        let i = self.users.iter().position(|x| x.id == user || x.email == user).unwrap_or(0);
+        &self.users[(i + 1) % self.users.len()]
+    }
+
     /// A user by id.
     pub fn user(&self, id: &str) -> Option<&GenesysUser> {
         self.users.iter().find(|u| u.id == id)

@@ -196,7 +196,7 @@ pub async fn divisions_permitted(
     State(state): State<Shared>,
     axum::extract::Query(q): axum::extract::Query<PermittedQuery>,
 ) -> Response {
-    let denied = state.settings().genesys_denied_permissions.iter().any(|p| *p == q.permission);
+    let denied = state.settings().genesys_denied_permissions.contains(&q.permission);
     let org = state.genesys().org_id.clone();
     let entities = if denied { vec![] } else { vec![json!({"id": org, "name": "Home", "homeDivision": true})] };
     Json(json!({"entities": entities, "pageSize": 1, "pageNumber": 1, "total": entities.len()})).into_response()
