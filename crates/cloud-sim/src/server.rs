@@ -147,6 +147,16 @@ impl SimHandle {
         self.state.calls.get(conversation_id)
     }
 
+    /// The agent participants a conversation has shown so far (ids, in the order they alerted): a
+    /// leg the caller hung up before reaching never shows.
+    pub fn shown_participants(&self, conversation_id: &str) -> Vec<String> {
+        let gs = self.state.genesys();
+        gs.conversations
+            .get(conversation_id)
+            .map(|c| c.legs.iter().filter(|l| l.visible).map(|l| l.participant_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// A scenario's progress.
     pub fn scenario(&self, id: &str) -> Option<ScenarioProgress> {
         self.state.calls.scenario(id)

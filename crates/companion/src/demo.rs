@@ -337,12 +337,15 @@ pub async fn run_on_sim(
 }
 
 /// This agent's segments of the placed conversations, as interaction ids: one per agent participant
-/// of the agent; an alert that timed out and rang again is one segment, keyed by the first alert.
+/// of the agent that rang (a caller who hung up while another agent's phone rang never reached this
+/// one); an alert that timed out and rang again is one segment, keyed by the first alert.
 pub fn segments_of(sim: &SimHandle, conversation_ids: &[String], me: &str) -> Vec<String> {
     let mut out = vec![];
     for cid in conversation_ids {
         let Some(placed) = sim.placed_call(cid) else { continue };
-        for (i, leg) in placed.legs.iter().enumerate().filter(|(_, l)| l.user_id == me) {
+        let shown = sim.shown_participants(cid);
+        let rang = |pid: &str| shown.iter().any(|p| p == pid);
+        for (i, leg) in placed.legs.iter().enumerate().filter(|(_, l)| l.user_id == me && rang(&l.participant_id)) {
             let key = match (&placed.timed_out_participant_id, i) {
                 (Some(earlier), 0) => earlier,
                 _ => &leg.participant_id,

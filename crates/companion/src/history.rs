@@ -1,7 +1,7 @@
 //! Today's calls as the History view shows them: each call's pop outcome, the record it was linked
 //! to, and where its disposition is (queued, in Salesforce, needs attention).
 
-use crate::genesys::tracker::Transition;
+use crate::genesys::tracker::{SegmentKind, Transition};
 use crate::store::{CallWithDisposition, Interactions, Store, StoreError};
 use serde::Serialize;
 
@@ -9,6 +9,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct HistoryRow {
     pub interaction_id: String,
+    /// How it reached the agent (`inbound`, `transfer`, `outbound`, …).
+    pub kind: SegmentKind,
     /// The caller's address as Genesys showed it.
     pub ani: Option<String>,
     pub started_ms: i64,
@@ -31,6 +33,7 @@ pub fn since(store: &Store, since_ms: i64, limit: usize) -> Result<Vec<HistoryRo
         .into_iter()
         .map(|CallWithDisposition { call: c, code: disposition, delivery }| HistoryRow {
             interaction_id: c.interaction_id,
+            kind: c.kind,
             ani: c.ani,
             started_ms: c.first_seen_ms,
             stage: c.stage,
