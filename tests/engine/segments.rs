@@ -217,8 +217,9 @@ async fn a_transfer_back_is_a_second_segment_that_pops_and_is_wrapped_up_on_its_
     assert_eq!(pops_of(&a, &mine[1]).len(), 1, "the transfer back pops again");
     assert_eq!(kind_of(&a, &mine[1]), Some(SegmentKind::TransferBack));
     assert!(
-        matches!(&pops_of(&a, &mine[1])[0].outcome, PopOutcome::Attribute { record_id, identified_by: Some(_), .. } if *record_id == record),
-        "the caller is already known: {:?}",
+        matches!(&pops_of(&a, &mine[1])[0].outcome, PopOutcome::Attribute { record_id, identified_by: Some(_), known: Some(c), .. }
+            if *record_id == record && c.id == record),
+        "the caller is already known, by name from this desktop's cache: {:?}",
         pops_of(&a, &mine[1])
     );
     a.engine.stop().await;

@@ -159,6 +159,6 @@ export function linkedRecord(call) {
   if (call.chosen) return call.chosen;
   const o = call.pop && call.pop.outcome;
   if (o && o.kind === 'single') return o.candidate;
-  if (o && o.kind === 'attribute') return { id: o.record_id, object: o.object || 'Record', name: o.record_id };
+  if (o && o.kind === 'attribute') return o.known || { id: o.record_id, object: o.object || 'Record', name: o.record_id };
   return null;
 }

@@ -365,6 +365,11 @@ test('a caller identified by the previous agent pops at once and says who; a tra
   assert.equal(doc.querySelector('#card b'), null, 'a name is text, never markup');
   assert.equal(doc.getElementById('wrapup-record').textContent, '0038c00000000gIAAQ (Contact)', 'the wrap-up is linked to it');
   emit(cardEvent('c1:p3', { segment_kind: 'transfer_back', stage: 'alerting', ani: 'tel:+14155550100' }));
-  emit(pop('c1:p3', { kind: 'single', candidate: candidate(1) }));
+  // Back to this desktop: its cache knows the record, so the card shows the name.
+  const known = candidate(1, { id: '0038c00000000gIAAQ' });
+  emit(pop('c1:p3', { kind: 'attribute', record_id: known.id, object: 'Contact', attribute: 'companion_record_id', identified_by: 'Alex Morgan', known }, { source: 'attribute', e164: null }));
   assert.equal(doc.querySelector('#card .kind').textContent, 'Back to you');
+  assert.equal(doc.querySelector('#card .caller').textContent, 'Person 1');
+  assert.equal(doc.querySelector('#card .how').textContent, 'Identified by Alex Morgan earlier in this call');
+  assert.equal(doc.getElementById('wrapup-record').textContent, 'Person 1 (Contact)');
 });

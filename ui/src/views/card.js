@@ -66,11 +66,26 @@ export function cardView(ctx) {
     } else if (o.kind === 'attribute') {
       // Carried from an earlier agent of the call (their pick), or set by the IVR.
       const how = o.identified_by != null ? `Identified by ${o.identified_by || 'an earlier agent'} earlier in this call` : `Identified by the IVR (${o.attribute})`;
-      body.push(
-        el(doc, 'h2', { class: 'caller', text: `${o.object || 'Record'} ${o.record_id}` }),
-        el(doc, 'p', { class: 'how', text: how }),
-        el(doc, 'div', { class: 'actions' }, openButton(o.record_id)),
-      );
+      if (o.known) {
+        // This desktop already knows the record (its cache, for this number): its name, at a glance.
+        body.push(
+          el(
+            doc,
+            'div',
+            { class: 'record' },
+            el(doc, 'h2', { class: 'caller', text: o.known.name || '(no name)' }),
+            el(doc, 'p', { class: 'account', text: [o.known.object, o.known.account_name].filter(Boolean).join(' · ') }),
+            el(doc, 'p', { class: 'how', text: how }),
+            el(doc, 'div', { class: 'actions' }, openButton(o.record_id)),
+          ),
+        );
+      } else {
+        body.push(
+          el(doc, 'h2', { class: 'caller', text: `${o.object || 'Record'} ${o.record_id}` }),
+          el(doc, 'p', { class: 'how', text: how }),
+          el(doc, 'div', { class: 'actions' }, openButton(o.record_id)),
+        );
+      }
     } else if (o.kind === 'multiple' && !c.deferred) {
       body.push(picker(c, o.candidates));
     }

@@ -64,7 +64,7 @@ mod with_simulator {
             PopOutcome::Attribute { record_id, object, identified_by: Some(by), .. } => {
                 format!("identified by {by} earlier in the call: {} {record_id}", object.as_deref().unwrap_or("record"))
             }
-            PopOutcome::Attribute { record_id, object, attribute, identified_by: None } => {
+            PopOutcome::Attribute { record_id, object, attribute, identified_by: None, .. } => {
                 format!("identified by the IVR ({attribute}): {} {record_id}", object.as_deref().unwrap_or("record"))
             }
             PopOutcome::Single { candidate } => how(candidate),

@@ -73,6 +73,16 @@ fn headline_text(d: &PopDecision) -> (String, String) {
         PopOutcome::Multiple { candidates } => {
             (format!("Call from {number}"), format!("{} matching records: pick one", candidates.len()))
         }
+        PopOutcome::Attribute { known: Some(c), identified_by, .. } => (
+            format!("Call from {}", c.name),
+            match identified_by {
+                Some(by) => format!("Identified by {by} earlier in the call"),
+                None => "Identified by the IVR".into(),
+            },
+        ),
+        PopOutcome::Attribute { identified_by: Some(by), .. } => {
+            (format!("Caller identified by {by}"), "Open the card to see the record".into())
+        }
         PopOutcome::Attribute { .. } => ("Call identified by the IVR".into(), "Open the card to see the record".into()),
         PopOutcome::NoMatch => (format!("Call from {number}"), "No record has this number: search or create".into()),
         PopOutcome::NoNumber { .. } => ("Call from a withheld number".into(), "Search by name or email".into()),

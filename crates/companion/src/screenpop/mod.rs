@@ -30,7 +30,16 @@ use tokio::sync::watch;
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PopOutcome {
     /// The IVR identified the caller, or (with `identified_by`) an earlier agent of the conversation did.
-    Attribute { record_id: String, object: Option<String>, attribute: String, identified_by: Option<String> },
+    /// `known`: the record as this desktop's cache already holds it for the caller's number (its name
+    /// for the card; no request is made for it).
+    Attribute {
+        record_id: String,
+        object: Option<String>,
+        attribute: String,
+        identified_by: Option<String>,
+        #[serde(default)]
+        known: Option<Candidate>,
+    },
     /// One record.
     Single { candidate: Candidate },
     /// Several: the picker (ranked; the agent's earlier pick first).
@@ -170,6 +179,16 @@ impl Resolver {
         &self.cache
     }
 
+    /// The record as the cache holds it for this number, if it does (one local read, no request).
+    fn known_record(&self, ani: &str, record_id: &str) -> Option<Candidate> {
+        if self.mode != CacheMode::Persistent {
+            return None;
+        }
+        let number = CallerNumber::parse(ani, self.country).ok()?;
+        let hit = self.cache.get(&number.e164, self.clock.now_ms()).ok()??;
+        hit.candidates.into_iter().find(|c| c.id == record_id)
+    }
+
     fn attribute_id(&self, attributes: &BTreeMap<String, String>) -> Option<(String, String)> {
         self.config.pop.attribute_keys.iter().find_map(|k| {
             let v = attributes.get(k)?.trim();
@@ -199,15 +218,13 @@ impl Resolver {
             .then(|| identification::read(&req.attributes).map(|i| (i, identification::RECORD_ATTRIBUTE.to_string())))
             .flatten()
             .or_else(|| req.earlier.clone().map(|i| (i, "this desktop".to_string())));
-        if let Some((i, attribute)) = carried {
-            let object = ids::object_of(&i.record_id).map(str::to_string);
-            let outcome =
-                PopOutcome::Attribute { record_id: i.record_id, object, attribute, identified_by: Some(i.by) };
-            return decision(outcome, PopSource::Attribute, None, None);
-        }
-        if let Some((record_id, attribute)) = self.attribute_id(&req.attributes) {
+        let identified = carried
+            .map(|(i, attribute)| (i.record_id, attribute, Some(i.by)))
+            .or_else(|| self.attribute_id(&req.attributes).map(|(id, attribute)| (id, attribute, None)));
+        if let Some((record_id, attribute, identified_by)) = identified {
             let object = ids::object_of(&record_id).map(str::to_string);
-            let outcome = PopOutcome::Attribute { record_id, object, attribute, identified_by: None };
+            let known = self.known_record(&req.ani, &record_id);
+            let outcome = PopOutcome::Attribute { record_id, object, attribute, identified_by, known };
             return decision(outcome, PopSource::Attribute, None, None);
         }
         let number = match CallerNumber::parse(&req.ani, self.country) {
