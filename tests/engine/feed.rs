@@ -225,3 +225,43 @@ async fn a_new_genesys_sign_in_resumes_the_feed_without_losing_calls() {
     assert_eq!(pops(&run.events).len(), 1, "the call was not popped again");
     run.engine.stop().await;
 }
+
+#[tokio::test]
+async fn a_failed_read_of_an_ended_call_is_retried_at_the_next_catch_up_and_its_wrapup_arrives() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let cfg = config_for(&sim, &[]);
+    let mut run = start_engine(cfg.clone(), store).await;
+    let call = place(&sim, "tel:+14155550142", json!({})).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await; // answered
+    eventually("the answer", 5, async || {
+        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
+    })
+    .await;
+    // The feed is down while the call ends and is wrapped up in Genesys.
+    run.engine.genesys_signed_out().await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    // The first read of the ended call fails.
+    control(
+        &sim,
+        "/_sim/faults",
+        json!({"kind": "server_error", "service": "genesys_api", "method": "GET", "path_contains": call.cid, "status": 503, "count": 1}),
+    )
+    .await;
+    let wrapped = || {
+        run.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, EngineEvent::Call { transition: Transition::WrapupSubmitted, .. }))
+    };
+    run.engine.genesys_signed_in();
+    eventually("the failed read", 10, async || count(&sim, "genesys_api GET /api/v2/conversations/{id}") >= 1).await;
+    assert!(!wrapped(), "the read failed: nothing to announce yet");
+    // The next catch-up (the socket drops and comes back) reads it again.
+    control(&sim, "/_sim/sockets/drop", json!({})).await;
+    eventually("the wrap-up after the second read", 10, async || wrapped()).await;
+    eventually("the disposition queued", 10, async || run.engine.outbox().get(&call.id).unwrap().is_some()).await;
+    run.engine.stop().await;
+}

@@ -53,25 +53,32 @@ impl Processor {
                     message: format!("ignored a conversation event that could not be read: {error}"),
                 }),
                 FeedEvent::CaughtUp { active } => self.fetch_ended(&active),
+                FeedEvent::Ended { conversation_id } => self.tracker.close_conversation(&conversation_id),
             }
         }
     }
 
     /// A conversation with a tracked segment that is not active any more ended while the socket was
     /// down: read its final state, so that its last transitions (the wrap-ups above all) are not lost.
+    /// It is closed only once that read succeeded (or Genesys no longer knows it): a failed read leaves
+    /// it open, and the next catch-up reads it again.
     fn fetch_ended(&mut self, active: &[String]) {
         let ended: Vec<String> =
             self.tracker.open_conversations().into_iter().filter(|id| !active.contains(id)).take(200).collect();
         for id in ended {
             let (genesys, tx) = (self.genesys.clone(), self.refetch.clone());
-            self.tracker.close_conversation(&id);
             tokio::spawn(async move {
                 match genesys.conversation(&id).await {
                     Ok(Some(body)) => {
                         let _ = tx.send(FeedItem::read(body, std::time::Instant::now(), Source::CatchUp, None)).await;
+                        let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not read an ended conversation"),
+                    Ok(None) => {
+                        let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read an ended conversation; it is read again at the next catch-up")
+                    }
                 }
             });
         }

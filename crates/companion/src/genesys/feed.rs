@@ -54,6 +54,9 @@ pub enum FeedEvent {
     /// The catch-up after a (re)connect is complete: these conversations are active. A tracked call
     /// not among them ended while the socket was down.
     CaughtUp { active: Vec<String> },
+    /// An ended conversation's final state was read (its snapshot came just before), or Genesys no
+    /// longer knows it: nothing more will come for it.
+    Ended { conversation_id: String },
 }
 
 /// A conversation snapshot from the feed, read into its typed form at the edge.
