@@ -288,6 +288,10 @@ def main():
         def advance(cid):
             return http_json("POST", f"{control}/_sim/calls/{cid}/advance", {})
 
+        def finish(cid):
+            while advance(cid).get("phase") != "done":
+                pass
+
         # 1. A single match.
         single = callers("single", 1)[0]
         cid = place(single)
@@ -366,8 +370,7 @@ def main():
         # 7. Two interactions at once: the first call's unsent notes are kept while a second one pops.
         #    (The calls above end first, as an agent's would.)
         for c in conversations:
-            while advance(c).get("phase") != "done":
-                pass
+            finish(c)
         driver.wait("return document.querySelectorAll('#interactions .interaction').length === 0", "the earlier calls to end")
         first, second_caller = callers("single", 4)[2:4]
         c_first = place(first)
@@ -383,8 +386,7 @@ def main():
         driver.wait("return document.getElementById('wrapup-notes').value === 'Draft kept while another call rang; e2e'", "the draft back")
         print("two interactions: the first call's draft survived the second pop")
         for c in (c_first, c_second):
-            while advance(c).get("phase") != "done":
-                pass
+            finish(c)
 
         # 8. A transfer back to this agent: a second segment of the same call, popped on its own, the
         #    caller already known.
@@ -403,8 +405,7 @@ def main():
                     "the transfer-back pop")
         driver.screenshot("11-transfer-back")
         print("transfer back: " + driver.js("return document.querySelector('#card .how').textContent"))
-        while advance(tb_cid).get("phase") != "done":
-            pass
+        finish(tb_cid)
 
         # 9. A caller another agent identified: their desktop noted the record on the conversation, so
         #    this one pops it at once, saying who.
@@ -422,8 +423,7 @@ def main():
                     "the carried identification")
         driver.screenshot("12-identified-by-another-agent")
         print("carried: " + driver.js("return document.querySelector('#card .how').textContent"))
-        while advance(bt_cid).get("phase") != "done":
-            pass
+        finish(bt_cid)
 
         # 10. Pop-to-painted over more calls (single matches and cache hits alike).
         # A few callers calling again and again, as the reference workload does: mostly cache hits.

@@ -58,6 +58,22 @@ pub struct Running {
 
 pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
     let signed = sign_in(&cfg).await;
+    run_signed(cfg, store, signed).await
+}
+
+/// An engine signed in to Genesys as another seeded agent (a token the simulator mints for them).
+pub async fn start_engine_as(cfg: Config, store: Arc<Store>, user_id: &str, name: &str, sim: &SimHandle) -> Running {
+    let signed = sign_in(&cfg).await;
+    let token = control(sim, "/_sim/tokens", json!({"cloud": "genesys", "user": user_id})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    signed.genesys.signed_in(token, user_id.to_string(), name.to_string(), None);
+    run_signed(cfg, store, signed).await
+}
+
+/// Starts the engine on signed-in clouds and waits for its feed to connect.
+async fn run_signed(cfg: Config, store: Arc<Store>, signed: Clouds) -> Running {
     let events = Arc::new(Recorder::default());
     let engine = EngineHandle::start(EngineSetup::new(Arc::new(cfg), store, signed.clone(), events.clone())).unwrap();
     let mut conn = engine.connection();
@@ -70,27 +86,6 @@ pub async fn start_engine(cfg: Config, store: Arc<Store>) -> Running {
     assert!(ok, "the feed connects");
     let user = signed.user_id().unwrap();
     Running { engine, events, signed, user }
-}
-
-/// An engine signed in to Genesys as another seeded agent (a token the simulator mints for them).
-pub async fn start_engine_as(cfg: Config, store: Arc<Store>, user_id: &str, name: &str, sim: &SimHandle) -> Running {
-    let signed = sign_in(&cfg).await;
-    let token = control(sim, "/_sim/tokens", json!({"cloud": "genesys", "user": user_id})).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    signed.genesys.signed_in(token, user_id.to_string(), name.to_string(), None);
-    let events = Arc::new(Recorder::default());
-    let engine = EngineHandle::start(EngineSetup::new(Arc::new(cfg), store, signed.clone(), events.clone())).unwrap();
-    let mut conn = engine.connection();
-    let ok = tokio::time::timeout(
-        Duration::from_secs(10),
-        conn.wait_for(|s| matches!(s, ConnectionState::Connected { .. })),
-    )
-    .await
-    .is_ok();
-    assert!(ok, "the feed connects");
-    Running { engine, events, signed, user: user_id.to_string() }
 }
 
 pub fn temp_store() -> (tempfile::TempDir, Arc<Store>) {

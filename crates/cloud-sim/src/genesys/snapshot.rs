@@ -45,6 +45,20 @@ fn insert_some(m: &mut Map<String, Value>, k: &str, v: Value) {
     }
 }
 
+/// The fields of a voice call's media entry that the simulator never changes.
+fn call_flags(m: &mut Map<String, Value>) {
+    for (k, v) in [
+        ("recording", json!(false)),
+        ("recordingState", json!("none")),
+        ("muted", json!(false)),
+        ("confined", json!(false)),
+        ("securePause", json!(false)),
+        ("provider", json!("Edge")),
+    ] {
+        m.insert(k.into(), v);
+    }
+}
+
 fn address(name: &str, addr: &str) -> Value {
     json!({"name": name, "nameRaw": name, "addressNormalized": addr, "addressRaw": addr, "addressDisplayable": displayable(addr)})
 }
@@ -69,12 +83,7 @@ impl Conversation {
         }
         match self.media {
             Media::Call => {
-                m.insert("recording".into(), json!(false));
-                m.insert("recordingState".into(), json!("none"));
-                m.insert("muted".into(), json!(false));
-                m.insert("confined".into(), json!(false));
-                m.insert("securePause".into(), json!(false));
-                m.insert("provider".into(), json!("Edge"));
+                call_flags(&mut m);
                 m.insert("self".into(), address(&self.customer_name, &self.ani));
                 m.insert("other".into(), address("", &self.dnis));
             }
@@ -173,12 +182,7 @@ impl Conversation {
         }
         match self.media {
             Media::Call => {
-                m.insert("recording".into(), json!(false));
-                m.insert("recordingState".into(), json!("none"));
-                m.insert("muted".into(), json!(false));
-                m.insert("confined".into(), json!(false));
-                m.insert("securePause".into(), json!(false));
-                m.insert("provider".into(), json!("Edge"));
+                call_flags(&mut m);
                 m.insert("self".into(), address(&leg.user_name, &format!("sip:{}@localhost", leg.user_id)));
                 m.insert("other".into(), address(&self.customer_name, &self.ani));
             }
