@@ -135,7 +135,8 @@ impl<R: Runtime> DeskSink for WebviewSink<R> {
             | DeskEvent::Problem(_)
             | DeskEvent::SignIn { .. }
             | DeskEvent::Card(_)
-            | DeskEvent::OutboxChanged { .. } => refresh_tray(self.app.clone()),
+            | DeskEvent::OutboxChanged { .. }
+            | DeskEvent::ReadBack { .. } => refresh_tray(self.app.clone()),
             DeskEvent::SignInSoon { .. } | DeskEvent::UpdateAvailable(_) => {}
         }
     }

@@ -425,6 +425,27 @@ def main():
         print("carried: " + driver.js("return document.querySelector('#card .how').textContent"))
         finish(bt_cid)
 
+        # 10a. An email and a chat pop like calls: by the sender's address, and by the chat form's email.
+        contact_id = callers("single", 8)[7]["expected"][0]
+        records = http_json("GET", f"{control}/_sim/salesforce/Contact")["records"]
+        addr = next(r["Email"] for r in records if r["Id"] == contact_id)
+        for channel, shot in (("email", "13-email-pop"), ("chat", "14-chat-pop")):
+            m = http_json("POST", f"{control}/_sim/calls", {"ani": addr, "manual": True, "channel": channel, "timed_out_agent": False})
+            mcid = m["conversation_id"]
+            driver.wait(f"const c = window.__companion.state().calls.find(x => x.conversation_id === {json.dumps(mcid)});"
+                        "return c && c.pop && c.pop.outcome.kind === 'single' && document.querySelector('#card .media') && "
+                        f"document.querySelector('#card .media').textContent === {json.dumps('Email' if channel == 'email' else 'Chat')}",
+                        f"the {channel} pop")
+            driver.screenshot(shot)
+            print(f"{channel}: pops " + driver.js("return document.querySelector('#card .caller').textContent"))
+            finish(mcid)
+        driver.wait("return document.querySelectorAll('#interactions .interaction').length === 0", "the email and chat to end")
+        driver.click("#tab-sync")
+        driver.wait("return /Handled while closed/.test(document.getElementById('view-sync').textContent) && "
+                    "/saw everything/.test(document.getElementById('view-sync').textContent)", "the read-back's status")
+        driver.screenshot("15-sync-readback")
+        driver.click("#tab-calls")
+
         # 10. Pop-to-painted over more calls (single matches and cache hits alike).
         # A few callers calling again and again, as the reference workload does: mostly cache hits.
         pool = callers("single", max(1, a.pop_calls // 4))

@@ -31,6 +31,9 @@ fn disposition(id: &str, code: &str, reason: &str) -> Disposition {
         account_id: None,
         agent_extension: None,
         source: DispositionSource::Agent,
+        media: companion::genesys::model::Media::Call,
+        channel: None,
+        recovered: false,
     }
 }
 
@@ -308,8 +311,8 @@ async fn the_agents_pick_is_the_contact_of_the_disposition() {
     let call = place(&sim, &shared.ani, json!({})).await;
     eventually("the picker", 5, async || pops(&run.events).len() == 1).await;
     let chosen = shared.expected.last().unwrap().clone();
-    let e164 = pops(&run.events)[0].e164.clone();
-    run.engine.pick(&call.id, &chosen, e164.as_deref()).unwrap();
+    let address = pops(&run.events)[0].address.clone();
+    run.engine.pick(&call.id, &chosen, address.as_deref()).unwrap();
     for _ in 0..3 {
         control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
     }

@@ -27,7 +27,7 @@ async fn forgetting_a_number_leaves_no_trace_in_the_files() {
         .pops
         .iter()
         .find(|p| matches!(p.outcome, PopOutcome::Single { .. }))
-        .and_then(|p| p.e164.clone())
+        .and_then(|p| p.address.clone())
         .unwrap();
     let digits = e164.trim_start_matches('+').to_string();
     assert!(contains(&bytes_of(dir.path()), &digits).is_some(), "the number is there before");
@@ -38,7 +38,7 @@ async fn forgetting_a_number_leaves_no_trace_in_the_files() {
         )
     };
     let theirs: Vec<&String> =
-        report.pops.iter().filter(|p| p.e164.as_deref() == Some(e164.as_str())).map(|p| &p.interaction_id).collect();
+        report.pops.iter().filter(|p| p.address.as_deref() == Some(e164.as_str())).map(|p| &p.interaction_id).collect();
     let queued_before = theirs.iter().filter(|id| outbox_of().get(id).unwrap().is_some()).count();
     assert!(queued_before >= 1);
     let store = Store::open(&dir.path().join("companion.db")).unwrap();
@@ -92,6 +92,9 @@ async fn undelivered_dispositions_need_a_confirmation_and_bad_input_is_refused()
             account_id: None,
             agent_extension: None,
             source: companion::outbox::DispositionSource::Agent,
+            media: companion::genesys::model::Media::Call,
+            channel: None,
+            recovered: false,
         })
         .unwrap();
     let us = phonenumber::country::Id::US;

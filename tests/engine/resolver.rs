@@ -25,6 +25,7 @@ fn req(ani: &str) -> PopRequest {
     PopRequest {
         interaction_id: "c".into(),
         ani: ani.into(),
+        address_kind: companion::genesys::segment::AddressKind::Phone,
         attributes: BTreeMap::new(),
         earlier: None,
         received: Instant::now(),

@@ -12,7 +12,7 @@ use companion::screenpop::PopOutcome;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-const FAST: [&str; 3] = [
+pub(crate) const FAST: [&str; 3] = [
     "outbox.batch_window_secs=0",
     "task.enabled=true",
     // The simulated org's wrap-up codes onto its Disposition_Code__c picklist, as the demo maps them.
@@ -20,7 +20,7 @@ const FAST: [&str; 3] = [
 ];
 
 /// An engine signed in as the seeded agent with this e-mail.
-async fn agent(sim: &cloud_sim::SimHandle, email: &str, extra: &[&str]) -> (Running, tempfile::TempDir) {
+pub(crate) async fn agent(sim: &cloud_sim::SimHandle, email: &str, extra: &[&str]) -> (Running, tempfile::TempDir) {
     let mut flags: Vec<&str> = FAST.to_vec();
     flags.extend_from_slice(extra);
     let cfg = config_for(sim, &flags);
@@ -33,7 +33,7 @@ async fn agent(sim: &cloud_sim::SimHandle, email: &str, extra: &[&str]) -> (Runn
     (run, dir)
 }
 
-async fn place_flow(sim: &cloud_sim::SimHandle, flow: &str, ani: &str, extra: Value) -> Value {
+pub(crate) async fn place_flow(sim: &cloud_sim::SimHandle, flow: &str, ani: &str, extra: Value) -> Value {
     let mut spec = json!({"ani": ani, "manual": true, "flow": flow, "timed_out_agent": false,
                           "user": "alex.morgan@example.com", "second_user": "priya.natarajan@example.com"});
     if let (Some(s), Some(e)) = (spec.as_object_mut(), extra.as_object()) {
@@ -54,7 +54,7 @@ async fn advance(sim: &cloud_sim::SimHandle, cid: &str) -> bool {
 }
 
 /// Steps the call to its end.
-async fn finish(sim: &cloud_sim::SimHandle, cid: &str) {
+pub(crate) async fn finish(sim: &cloud_sim::SimHandle, cid: &str) {
     for _ in 0..40 {
         if !advance(sim, cid).await {
             return;
@@ -63,7 +63,7 @@ async fn finish(sim: &cloud_sim::SimHandle, cid: &str) {
     panic!("the call did not end");
 }
 
-fn segment_ids(placed: &Value, user_email_id: &str) -> Vec<String> {
+pub(crate) fn segment_ids(placed: &Value, user_email_id: &str) -> Vec<String> {
     let cid = placed["conversation_id"].as_str().unwrap();
     placed["legs"]
         .as_array()
@@ -74,7 +74,7 @@ fn segment_ids(placed: &Value, user_email_id: &str) -> Vec<String> {
         .collect()
 }
 
-fn pops_of(run: &Running, id: &str) -> Vec<companion::screenpop::PopDecision> {
+pub(crate) fn pops_of(run: &Running, id: &str) -> Vec<companion::screenpop::PopDecision> {
     pops(&run.events).into_iter().filter(|p| p.interaction_id == id).collect()
 }
 
@@ -85,7 +85,7 @@ fn kind_of(run: &Running, id: &str) -> Option<SegmentKind> {
     })
 }
 
-async fn tasks(sim: &cloud_sim::SimHandle) -> HashMap<String, Vec<Value>> {
+pub(crate) async fn tasks(sim: &cloud_sim::SimHandle) -> HashMap<String, Vec<Value>> {
     let v: Value =
         reqwest::get(format!("{}/_sim/salesforce/Task", sim.urls().control)).await.unwrap().json().await.unwrap();
     let mut out: HashMap<String, Vec<Value>> = HashMap::new();
@@ -97,7 +97,7 @@ async fn tasks(sim: &cloud_sim::SimHandle) -> HashMap<String, Vec<Value>> {
     out
 }
 
-fn single_caller(sim: &cloud_sim::SimHandle, skip: usize) -> (String, String) {
+pub(crate) fn single_caller(sim: &cloud_sim::SimHandle, skip: usize) -> (String, String) {
     let c = sim.population().callers_of(CallerKind::Single).nth(skip).unwrap();
     (c.ani.clone(), c.expected[0].clone())
 }
@@ -368,6 +368,9 @@ fn agent_disposition(id: &str, cid: &str, code: &str, notes: &str) -> companion:
         account_id: None,
         agent_extension: None,
         source: companion::outbox::DispositionSource::Agent,
+        media: companion::genesys::model::Media::Call,
+        channel: None,
+        recovered: false,
     }
 }
 

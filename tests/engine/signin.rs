@@ -136,7 +136,7 @@ async fn no_token_or_caller_data_reaches_the_database_events_or_diagnostics_afte
     let bundle = companion::diagnostics::bundle(&file, &loaded, &status, Value::Null).unwrap().to_string();
     assert!(bundle.contains(&report.pops[0].interaction_id), "the bundle has the calls' ids");
     for p in &report.pops {
-        if let Some(e164) = &p.e164 {
+        if let Some(e164) = &p.address {
             assert!(!bundle.contains(e164.trim_start_matches('+')), "a caller's number is in the bundle");
         }
         if let companion::screenpop::PopOutcome::Single { candidate } = &p.outcome {

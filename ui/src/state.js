@@ -121,6 +121,25 @@ export function codesFor(state, call) {
 }
 
 /** How an interaction reached the agent, in words (none for a plain inbound call). */
+// What the interaction is, when it is not a voice call: "Email", "Chat", "SMS", "WhatsApp", "Message";
+// media the companion does not handle say so.
+export function mediaLabel(call) {
+  switch (call && call.media) {
+    case 'email':
+      return 'Email';
+    case 'chat':
+      return 'Chat';
+    case 'message': {
+      const names = { sms: 'SMS', whatsapp: 'WhatsApp', webmessaging: 'Web message', facebook: 'Facebook', twitter: 'X (Twitter)' };
+      return names[call.channel] || 'Message';
+    }
+    case 'other':
+      return 'Not handled by the companion';
+    default:
+      return '';
+  }
+}
+
 export function kindLabel(call) {
   switch (call && call.segment_kind) {
     case 'transfer':

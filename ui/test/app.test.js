@@ -19,7 +19,7 @@ test('a single-match pop shows the caller, how the number matched, and where the
 
 test('an attribute-identified caller says so', async () => {
   const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
-  emit(pop('c1', { kind: 'attribute', record_id: '0038c00000000gIAAQ', object: 'Contact', attribute: 'SF_ContactId' }, { source: 'attribute', e164: null }));
+  emit(pop('c1', { kind: 'attribute', record_id: '0038c00000000gIAAQ', object: 'Contact', attribute: 'SF_ContactId' }, { source: 'attribute', address: null }));
   assert.equal(doc.querySelector('#card .how').textContent, 'Identified by the IVR (SF_ContactId)');
 });
 
@@ -359,7 +359,7 @@ test('a draft kept by the desk comes back after a restart, with the queue’s co
 test('a caller identified by the previous agent pops at once and says who; a transfer back says so', async () => {
   const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
   emit(cardEvent('c1:p2', { segment_kind: 'transfer', stage: 'alerting', ani: 'tel:+14155550100' }));
-  emit(pop('c1:p2', { kind: 'attribute', record_id: '0038c00000000gIAAQ', object: 'Contact', attribute: 'companion_record_id', identified_by: 'Alex <b>Morgan</b>' }, { source: 'attribute', e164: null }));
+  emit(pop('c1:p2', { kind: 'attribute', record_id: '0038c00000000gIAAQ', object: 'Contact', attribute: 'companion_record_id', identified_by: 'Alex <b>Morgan</b>' }, { source: 'attribute', address: null }));
   assert.equal(doc.querySelector('#card .kind').textContent, 'Transferred to you');
   assert.equal(doc.querySelector('#card .how').textContent, 'Identified by Alex <b>Morgan</b> earlier in this call');
   assert.equal(doc.querySelector('#card b'), null, 'a name is text, never markup');
@@ -367,9 +367,51 @@ test('a caller identified by the previous agent pops at once and says who; a tra
   emit(cardEvent('c1:p3', { segment_kind: 'transfer_back', stage: 'alerting', ani: 'tel:+14155550100' }));
   // Back to this desktop: its cache knows the record, so the card shows the name.
   const known = candidate(1, { id: '0038c00000000gIAAQ' });
-  emit(pop('c1:p3', { kind: 'attribute', record_id: known.id, object: 'Contact', attribute: 'companion_record_id', identified_by: 'Alex Morgan', known }, { source: 'attribute', e164: null }));
+  emit(pop('c1:p3', { kind: 'attribute', record_id: known.id, object: 'Contact', attribute: 'companion_record_id', identified_by: 'Alex Morgan', known }, { source: 'attribute', address: null }));
   assert.equal(doc.querySelector('#card .kind').textContent, 'Back to you');
   assert.equal(doc.querySelector('#card .caller').textContent, 'Person 1');
   assert.equal(doc.querySelector('#card .how').textContent, 'Identified by Alex Morgan earlier in this call');
   assert.equal(doc.getElementById('wrapup-record').textContent, 'Person 1 (Contact)');
+});
+
+test('a chat and an email pop like calls and say what they are; an unhandled media says so and pops nothing', async () => {
+  const { doc, emit } = await startApp({ desk_snapshot: snapshot(), ui_ready: 1 });
+  emit(cardEvent('e1:p1', { media: 'email', stage: 'alerting', ani: 'ada@example.com' }));
+  emit(pop('e1:p1', { kind: 'single', candidate: candidate(1) }, { address: 'ada@example.com' }));
+  assert.equal(doc.querySelector('#card .media').textContent, 'Email');
+  assert.equal(doc.querySelector('#card .caller').textContent, 'Person 1');
+  assert.match(doc.querySelector('#card .stage').textContent, /ada@example\.com/);
+  emit(cardEvent('m1:p1', { media: 'message', channel: 'sms', stage: 'alerting', ani: 'tel:+14155550100' }));
+  emit(pop('m1:p1', { kind: 'no_match' }, { address: 'ada@example.com' }));
+  assert.equal(doc.querySelector('#card .media').textContent, 'SMS');
+  assert.match(doc.getElementById('card').textContent, /No Salesforce record has this email address/);
+  emit(cardEvent('ch1:p1', { media: 'chat', stage: 'alerting', ani: '' }));
+  emit(pop('ch1:p1', { kind: 'no_number', reason: 'empty' }, { address: null }));
+  assert.equal(doc.querySelector('#card .media').textContent, 'Chat');
+  assert.match(doc.getElementById('card').textContent, /carries no email address or number/);
+  // A video is listed as not handled; it never takes the card from the interaction being worked.
+  emit(cardEvent('v1:p1', { media: 'other', stage: 'alerting', ani: '' }));
+  assert.match(doc.querySelector('[aria-labelledby="interactions-title"]').textContent, /Not handled by the companion/);
+  assert.equal(doc.querySelector('#card .media').textContent, 'Chat');
+});
+
+test('the sync view says how many interactions were recovered and whether the last check saw everything', async () => {
+  const base = {
+    connection: null, connection_updated_ms: null, cache_positive: 0, cache_negative: 0, calls: 0, pops: {}, journal_frames: 0,
+    queue: {}, oldest_pending_secs: null, last_push_ms: null, recent_errors: {}, api_usage: null,
+    cache_hits: null, cache_misses: null, cache_hit_ratio: null, pop_ms_p50: null, pop_ms_p99: null, database: 'x', database_bytes: 1,
+  };
+  const readback = { started_ms: 1, finished_ms: 2, outcome: 'partial', source: 'call_history', window_hours: 24,
+    detail: 'only calls handled while the app was closed can be recovered', recovered: 3, recovered_pending: 1 };
+  const { doc, app, settle } = await startApp({
+    desk_snapshot: snapshot(),
+    ui_ready: 1,
+    sync_status: { status: { ...base, readback }, attention: [], pending: [] },
+  });
+  app.showView('sync');
+  await settle();
+  const text = doc.getElementById('view-sync').textContent;
+  assert.match(text, /Handled while closed/);
+  assert.match(text, /3 recovered \(1 still to send\)/);
+  assert.match(text, /could not see everything: only calls/);
 });

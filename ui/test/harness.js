@@ -99,7 +99,7 @@ export const pop = (id, outcome, over = {}) =>
       interaction_id: id,
       outcome,
       source: 'search',
-      e164: '+14155550100',
+      address: '+14155550100',
       cache_age_secs: null,
       elapsed_us: 1500,
       salesforce_us: 1000,

@@ -147,6 +147,9 @@ pub struct Settings {
     pub genesys_denied_permissions: Vec<String>,
     /// The org refuses participant attribute writes from the agents' clients (403).
     pub genesys_attribute_writes_refused: bool,
+    /// How long after a change the analytics details query shows it (its data latency, in the
+    /// simulator's clock).
+    pub analytics_latency_ms: u64,
 }
 
 impl Default for Settings {
@@ -165,6 +168,7 @@ impl Default for Settings {
             validation_rules: Vec::new(),
             genesys_denied_permissions: Vec::new(),
             genesys_attribute_writes_refused: false,
+            analytics_latency_ms: 1_000,
         }
     }
 }

@@ -25,6 +25,7 @@ mod stats;
 pub mod wait;
 
 pub use config::{Ports, Settings, SimConfig};
+pub use genesys::conversation::Channel;
 pub use genesys::flow::Flow;
 /// Escaping helpers a careful client uses, for tests that build SOSL and SOQL by hand.
 pub use salesforce::{soql::escape_literal as soql_escape_literal, sosl::escape_term as sosl_escape_term};

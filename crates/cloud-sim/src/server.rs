@@ -4,7 +4,9 @@
 use crate::config::SimConfig;
 use crate::data::Population;
 use crate::faults::{FaultKind, FaultRule};
-use crate::genesys::{self, api as gapi, notifications as gnote, oauth as goauth, participants as gpart};
+use crate::genesys::{
+    self, api as gapi, history as ghistory, notifications as gnote, oauth as goauth, participants as gpart,
+};
 use crate::http::{ConnAbort, Service, bearer, genesys_error, genesys_rate_limited, html_page, sf_error};
 use crate::salesforce::{self, api as sapi, oauth as soauth};
 use crate::scenario::{self, CallSpec, PlaceError, PlacedCall, ScenarioError, ScenarioProgress, ScenarioSpec};
@@ -254,6 +256,8 @@ fn router_for(service: Service, state: Shared) -> Router {
             .route("/api/v2/tokens/me", get(gapi::tokens_me).delete(gapi::delete_tokens_me))
             .route("/api/v2/conversations", get(gapi::conversations))
             .route("/api/v2/conversations/{id}", get(gapi::conversation))
+            .route("/api/v2/conversations/calls/history", get(ghistory::call_history))
+            .route("/api/v2/analytics/conversations/details/query", post(ghistory::details_query))
             .route("/api/v2/conversations/{cid}/participants/{pid}", patch(gpart::patch))
             .route("/api/v2/conversations/{cid}/participants/{pid}/wrapup", get(gpart::wrapup))
             .route("/api/v2/conversations/{cid}/participants/{pid}/wrapupcodes", get(gpart::wrapup_codes))

@@ -32,6 +32,9 @@ fn disposition(i: u64, prefix: &str) -> Disposition {
         account_id: None,
         agent_extension: None,
         source: DispositionSource::Genesys,
+        media: companion::genesys::model::Media::Call,
+        channel: None,
+        recovered: false,
     }
 }
 

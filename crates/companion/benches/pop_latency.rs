@@ -174,8 +174,8 @@ async fn main() {
     println!();
     println!("| measure | this design | seed design | ratio |");
     println!("|---|---:|---:|---:|");
-    let seed_pops: Vec<u64> = seed.pops.iter().filter(|p| p.e164.is_some()).map(|p| p.elapsed_us).collect();
-    let our_pops: Vec<u64> = ours.pops.iter().filter(|p| p.e164.is_some()).map(|p| p.elapsed_us).collect();
+    let seed_pops: Vec<u64> = seed.pops.iter().filter(|p| p.address.is_some()).map(|p| p.elapsed_us).collect();
+    let our_pops: Vec<u64> = ours.pops.iter().filter(|p| p.address.is_some()).map(|p| p.elapsed_us).collect();
     println!(
         "| Salesforce API calls per handled segment (pops and dispositions) | {:.3} | {:.3} | {:.1}× fewer |",
         per_call(&ours),

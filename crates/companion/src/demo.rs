@@ -12,8 +12,8 @@ use crate::outbox::RowState;
 use crate::screenpop::{CacheMode, PopDecision, PopSource};
 use crate::signin::{Clouds, SignInError};
 use crate::store::Store;
-use cloud_sim::Flow;
 use cloud_sim::scenario::{CarryKeys, ScenarioSpec};
+use cloud_sim::{Channel, Flow};
 use cloud_sim::{SimConfig, SimHandle};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +55,8 @@ pub struct DemoOptions {
     pub flags: Vec<String>,
     /// The mix of interactions (weights per flow).
     pub flows: BTreeMap<Flow, u32>,
+    /// The channels of inbound interactions (weights).
+    pub channels: BTreeMap<Channel, u32>,
 }
 
 /// The reference mix: mostly plain inbound calls, with transfers, consults, a conference share,
@@ -71,6 +73,22 @@ pub fn reference_mix() -> BTreeMap<Flow, u32> {
     ])
 }
 
+/// The reference channels of inbound interactions: mostly voice, with emails, chats, SMS and WhatsApp.
+pub fn reference_channels() -> BTreeMap<Channel, u32> {
+    BTreeMap::from([
+        (Channel::Voice, 70),
+        (Channel::Email, 10),
+        (Channel::Chat, 6),
+        (Channel::Sms, 9),
+        (Channel::Whatsapp, 5),
+    ])
+}
+
+/// Voice only (the channels of the first benchmarks).
+pub fn voice_only() -> BTreeMap<Channel, u32> {
+    BTreeMap::from([(Channel::Voice, 1)])
+}
+
 /// Plain inbound calls only (the mix of the first benchmarks).
 pub fn plain_mix() -> BTreeMap<Flow, u32> {
     BTreeMap::from([(Flow::Plain, 1)])
@@ -78,13 +96,21 @@ pub fn plain_mix() -> BTreeMap<Flow, u32> {
 
 /// A scenario with the demo's mix: in half of the transfers the demo's agent receives the caller,
 /// and the other agent's desktop carries the identification as a companion there would.
-pub fn scenario_spec(calls: u32, rate_per_min: f64, speed: f64, seed: u64, flows: BTreeMap<Flow, u32>) -> ScenarioSpec {
+pub fn scenario_spec(
+    calls: u32,
+    rate_per_min: f64,
+    speed: f64,
+    seed: u64,
+    flows: BTreeMap<Flow, u32>,
+    channels: BTreeMap<Channel, u32>,
+) -> ScenarioSpec {
     ScenarioSpec {
         calls,
         rate_per_min,
         seed: Some(seed),
         speed,
         flows,
+        channels,
         receive_share: 0.5,
         carry_keys: Some(CarryKeys {
             record: identification::RECORD_ATTRIBUTE.into(),
@@ -105,6 +131,7 @@ impl Default for DemoOptions {
             data_dir: None,
             flags: vec![],
             flows: reference_mix(),
+            channels: reference_channels(),
         }
     }
 }
@@ -209,7 +236,7 @@ impl DemoCloud {
     /// Starts a stream of interactions of the reference mix at a pace people can follow; returns the
     /// scenario id.
     pub fn start_calls(&self, calls: u32, rate_per_min: f64, speed: f64, seed: u64) -> Result<String, DemoError> {
-        let spec = scenario_spec(calls, rate_per_min, speed, seed, reference_mix());
+        let spec = scenario_spec(calls, rate_per_min, speed, seed, reference_mix(), reference_channels());
         self.sim.start_scenario(spec).map_err(|e| DemoError::Other(e.to_string()))
     }
 
@@ -274,7 +301,14 @@ pub async fn run_on_sim(
     }
     let spec = ScenarioSpec {
         user: Some(me.clone()),
-        ..scenario_spec(opts.calls, opts.rate_per_min / opts.speed, opts.speed, opts.seed, opts.flows.clone())
+        ..scenario_spec(
+            opts.calls,
+            opts.rate_per_min / opts.speed,
+            opts.speed,
+            opts.seed,
+            opts.flows.clone(),
+            opts.channels.clone(),
+        )
     };
     let scenario = sim.start_scenario(spec).map_err(|e| DemoError::Other(e.to_string()))?;
     let deadline =

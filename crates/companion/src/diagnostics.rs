@@ -126,6 +126,9 @@ mod tests {
                     account_id: None,
                     agent_extension: None,
                     source: DispositionSource::Agent,
+                    media: crate::genesys::model::Media::Call,
+                    channel: None,
+                    recovered: false,
                 })
                 .unwrap();
             outbox.park(id, 1, "needs_attention", code, &message).unwrap();

@@ -230,6 +230,40 @@ pub async fn genesys_permission_check(cfg: &crate::config::Config, genesys: &Gen
     })
 }
 
+/// Whether the read-back of interactions handled while the app was closed can see every media (the
+/// analytics details query needs either analytics permission; without one it reads the call history,
+/// calls only). `None` when the read-back is off or nobody is signed in.
+pub async fn readback_permission_check(cfg: &crate::config::Config, genesys: &GenesysClient) -> Option<Check> {
+    if !cfg.recovery.enabled || genesys.user_id().is_none() {
+        return None;
+    }
+    let name = "Genesys: interactions handled while the app was closed";
+    let [detail_view, agent_view] = crate::engine::ANALYTICS_PERMISSIONS;
+    let mut missing = true;
+    for p in [detail_view, agent_view] {
+        match genesys.has_permission(p).await {
+            Ok(true) => {
+                missing = false;
+                break;
+            }
+            Ok(false) => {}
+            Err(e) => return Some(check(name, false, format!("the permission could not be read: {e}"), None)),
+        }
+    }
+    Some(if missing {
+        check(
+            name,
+            false,
+            format!(
+                "the role has neither {detail_view} nor {agent_view}: only calls are recovered, not chats, emails or messages"
+            ),
+            Some(format!("grant {agent_view} to the agents' role")),
+        )
+    } else {
+        check(name, true, format!("every media is read back ({} h)", cfg.recovery.window_hours), None)
+    })
+}
+
 pub fn render(checks: &[Check]) -> String {
     let width = checks.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
     let mut s = String::new();

@@ -63,6 +63,9 @@ pub enum ErrorCode {
     IdentificationNotShared,
     /// Genesys did not take the wrap-up set in the companion (it still goes to Salesforce).
     WrapupNotApplied,
+    /// The read-back of interactions handled while the app was closed cannot see everything (the
+    /// role may read calls only), or failed and will be tried again.
+    ReadBackIncomplete,
 }
 
 /// An error as the window shows it: a code to branch on and a sentence for the agent.

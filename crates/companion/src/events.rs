@@ -2,6 +2,7 @@
 //! implements it with `AppHandle::emit`; the CLI prints JSON lines.
 
 use crate::genesys::feed::ConnectionState;
+use crate::genesys::model::Media;
 use crate::genesys::tracker::{SegmentKind, Transition};
 use crate::screenpop::PopDecision;
 use serde::Serialize;
@@ -20,6 +21,9 @@ pub enum EngineEvent {
         conversation_id: String,
         /// How the segment reached the agent.
         kind: SegmentKind,
+        media: Media,
+        /// A message's channel (`sms`, `whatsapp`, …).
+        channel: Option<String>,
         transition: Transition,
         /// The customer's address as Genesys showed it.
         ani: String,
@@ -38,6 +42,11 @@ pub enum EngineEvent {
     DispositionDelivered { interaction_id: String, salesforce_id: Option<String> },
     /// A sign-in runs out soon: ask the agent to sign in again before it does.
     SignInSoon { cloud: crate::signin::Cloud, expires_in_secs: u64 },
+    /// A wrap-up submitted in Genesys while the companion did not see it (closed, crashed, offline)
+    /// was read back and queued: no pop, no card.
+    DispositionRecovered { interaction_id: String, code: String, media: Media },
+    /// A read-back of the agent's past interactions ended (the Sync view's figures).
+    ReadBack { status: crate::store::ReadBackStatus },
     /// A cached answer was checked again in the background.
     CacheRevalidated { changed: bool },
     /// Something went wrong that the user should know about.

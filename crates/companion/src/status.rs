@@ -42,6 +42,9 @@ pub struct StatusSnapshot {
     /// The database file and its size.
     pub database: String,
     pub database_bytes: u64,
+    /// The last read-back of interactions handled while the app was closed, with how many wrap-ups it
+    /// recovered (none before the first check).
+    pub readback: Option<crate::store::ReadBackStatus>,
 }
 
 /// Failures of one class.
@@ -95,6 +98,7 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
     lat.sort_unstable();
     let pct = |p: f64| (!lat.is_empty()).then(|| lat[((lat.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0);
     let database_bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let readback = crate::store::ReadBackRows::on(&conn).status()?;
     Ok(StatusSnapshot {
         connection,
         connection_updated_ms,
@@ -115,6 +119,7 @@ pub fn read(db: &DbFile) -> Result<StatusSnapshot, StoreError> {
         pop_ms_p99: pct(0.99),
         database: path.display().to_string(),
         database_bytes,
+        readback,
     })
 }
 
@@ -160,8 +165,28 @@ impl StatusSnapshot {
             (Some(a), Some(b)) => format!("p50 {a:.2} ms, p99 {b:.2} ms"),
             _ => "no pops yet".into(),
         };
+        let readback = match &self.readback {
+            None => "not checked yet".to_string(),
+            Some(r) => {
+                let what = match r.outcome {
+                    crate::store::ReadBackOutcome::Running => "running".to_string(),
+                    crate::store::ReadBackOutcome::Complete => "saw everything".to_string(),
+                    crate::store::ReadBackOutcome::Partial | crate::store::ReadBackOutcome::Failed => {
+                        format!("incomplete: {}", r.detail.as_deref().unwrap_or("unknown reason"))
+                    }
+                };
+                format!(
+                    "{} recovered ({} still to deliver); last check {} over {} h: {what}",
+                    r.recovered,
+                    r.recovered_pending,
+                    fmt_time(r.finished_ms.or(Some(r.started_ms))),
+                    r.window_hours
+                )
+            }
+        };
         let rows = [
             ("Connection", format!("{state} (since {when})")),
+            ("Handled while closed", readback),
             ("Dispositions", queue),
             ("Oldest pending", self.oldest_pending_secs.map(|s| format!("{s} s")).unwrap_or_else(|| "none".into())),
             ("Last push", fmt_time(self.last_push_ms)),

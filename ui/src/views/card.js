@@ -1,7 +1,7 @@
 // The Calls view's card: the caller's record, the picker, the no-match search, and choosing by
 // keyboard (1–9, arrows, Enter, Esc). It renders the desk's card as it is sent.
 
-import { focusedCall, pickerCandidates, needsSearch, kindLabel } from '../state.js';
+import { focusedCall, pickerCandidates, needsSearch, kindLabel, mediaLabel } from '../state.js';
 import { el, freshness, matchedHow, stageLabel, candidateRow } from '../view.js';
 
 export function cardView(ctx) {
@@ -49,13 +49,19 @@ export function cardView(ctx) {
       return el(doc, 'div', { class: 'card empty' }, el(doc, 'p', { text: 'Waiting for calls. A caller’s record appears here as the phone rings.' }));
     }
     const kind = kindLabel(c);
+    const media = mediaLabel(c);
+    const voice = !c.media || c.media === 'call' || c.media === 'callback';
     const head = el(
       doc,
       'div',
       { class: 'card-head' },
+      media ? el(doc, 'p', { class: `media media-${c.media}`, text: media }) : null,
       kind ? el(doc, 'p', { class: `kind kind-${c.segment_kind}`, text: kind }) : null,
-      el(doc, 'p', { class: 'stage', text: `${stageLabel(c.stage)} · ${c.ani || 'unknown number'}` }),
+      el(doc, 'p', { class: 'stage', text: `${stageLabel(c.stage)} · ${c.ani || (voice ? 'unknown number' : 'no address')}` }),
     );
+    if (c.media === 'other') {
+      return el(doc, 'article', { class: 'card', 'aria-label': 'Current interaction' }, head, el(doc, 'p', { class: 'muted', text: 'A video, screen share or co-browse: the companion does not pop or log it.' }));
+    }
     const o = c.pop && c.pop.outcome;
     if (!o) return el(doc, 'article', { class: 'card', 'aria-label': 'Current call' }, head, el(doc, 'p', { class: 'muted', text: 'Looking up the caller…' }));
     const body = [];
@@ -127,7 +133,7 @@ export function cardView(ctx) {
       doc,
       'div',
       { class: 'picker' },
-      el(doc, 'h2', { class: 'caller', text: `${cands.length} records match ${c.pop.e164 || c.ani}` }),
+      el(doc, 'h2', { class: 'caller', text: `${cands.length} records match ${c.pop.address || c.ani}` }),
       el(doc, 'p', { class: 'hint', text: '1–9 choose · Enter confirm · Esc decide later' }),
       list,
       el(
@@ -144,9 +150,13 @@ export function cardView(ctx) {
     const o = c.pop.outcome;
     const why =
       o.kind === 'no_match'
-        ? 'No Salesforce record has this number.'
+        ? (c.pop.address || '').includes('@')
+          ? 'No Salesforce record has this email address.'
+          : 'No Salesforce record has this number.'
         : o.kind === 'no_number'
-          ? 'The caller’s number is withheld.'
+          ? c.media && c.media !== 'call' && c.media !== 'callback'
+            ? 'This conversation carries no email address or number to look up.'
+            : 'The caller’s number is withheld.'
           : o.kind === 'unavailable'
             ? o.reason.charAt(0).toUpperCase() + o.reason.slice(1) + '.'
             : 'Find the caller by hand.';

@@ -2,7 +2,7 @@
 // new one ringing): the active one first, each with its own card and its own wrap-up draft. Shown when
 // more than one is live; choosing one puts its card in front.
 
-import { liveCalls, kindLabel, linkedRecord } from '../state.js';
+import { liveCalls, kindLabel, mediaLabel, linkedRecord } from '../state.js';
 import { el, stageLabel } from '../view.js';
 
 /** Who an interaction is with, in a few words. */
@@ -42,7 +42,7 @@ export function interactionsView(ctx) {
               class: `interaction${c.interaction_id === focused ? ' current' : ''}`,
               'data-id': c.interaction_id,
               'aria-current': c.interaction_id === focused ? 'true' : 'false',
-              text: [whoOf(c), kindLabel(c), stageLabel(c.stage), c.held ? 'On hold' : '', c.draft || hasDraft(c) ? 'Draft' : '']
+              text: [whoOf(c), mediaLabel(c), kindLabel(c), stageLabel(c.stage), c.held ? 'On hold' : '', c.draft || hasDraft(c) ? 'Draft' : '']
                 .filter(Boolean)
                 .join(' · '),
               onclick: () => ctx.focus(c.interaction_id),

@@ -4,6 +4,22 @@
 
 import { el, deliveryLabel, connectionLabel, kvRow } from '../view.js';
 
+// The read-back of interactions handled while the app was closed: how many were recovered, when the
+// last check ran, and whether it could see everything.
+export function readBackLabel(r, when) {
+  if (!r) return 'not checked yet';
+  const count = `${r.recovered} recovered${r.recovered_pending ? ` (${r.recovered_pending} still to send)` : ''}`;
+  const last = `last check ${when(r.finished_ms || r.started_ms)}`;
+  switch (r.outcome) {
+    case 'complete':
+      return `${count} · ${last} · saw everything of the last ${r.window_hours} h`;
+    case 'running':
+      return `${count} · checking now`;
+    default:
+      return `${count} · ${last} · could not see everything: ${r.detail || 'unknown reason'}`;
+  }
+}
+
 export function syncView(ctx) {
   const { doc, $, call } = ctx;
   const row = (k, v) => kvRow(doc, k, v);
@@ -26,6 +42,7 @@ export function syncView(ctx) {
         'tbody',
         {},
         row('Connection', connectionLabel(ctx.state().connection)),
+        row('Handled while closed', readBackLabel(s.readback, when)),
         row('Dispositions', queue),
         row('Oldest pending', s.oldest_pending_secs != null ? `${s.oldest_pending_secs} s` : 'none'),
         row('Last push', when(s.last_push_ms)),

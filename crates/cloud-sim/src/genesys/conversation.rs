@@ -39,12 +39,16 @@ impl Direction {
     }
 }
 
-/// The media of the conversation: a voice call, or a callback (the agent's leg is a `callbacks[]` entry).
+/// The media of the conversation: which list of each participant holds its entry (`calls[]`,
+/// `callbacks[]`, `chats[]`, `emails[]`, `messages[]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Media {
     Call,
     Callback,
+    Chat,
+    Email,
+    Message,
 }
 
 impl Media {
@@ -53,6 +57,61 @@ impl Media {
         match self {
             Media::Call => "calls",
             Media::Callback => "callbacks",
+            Media::Chat => "chats",
+            Media::Email => "emails",
+            Media::Message => "messages",
+        }
+    }
+
+    /// Analytics' `mediaType`.
+    pub fn analytics_type(self) -> &'static str {
+        match self {
+            Media::Call => "voice",
+            Media::Callback => "callback",
+            Media::Chat => "chat",
+            Media::Email => "email",
+            Media::Message => "message",
+        }
+    }
+}
+
+/// What a test or scenario asks for: the media, and a message's channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A voice call (or a callback, by the flow).
+    #[default]
+    Voice,
+    /// A web chat: no address in the media; the customer's details in `context.*` attributes.
+    Chat,
+    /// An email: the customer participant's `address` is the sender.
+    Email,
+    /// An SMS: `messages[].type = sms`, the number in `fromAddress`.
+    Sms,
+    /// WhatsApp: like SMS.
+    Whatsapp,
+    /// Web messaging: the customer is an opaque id; details in attributes.
+    WebMessaging,
+}
+
+impl Channel {
+    /// The conversation's media.
+    pub fn media(self) -> Media {
+        match self {
+            Channel::Voice => Media::Call,
+            Channel::Chat => Media::Chat,
+            Channel::Email => Media::Email,
+            Channel::Sms | Channel::Whatsapp | Channel::WebMessaging => Media::Message,
+        }
+    }
+
+    /// `messages[].type`.
+    pub fn message_type(self) -> Option<&'static str> {
+        match self {
+            Channel::Sms => Some("sms"),
+            Channel::Whatsapp => Some("whatsapp"),
+            Channel::WebMessaging => Some("webmessaging"),
+            _ => None,
         }
     }
 }
@@ -149,6 +208,12 @@ pub struct Conversation {
     pub start_ms: i64,
     pub direction: Direction,
     pub media: Media,
+    /// A message's channel (`sms`, `whatsapp`, `webmessaging`).
+    pub message_type: Option<&'static str>,
+    /// An email's subject.
+    pub subject: Option<String>,
+    /// When the conversation ended (every leg finished), for analytics and its data latency.
+    pub end_ms: Option<i64>,
     /// The customer's address as Genesys shows it (`tel:+1…`, `sip:anonymous@…`, or anything a test
     /// sends): the caller of an inbound call, the dialled party of an outbound one.
     pub ani: String,
@@ -253,7 +318,15 @@ impl Conversation {
             self.apply(now, action, &fallback);
         }
         self.revision += 1;
+        self.note_end(now);
         true
+    }
+
+    /// Records when the conversation ended, the first time it is seen over.
+    fn note_end(&mut self, now: i64) {
+        if self.end_ms.is_none() && !self.is_active() {
+            self.end_ms = Some(now);
+        }
     }
 
     fn apply(&mut self, now: i64, action: Action, fallback: &impl Fn() -> Wrapup) {
@@ -328,6 +401,7 @@ impl Conversation {
         }
         l.wrapup = Some((w, now));
         l.acw_end_ms = Some(now);
+        self.note_end(now);
     }
 
     /// The index of a visible leg of `user_id` with this participant id: `Some(true)` when it is the

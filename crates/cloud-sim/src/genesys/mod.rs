@@ -4,6 +4,7 @@
 pub mod api;
 pub mod conversation;
 pub mod flow;
+pub mod history;
 pub mod notifications;
 pub mod oauth;
 pub mod participants;

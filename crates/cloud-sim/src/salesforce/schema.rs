@@ -235,6 +235,7 @@ static DISPOSITION_LOG: ObjectDef = ObjectDef {
         },
         // Added for one record per agent segment: the conversation the segment belongs to, for reports.
         f("Conversation_ID__c", FieldType::Text(255)),
+        f("Media__c", FieldType::Text(40)),
         f("Disposition_Code__c", FieldType::Picklist { values: DISPOSITION_CODES, restricted: true }),
         f("Disposition_Reason__c", FieldType::LongText(131_072)),
         f("Timestamp__c", FieldType::DateTime),

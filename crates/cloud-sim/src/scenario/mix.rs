@@ -3,6 +3,7 @@
 
 use super::{CallSpec, ScenarioProgress, place_call};
 use crate::data::{CallerKind, SeedCaller};
+use crate::genesys::conversation::Channel;
 use crate::genesys::flow::Flow;
 use crate::ids;
 use crate::state::Shared;
@@ -48,6 +49,10 @@ pub struct ScenarioSpec {
     /// When set, the other agent's desktop, answering first, writes the caller's record (for callers
     /// with exactly one record) under these attribute names: what a companion on that desktop does.
     pub carry_keys: Option<CarryKeys>,
+    /// Weights of the channels of inbound interactions (`{"voice": 70, "email": 10, "chat": 5,
+    /// "sms": 10, "whatsapp": 5}`); voice only when empty. Outbound calls and callbacks are voice. An
+    /// email or chat comes from a seeded contact's address; an SMS or WhatsApp from the caller's number.
+    pub channels: BTreeMap<Channel, u32>,
 }
 
 /// The attribute names under which an agent's desktop carries the caller's identification.
@@ -76,6 +81,7 @@ impl Default for ScenarioSpec {
             second_user: None,
             receive_share: 0.0,
             carry_keys: None,
+            channels: BTreeMap::new(),
         }
     }
 }
@@ -140,18 +146,51 @@ fn agent_name(state: &Shared, user: &str) -> Option<String> {
 
 /// Chooses the flow of the next call by the mix's weights.
 pub fn choose_flow(rng: &mut impl Rng, weights: &BTreeMap<Flow, u32>) -> Flow {
+    choose_weighted(rng, weights).unwrap_or(Flow::Plain)
+}
+
+/// Chooses a key by weight; `None` when no weight is above 0.
+fn choose_weighted<K: Copy>(rng: &mut impl Rng, weights: &BTreeMap<K, u32>) -> Option<K> {
     let total: u64 = weights.values().map(|w| u64::from(*w)).sum();
     if total == 0 {
-        return Flow::Plain;
+        return None;
     }
     let mut roll = rng.random_range(0..total);
-    for (flow, w) in weights {
+    for (k, w) in weights {
         if roll < u64::from(*w) {
-            return *flow;
+            return Some(*k);
         }
         roll -= u64::from(*w);
     }
-    Flow::Plain
+    None
+}
+
+/// The customer of a non-voice interaction: for an email or a chat, a seeded contact's address (the
+/// caller's own record when it has exactly one), so a correct pop offers that contact; for an SMS,
+/// WhatsApp or web messaging, the caller's number.
+fn customer_for(
+    state: &Shared,
+    rng: &mut impl Rng,
+    channel: Channel,
+    caller: &SeedCaller,
+) -> (String, String, Vec<String>, BTreeMap<String, String>) {
+    match channel {
+        Channel::Email | Channel::Chat => {
+            let contacts = &state.population.contacts;
+            let own = match caller.expected.as_slice() {
+                [one] => contacts.iter().find(|c| &c.id == one),
+                _ => None,
+            };
+            let contact = own.or_else(|| contacts.choose(rng));
+            match contact {
+                Some(c) => {
+                    (c.email.clone(), format!("{} {}", c.first_name, c.last_name), vec![c.id.clone()], BTreeMap::new())
+                }
+                None => (String::new(), caller.name.clone(), vec![], BTreeMap::new()),
+            }
+        }
+        _ => (caller.ani.clone(), caller.name.clone(), caller.expected.clone(), caller.attributes.clone()),
+    }
 }
 
 /// Starts a scenario on its own task; returns its id.
@@ -199,6 +238,12 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
         let (i, caller) = choose_caller(&mut rng, callers, &history, spec.repeat_share);
         history.push(i);
         let flow = choose_flow(&mut rng, &spec.flows);
+        let channel = if matches!(flow, Flow::Outbound | Flow::Callback) {
+            Channel::Voice
+        } else {
+            choose_weighted(&mut rng, &spec.channels).unwrap_or(Channel::Voice)
+        };
+        let (ani, customer_name, expected, attributes) = customer_for(&state, &mut rng, channel, caller);
         let receives = flow.needs_second_agent() && rng.random_bool(spec.receive_share);
         // Receiving: the other agent has the caller first, then hands them to the scenario's agent.
         let (user, second_user) = if receives {
@@ -209,16 +254,16 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
             (spec.user.clone(), spec.second_user.clone())
         };
         let mut attributes_on_answer = BTreeMap::new();
-        if let (true, Some(keys), [record]) = (receives, &spec.carry_keys, caller.expected.as_slice()) {
+        if let (true, Some(keys), [record]) = (receives, &spec.carry_keys, expected.as_slice()) {
             let by = user.as_deref().and_then(|u| agent_name(&state, u)).unwrap_or_default();
             attributes_on_answer.insert(keys.record.clone(), record.clone());
             attributes_on_answer.insert(keys.by.clone(), by);
         }
         let call = CallSpec {
-            ani: caller.ani.clone(),
-            attributes: caller.attributes.clone(),
+            ani,
+            attributes,
             user,
-            customer_name: Some(caller.name.clone()),
+            customer_name: Some(customer_name),
             wrapup: None,
             skip_wrapup: spec.skip_wrapup,
             ring_ms: scale(spec.ring_ms, &mut rng),
@@ -230,8 +275,14 @@ async fn run_scenario(state: Shared, id: String, spec: ScenarioSpec) {
             flow,
             second_user,
             attributes_on_answer,
+            channel,
         };
-        match place_call(&state, call, Some(caller.kind), caller.expected.clone()) {
+        let kind = if channel.media() == crate::genesys::conversation::Media::Call || expected.len() != 1 {
+            caller.kind
+        } else {
+            CallerKind::Single
+        };
+        match place_call(&state, call, Some(kind), expected) {
             Ok(p) => {
                 placed_ids.push(p.conversation_id.clone());
                 state.calls.update_scenario(&id, |s| {

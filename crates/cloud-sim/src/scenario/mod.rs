@@ -9,6 +9,7 @@ pub use mix::{CarryKeys, ScenarioError, ScenarioSpec, choose_caller, choose_flow
 pub(crate) use place::place_call;
 
 use crate::data::CallerKind;
+use crate::genesys::conversation::Channel;
 use crate::genesys::flow::Flow;
 use crate::state::Shared;
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,11 @@ pub struct CallSpec {
     /// outbound call or a callback.
     #[serde(default)]
     pub flow: Flow,
+    /// Voice (default), chat, email, sms, whatsapp or web_messaging. For a chat or web messaging the
+    /// `ani` goes in the customer's `context.email` or `context.phoneNumber` attribute, as a web chat
+    /// form sets it.
+    #[serde(default)]
+    pub channel: Channel,
     /// The second agent of a transfer, consult or conference (user id or e-mail); the next seeded
     /// agent when absent.
     #[serde(default)]
@@ -112,6 +118,7 @@ impl CallSpec {
             flow: Flow::Plain,
             second_user: None,
             attributes_on_answer: BTreeMap::new(),
+            channel: Channel::Voice,
         }
     }
 }
@@ -196,6 +203,9 @@ pub enum PlaceError {
     /// The ANI is unreasonably large.
     #[error("the ani is longer than 16 KiB")]
     AniTooLong,
+    /// Outbound calls and callbacks are voice.
+    #[error("an outbound call or a callback is a voice interaction; its channel must be voice")]
+    NotVoice,
 }
 
 /// The JSON of a placed call with its current snapshot.

@@ -2,7 +2,7 @@
 
 use super::{CallSpec, PlaceError, PlacedCall, PlacedLeg, WrapupSpec};
 use crate::data::CallerKind;
-use crate::genesys::conversation::{AgentLeg, Conversation, Direction, Media, Wrapup};
+use crate::genesys::conversation::{AgentLeg, Channel, Conversation, Direction, Media, Wrapup};
 use crate::genesys::flow::{self, Flow, Timing};
 use crate::genesys::notifications::publish_conversation;
 use crate::ids;
@@ -68,7 +68,16 @@ pub(crate) fn place_call(
         return Err(PlaceError::SameAgent);
     }
     let outbound = spec.flow == Flow::Outbound;
-    let media = if spec.flow == Flow::Callback { Media::Callback } else { Media::Call };
+    if matches!(spec.flow, Flow::Outbound | Flow::Callback) && spec.channel != Channel::Voice {
+        return Err(PlaceError::NotVoice);
+    }
+    let media = if spec.flow == Flow::Callback { Media::Callback } else { spec.channel.media() };
+    // A web chat or web messaging carries no address: the form's details land in attributes.
+    let mut attributes = spec.attributes.clone();
+    if matches!(spec.channel, Channel::Chat | Channel::WebMessaging) && !spec.ani.is_empty() {
+        let key = if spec.ani.contains('@') { "context.email" } else { "context.phoneNumber" };
+        attributes.entry(key.to_string()).or_insert_with(|| spec.ani.trim_start_matches("tel:").to_string());
+    }
     let queue_id = (!outbound).then(|| queue.id.clone());
     // The wrap-ups the simulated agents will enter (none when the client submits them).
     let planned = |n: usize| -> Vec<Option<Wrapup>> {
@@ -126,6 +135,9 @@ pub(crate) fn place_call(
             start_ms: now,
             direction: if outbound { Direction::Outbound } else { Direction::Inbound },
             media,
+            message_type: spec.channel.message_type(),
+            subject: (media == Media::Email).then(|| "Question about my last invoice".to_string()),
+            end_ms: None,
             ani: spec.ani.clone(),
             dnis: "tel:+18005550100".into(),
             customer_name: spec.customer_name.clone().unwrap_or_else(|| "Unknown".into()),
@@ -135,7 +147,7 @@ pub(crate) fn place_call(
             acd_participant_id: ids::uuid(&mut *rng),
             queue_id: queue.id.clone(),
             queue_name: queue.name.clone(),
-            attributes: spec.attributes.clone(),
+            attributes,
             plan: flow::plan(spec.flow, timing, earlier, spec.abandon),
             attributes_on_answer: spec.attributes_on_answer.clone(),
             next_step: 0,

@@ -106,7 +106,7 @@ mod with_simulator {
                         chrono::Local::now().format("%H:%M:%S%.3f"),
                         short_id(&d.interaction_id),
                         kind,
-                        d.e164.as_deref().unwrap_or("—"),
+                        d.address.as_deref().unwrap_or("—"),
                         d.outcome.label(),
                         d.elapsed_us as f64 / 1000.0,
                         describe(d)

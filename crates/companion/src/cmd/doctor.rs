@@ -46,9 +46,9 @@ pub async fn doctor(cli: &Cli, json_out: bool) -> Result<ExitCode, CliError> {
             .sign_in(companion::signin::Cloud::Genesys, &loaded.config, &secrets, companion::signin::Prompt::Never)
             .await
             .unwrap_or(false)
-        && let Some(c) = doctor::genesys_permission_check(&loaded.config, &clouds.genesys).await
     {
-        checks.push(c);
+        checks.extend(doctor::genesys_permission_check(&loaded.config, &clouds.genesys).await);
+        checks.extend(doctor::readback_permission_check(&loaded.config, &clouds.genesys).await);
     }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&checks).expect("checks serialize"));

@@ -166,6 +166,9 @@ pub struct PopConfig {
     /// When the agent identifies the caller, write the record id (and the agent's name) on the
     /// conversation's customer participant, so the next agent's companion pops it at once.
     pub carry_identification: bool,
+    /// Customer participant attributes where a flow puts the customer's email address or number,
+    /// for chats and messaging channels whose media carries none (web chat's `context.*` fields).
+    pub address_attributes: Vec<String>,
 }
 
 impl Default for PopConfig {
@@ -175,6 +178,12 @@ impl Default for PopConfig {
             lookup_budget_ms: 3_000,
             attribute_keys: vec!["contact_id".into(), "sf_contact_id".into(), "SF_RecordId".into()],
             carry_identification: true,
+            address_attributes: vec![
+                "context.email".into(),
+                "context.phoneNumber".into(),
+                "customerEmail".into(),
+                "customerPhone".into(),
+            ],
         }
     }
 }
@@ -212,6 +221,7 @@ impl Default for SearchConfig {
                         "HomePhone",
                         "OtherPhone",
                         "AssistantPhone",
+                        "Email",
                         "AccountId",
                         "Account.Name",
                         "LastActivityDate",
@@ -219,7 +229,7 @@ impl Default for SearchConfig {
                 },
                 SearchObject {
                     name: "Lead".into(),
-                    fields: f(&["Id", "Name", "Phone", "MobilePhone", "Company", "LastActivityDate"]),
+                    fields: f(&["Id", "Name", "Phone", "MobilePhone", "Email", "Company", "LastActivityDate"]),
                 },
             ],
         }
@@ -293,6 +303,25 @@ pub struct Config {
     pub outbox: OutboxConfig,
     pub desktop: DesktopConfig,
     pub updates: UpdatesConfig,
+    pub recovery: RecoveryConfig,
+}
+
+/// The read-back of interactions handled while the app was closed, crashed or offline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecoveryConfig {
+    /// Read back at start, after every reconnect and every `interval_minutes`.
+    pub enabled: bool,
+    /// How far back (hours, 1 to 744: the analytics query takes up to 31 days).
+    pub window_hours: u32,
+    /// Between two checks while running.
+    pub interval_minutes: u32,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig { enabled: true, window_hours: 24, interval_minutes: 10 }
+    }
 }
 
 /// What one log record stands for.
@@ -327,6 +356,9 @@ pub struct DispositionConfig {
     pub contact_field: String,
     /// The agent's extension ("" for none).
     pub agent_extension_field: String,
+    /// The interaction's media (`call`, `callback`, `chat`, `email`, or a message's channel such as
+    /// `sms`) ("" for none).
+    pub media_field: String,
     /// Wrap-up code name → picklist value; unmapped names are sent as they are.
     pub code_map: BTreeMap<String, String>,
 }
@@ -343,6 +375,7 @@ impl Default for DispositionConfig {
             timestamp_field: "Timestamp__c".into(),
             contact_field: "Contact__c".into(),
             agent_extension_field: String::new(),
+            media_field: "Media__c".into(),
             code_map: BTreeMap::new(),
         }
     }

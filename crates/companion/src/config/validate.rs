@@ -87,6 +87,12 @@ pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
             return Err(bad(key, "must be above 0".into()));
         }
     }
+    if !(1..=744).contains(&c.recovery.window_hours) {
+        return Err(bad("recovery.window_hours", "must be between 1 and 744 hours (31 days)".into()));
+    }
+    if !(1..=1440).contains(&c.recovery.interval_minutes) {
+        return Err(bad("recovery.interval_minutes", "must be between 1 and 1440 minutes".into()));
+    }
     if c.genesys.reconnect_max_ms < c.genesys.reconnect_initial_ms {
         return Err(bad("genesys.reconnect_max_ms", "must be at least genesys.reconnect_initial_ms".into()));
     }
@@ -108,6 +114,7 @@ pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
         ("disposition.timestamp_field", &d.timestamp_field, false),
         ("disposition.contact_field", &d.contact_field, true),
         ("disposition.agent_extension_field", &d.agent_extension_field, true),
+        ("disposition.media_field", &d.media_field, true),
         ("task.external_id_field", &c.task.external_id_field, false),
     ] {
         if !(optional && v.is_empty()) && (!is_identifier_path(v) || v.contains('.')) {

@@ -4,6 +4,7 @@
 
 use super::events::{DeskEvent, DeskSink};
 use crate::events::{EngineEvent, EventSink};
+use crate::genesys::model::Media;
 use crate::genesys::segment::conversation_of;
 use crate::genesys::tracker::{SegmentKind, Transition};
 use crate::outbox::{Outbox, RowState};
@@ -35,6 +36,10 @@ pub struct CallCard {
     /// How it reached the agent: inbound, transfer, consult, transfer back, outbound, callback. (Not
     /// `kind`: the window's events are tagged by `kind`.)
     pub segment_kind: SegmentKind,
+    /// Call, callback, chat, email, message; `other` is shown as not handled (video, co-browse, …).
+    pub media: Media,
+    /// A message's channel (`sms`, `whatsapp`, `webmessaging`, …).
+    pub channel: Option<String>,
     pub ani: String,
     pub stage: Option<Transition>,
     pub pop: Option<PopDecision>,
@@ -57,6 +62,8 @@ impl CallCard {
             interaction_id: id.to_string(),
             conversation_id: conversation_of(id).to_string(),
             segment_kind: SegmentKind::Inbound,
+            media: Media::Call,
+            channel: None,
             ani: String::new(),
             stage: None,
             pop: None,
@@ -152,6 +159,7 @@ impl Board {
             let mut card = CallCard::new(&id);
             card.conversation_id = record.conversation_id;
             card.segment_kind = record.kind;
+            card.media = record.media;
             card.ani = record.ani.unwrap_or_default();
             card.stage = record.stage;
             card.pop = pop.and_then(|j| serde_json::from_str(&j).ok());
@@ -188,13 +196,15 @@ impl Board {
 impl EventSink for Board {
     fn emit(&self, event: &EngineEvent) {
         match event {
-            EngineEvent::Call { interaction_id, conversation_id, kind, transition, ani, .. } => {
+            EngineEvent::Call { interaction_id, conversation_id, kind, media, channel, transition, ani, .. } => {
                 self.change(interaction_id, |c| {
                     if c.ani.is_empty() {
                         c.ani = ani.clone();
                     }
                     c.conversation_id = conversation_id.clone();
                     c.segment_kind = *kind;
+                    c.media = *media;
+                    c.channel = channel.clone();
                     if *transition > Transition::Connected {
                         c.held = false;
                     }
@@ -225,7 +235,9 @@ impl EventSink for Board {
             EngineEvent::Problem { code, message } => {
                 self.out.emit(&DeskEvent::Problem(crate::error::UiError::new(*code, message.clone())))
             }
-            EngineEvent::CacheRevalidated { .. } => {}
+            EngineEvent::ReadBack { status } => self.out.emit(&DeskEvent::ReadBack { status: status.clone() }),
+            // Recovered wrap-ups get no card (nothing to pop); the Sync view counts them.
+            EngineEvent::CacheRevalidated { .. } | EngineEvent::DispositionRecovered { .. } => {}
         }
     }
 }
@@ -233,7 +245,6 @@ impl EventSink for Board {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::genesys::model::Media;
     use crate::store::{PopWritten, StageReached};
 
     struct Quiet;

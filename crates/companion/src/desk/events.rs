@@ -35,6 +35,8 @@ pub enum DeskEvent {
     OutboxChanged { interaction_id: String },
     /// The release feed announced a newer version.
     UpdateAvailable(Release),
+    /// A read-back of interactions handled while the app was closed ended: the Sync view's figures.
+    ReadBack { status: crate::store::ReadBackStatus },
 }
 
 /// Where the desk's events go (the Tauri shell emits them to the webview).

@@ -254,8 +254,8 @@ impl DeskHandle {
     /// the window) before this returns.
     pub async fn pick(&self, interaction_id: &str, record_id: &str) -> Result<(), UiError> {
         let candidate = self.known_candidate(interaction_id, record_id)?;
-        let e164 = self.card(interaction_id)?.pop.and_then(|p| p.e164);
-        self.with_engine(|e| Ok(e.pick(interaction_id, &candidate.id, e164.as_deref())?)).await?;
+        let address = self.card(interaction_id)?.pop.and_then(|p| p.address);
+        self.with_engine(|e| Ok(e.pick(interaction_id, &candidate.id, address.as_deref())?)).await?;
         self.board.change(interaction_id, |c| {
             c.chosen = Some(candidate);
             c.deferred = false;
@@ -345,11 +345,14 @@ impl DeskHandle {
             account_id: linked.as_ref().and_then(|c| c.account_id.clone()),
             agent_extension: None,
             source: DispositionSource::Agent,
+            media: card.media,
+            channel: card.channel.clone(),
+            recovered: false,
         };
-        let e164 = card.pop.as_ref().and_then(|p| p.e164.clone());
+        let address = card.pop.as_ref().and_then(|p| p.address.clone());
         self.with_engine(|e| {
             if let Some(p) = &picked {
-                e.pick(interaction_id, &p.id, e164.as_deref())?;
+                e.pick(interaction_id, &p.id, address.as_deref())?;
             }
             Ok(e.set_disposition(d.clone())?)
         })
@@ -395,11 +398,11 @@ impl DeskHandle {
         Ok(links::record_url(&self.config.salesforce, &sf.instance_url(), record_id)?)
     }
 
-    /// The new-contact page, prefilled with the caller's number.
+    /// The new-contact page, prefilled with the customer's number or email address.
     pub async fn new_contact_url(&self, interaction_id: &str) -> Result<String, UiError> {
         let sf = self.salesforce()?;
-        let e164 = self.board.get(interaction_id).and_then(|c| c.pop).and_then(|p| p.e164);
-        Ok(links::new_contact_url(&self.config.salesforce, &sf.instance_url(), e164.as_deref())?)
+        let address = self.board.get(interaction_id).and_then(|c| c.pop).and_then(|p| p.address);
+        Ok(links::new_contact_url(&self.config.salesforce, &sf.instance_url(), address.as_deref())?)
     }
 
     /// The Sync view.

@@ -64,7 +64,7 @@ pub fn escape_markup(s: &str) -> String {
 }
 
 fn headline_text(d: &PopDecision) -> (String, String) {
-    let number = d.e164.clone().unwrap_or_else(|| "a withheld number".into());
+    let number = d.address.clone().unwrap_or_else(|| "a withheld number".into());
     match &d.outcome {
         PopOutcome::Single { candidate } => (
             format!("Call from {}", candidate.name),
@@ -127,7 +127,7 @@ mod tests {
             interaction_id: "c1".into(),
             outcome: PopOutcome::Single { candidate },
             source: crate::screenpop::PopSource::Search,
-            e164: Some("+14155550100".into()),
+            address: Some("+14155550100".into()),
             cache_age_secs: None,
             elapsed_us: 1,
             salesforce_us: None,

@@ -2,15 +2,18 @@
 //! housekeeping. It owns its tasks and outlives any window. It holds the clouds' sessions, not copies
 //! of them: a sign-in elsewhere (the desk) is seen here at once.
 
+mod capture;
 mod carry;
 mod genesys_wrapup;
 mod housekeeping;
 mod journal;
 mod processor;
+mod readback;
 mod wrapup_codes;
 
 pub use genesys_wrapup::WRAPUP_PERMISSION;
 pub use housekeeping::purge;
+pub use readback::ANALYTICS_PERMISSIONS;
 pub use wrapup_codes::WrapupCodes;
 
 use crate::clock::SharedClock;
@@ -157,11 +160,27 @@ impl EngineHandle {
             sink: sink.clone(),
             clock: clock.clone(),
         };
+        let capture = capture::Capture {
+            genesys: clouds.genesys.clone(),
+            codes: wrapup_codes.clone(),
+            outbox: outbox.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+        };
+        let readback = readback::ReadBack {
+            genesys: clouds.genesys.clone(),
+            capture: capture.clone(),
+            store: store.clone(),
+            sink: sink.clone(),
+            clock: clock.clone(),
+            config: config.recovery.clone(),
+            connection: connection.clone(),
+        };
         let processor = Processor {
             tracker,
             genesys: clouds.genesys.clone(),
             codes: wrapup_codes,
-            outbox: outbox.clone(),
+            capture,
             refetch: refetch_tx,
             resolver: resolver.clone(),
             store: store.clone(),
@@ -192,6 +211,7 @@ impl EngineHandle {
             )),
             tokio::spawn(journal::write(store.clone(), journal_rx)),
             tokio::spawn(wrapup_sync.run(stop_rx.clone())),
+            tokio::spawn(readback.run(stop_rx.clone())),
             tokio::spawn(housekeeping.run(stop_rx)),
         ];
         Ok(EngineHandle {

@@ -2,6 +2,7 @@
 //! agent's part of a conversation) reaches is announced once, recorded in the `interaction` table,
 //! starts the pop at the configured trigger, and a submitted wrap-up is queued in the outbox.
 
+use super::capture::{Capture, Seen};
 use super::carry::Carrier;
 use super::journal::Frame;
 use super::wrapup_codes::WrapupCodes;
@@ -13,7 +14,6 @@ use crate::genesys::feed::{FeedEvent, FeedItem, Source};
 use crate::genesys::identification::Identification;
 use crate::genesys::rest::GenesysClient;
 use crate::genesys::tracker::{Emitted, SegmentKind, SegmentView, Tracker, Transition};
-use crate::outbox::{Disposition, DispositionSource, Outbox, OutboxError};
 use crate::screenpop::{PopOutcome, PopRequest, Resolver};
 use crate::store::{CustomerRef, Interactions, PopWritten, StageReached, Store};
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub(super) struct Processor {
     pub tracker: Tracker,
     pub genesys: Arc<GenesysClient>,
     pub codes: Arc<WrapupCodes>,
-    pub outbox: Arc<Outbox>,
+    pub capture: Capture,
     /// Conversations read one by one after a reconnect come back here.
     pub refetch: mpsc::Sender<FeedEvent>,
     pub resolver: Arc<Resolver>,
@@ -103,6 +103,8 @@ impl Processor {
             interaction_id: v.interaction_id.clone(),
             conversation_id: v.conversation_id.clone(),
             kind: v.kind,
+            media: v.media,
+            channel: v.channel.clone(),
             transition: e.transition,
             ani: v.ani.clone(),
             inferred: e.inferred,
@@ -110,6 +112,10 @@ impl Processor {
         // The stage is written off the async workers; the pop starts at once and records its outcome
         // after the stage is in (one writer order: the call exists before its pop lands on it).
         let stage_written = self.record_stage(v, e.transition);
+        if !v.media.is_handled() {
+            // A video, screen share or co-browse: listed (the event above), never popped or queued.
+            return;
+        }
         if e.transition == Transition::Alerting {
             self.queue_codes(v);
         }
@@ -165,6 +171,7 @@ impl Processor {
         let mut req = PopRequest {
             interaction_id: v.interaction_id.clone(),
             ani: v.ani.clone(),
+            address_kind: v.address_kind,
             attributes: v.attributes.clone(),
             earlier: None,
             received,
@@ -221,62 +228,22 @@ impl Processor {
         });
     }
 
-    /// Queues the wrap-up submitted in Genesys: the code's name, the notes, the caller's record.
+    /// Queues the wrap-up submitted in Genesys, once the stage is recorded (the disposition reads the
+    /// pop's record).
     fn capture(&self, v: &SegmentView, stage_written: JoinHandle<()>) {
         let Some(w) = v.wrapup.clone() else { return };
-        let (genesys, codes, outbox, store, sink, clock) = (
-            self.genesys.clone(),
-            self.codes.clone(),
-            self.outbox.clone(),
-            self.store.clone(),
-            self.sink.clone(),
-            self.clock.clone(),
-        );
-        let (interaction_id, conversation_id, kind) = (v.interaction_id.clone(), v.conversation_id.clone(), v.kind);
+        let (capture, sink, v) = (self.capture.clone(), self.sink.clone(), v.clone());
         tokio::spawn(async move {
             let _ = stage_written.await;
-            let code = codes.name_of(&genesys, w.code.as_deref().unwrap_or(""), clock.now_ms()).await;
-            let timestamp = w.end_time.clone().unwrap_or_else(|| {
-                chrono::DateTime::from_timestamp_millis(clock.now_ms())
-                    .unwrap_or_default()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            });
-            let d = Disposition {
-                interaction_id: interaction_id.clone(),
-                conversation_id,
-                kind,
-                code: if code.is_empty() { "Unspecified".into() } else { code.clone() },
-                reason: w.notes.unwrap_or_default(),
-                timestamp,
-                duration_secs: w.duration_seconds,
-                contact_id: None,
-                account_id: None,
-                agent_extension: None,
-                source: DispositionSource::Genesys,
-            };
-            // The caller's record (from the pop or the agent's pick), then the durable write: both off
-            // the async workers, so no pop waits behind a disk sync.
-            let queued = {
-                let (outbox, d) = (outbox.clone(), d.clone());
-                tokio::task::spawn_blocking(move || {
-                    let contact_id = Interactions::on(&store.background())
-                        .get(&d.interaction_id)
-                        .ok()
-                        .flatten()
-                        .and_then(|c| c.pop_record);
-                    outbox.enqueue_from_genesys(&Disposition { contact_id, ..d })
-                })
-                .await
-            };
-            match queued.unwrap_or(Err(OutboxError::Incomplete)) {
-                Ok(Some(version)) => {
-                    sink.emit(&EngineEvent::DispositionQueued { interaction_id, code: d.code, version })
+            match capture.queue(&v, &w, Seen::Live).await {
+                Ok(Some((version, code))) => {
+                    sink.emit(&EngineEvent::DispositionQueued { interaction_id: v.interaction_id, code, version })
                 }
                 // The companion's own wrap-up, applied in Genesys and seen coming back: already queued.
                 Ok(None) => {}
                 Err(e) => sink.emit(&EngineEvent::Problem {
                     code: ErrorCode::DispositionNotQueued,
-                    message: format!("the wrap-up of {interaction_id} could not be queued: {e}"),
+                    message: format!("the wrap-up of {} could not be queued: {e}", v.interaction_id),
                 }),
             }
         });

@@ -2,6 +2,7 @@
 //! tracker that turns repeated, reordered snapshots into transitions.
 
 pub mod feed;
+pub mod history;
 pub mod identification;
 pub mod model;
 pub mod rest;

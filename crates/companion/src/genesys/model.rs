@@ -53,14 +53,28 @@ pub struct Participant {
     pub attributes: BTreeMap<String, String>,
     pub calls: Vec<Communication>,
     pub callbacks: Vec<Communication>,
+    pub chats: Vec<Communication>,
+    pub emails: Vec<Communication>,
+    pub messages: Vec<Communication>,
+    /// Media the companion does not handle: listed as such, never tracked as a call.
+    pub videos: Vec<Communication>,
+    pub screenshares: Vec<Communication>,
+    pub cobrowsesessions: Vec<Communication>,
+    pub social_expressions: Vec<Communication>,
 }
 
-/// The media of a communication the companion handles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// The media of a communication. `Other` is a video, screen share, co-browse or social expression:
+/// shown in the list of interactions as not handled, never popped and never queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Media {
+    #[default]
     Call,
     Callback,
+    Chat,
+    Email,
+    Message,
+    Other,
 }
 
 impl Media {
@@ -69,11 +83,41 @@ impl Media {
         match self {
             Media::Call => "calls",
             Media::Callback => "callbacks",
+            Media::Chat => "chats",
+            Media::Email => "emails",
+            Media::Message => "messages",
+            Media::Other => "",
         }
+    }
+
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Media::Call => "call",
+            Media::Callback => "callback",
+            Media::Chat => "chat",
+            Media::Email => "email",
+            Media::Message => "message",
+            Media::Other => "other",
+        }
+    }
+
+    /// From the stored name (rows from before media were recorded are calls).
+    pub fn parse(s: &str) -> Media {
+        [Media::Callback, Media::Chat, Media::Email, Media::Message, Media::Other]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .unwrap_or(Media::Call)
+    }
+
+    /// The companion pops it and queues its wrap-up.
+    pub fn is_handled(self) -> bool {
+        self != Media::Other
     }
 }
 
-/// One communication of a participant: a `calls[]` or `callbacks[]` entry.
+/// One communication of a participant: a `calls[]`, `callbacks[]`, `chats[]`, `emails[]` or
+/// `messages[]` entry (each has fields the others lack; absent ones read as empty).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Communication {
@@ -92,6 +136,14 @@ pub struct Communication {
     pub other: Option<Address>,
     /// A callback's numbers to call.
     pub callback_numbers: Vec<String>,
+    /// A message's channel: `sms`, `whatsapp`, `webmessaging`, `facebook`, … (`messages[].type`).
+    #[serde(rename = "type")]
+    pub message_type: Option<String>,
+    /// A message's addresses (the customer's number for SMS and WhatsApp).
+    pub from_address: Option<Address>,
+    pub to_address: Option<Address>,
+    /// An email's subject.
+    pub subject: Option<String>,
 }
 
 /// An address of a call's end.
@@ -157,9 +209,21 @@ impl ConversationSnapshot {
 }
 
 impl Participant {
-    /// The communication the companion handles: the latest call, else the latest callback.
+    /// The participant's communication: the latest entry of the first media list that has one.
     pub fn communication(&self) -> Option<(Media, &Communication)> {
-        self.calls.last().map(|c| (Media::Call, c)).or_else(|| self.callbacks.last().map(|c| (Media::Callback, c)))
+        [
+            (Media::Call, &self.calls),
+            (Media::Callback, &self.callbacks),
+            (Media::Chat, &self.chats),
+            (Media::Email, &self.emails),
+            (Media::Message, &self.messages),
+            (Media::Other, &self.videos),
+            (Media::Other, &self.screenshares),
+            (Media::Other, &self.cobrowsesessions),
+            (Media::Other, &self.social_expressions),
+        ]
+        .into_iter()
+        .find_map(|(m, list)| list.last().map(|c| (m, c)))
     }
 
     /// The wrap-up, on the participant or its communication.

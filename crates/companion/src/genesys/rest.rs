@@ -128,7 +128,12 @@ impl GenesysClient {
         Some(self.expires_at_ms.load(Ordering::Relaxed)).filter(|e| *e > 0)
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, GenesysError> {
+    pub(super) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, GenesysError> {
         let token = self.token.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut rb = self.http.request(method, format!("{}{path}", self.api)).bearer_auth(token).timeout(TIMEOUT);
         if let Some(b) = body {
@@ -222,7 +227,8 @@ impl GenesysClient {
     }
 
     /// Merges string attributes into a participant of a conversation
-    /// (`PATCH /api/v2/conversations/{media}/{cid}/participants/{pid}/attributes`).
+    /// (`PATCH /api/v2/conversations/{media}/{cid}/participants/{pid}/attributes`; chats have no
+    /// per-media variant and use `/api/v2/conversations/{cid}/participants/{pid}/attributes`).
     pub async fn write_attributes(
         &self,
         media: Media,
@@ -233,10 +239,15 @@ impl GenesysClient {
         if !is_path_id(conversation_id) || !is_path_id(participant_id) {
             return Err(GenesysError::Unexpected("not a Genesys conversation or participant id".into()));
         }
-        let path = format!(
-            "/api/v2/conversations/{}/{conversation_id}/participants/{participant_id}/attributes",
-            media.path()
-        );
+        let path = match media {
+            Media::Chat | Media::Other => {
+                format!("/api/v2/conversations/{conversation_id}/participants/{participant_id}/attributes")
+            }
+            _ => format!(
+                "/api/v2/conversations/{}/{conversation_id}/participants/{participant_id}/attributes",
+                media.path()
+            ),
+        };
         self.send(reqwest::Method::PATCH, &path, Some(json!({ "attributes": attributes }))).await.map(|_| ())
     }
 

@@ -84,6 +84,19 @@ impl SegmentKind {
     }
 }
 
+/// What kind of address the customer's is: how the pop looks it up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressKind {
+    /// A phone number (`tel:+1…`): calls, callbacks, SMS, WhatsApp.
+    #[default]
+    Phone,
+    /// An email address.
+    Email,
+    /// None in the media (a chat, web messaging, social): the flow's attributes may name one.
+    None,
+}
+
 /// The key of a segment: `{conversation id}:{participant id}`. Globally unique; the conversation id
 /// is read back from it by [`conversation_of`].
 pub fn interaction_id(conversation_id: &str, participant_id: &str) -> String {
@@ -111,8 +124,12 @@ pub struct SegmentView {
     pub customer_participant_id: Option<String>,
     pub media: Media,
     pub kind: SegmentKind,
-    /// The customer's address (`tel:+1…`): the caller, or the dialled party.
+    /// The customer's address: the caller's or dialled number (`tel:+1…`), the sender's email, the
+    /// SMS or WhatsApp number; empty where the media carries none.
     pub ani: String,
+    pub address_kind: AddressKind,
+    /// A message's channel (`sms`, `whatsapp`, `webmessaging`, …).
+    pub channel: Option<String>,
     /// The customer participant's attributes (IVR data, and what other agents' companions wrote).
     pub attributes: BTreeMap<String, String>,
     pub queue_id: Option<String>,
@@ -177,9 +194,48 @@ fn kind_of(snap: &ConversationSnapshot, agent: &Participant, user_id: &str, answ
     if transferred_to_me || another_agent_first { SegmentKind::Transfer } else { SegmentKind::Inbound }
 }
 
-/// The customer's address: the far end of the agent's call (the dialled party of an outbound call),
-/// the customer participant's address, or a callback's first number.
-fn customer_address(snap: &ConversationSnapshot, agent: &Participant, kind: SegmentKind) -> String {
+/// The customer's address and what kind it is, by media: a call's or callback's number; an email's
+/// sender (the customer participant's `address`); an SMS or WhatsApp number (the customer's
+/// `fromAddress`, or the agent's `toAddress` for one the agent sent); nothing for chats and other
+/// messaging channels, whose ids are not contact details.
+fn customer_address(snap: &ConversationSnapshot, agent: &Participant, kind: SegmentKind) -> (String, AddressKind) {
+    let Some((media, comm)) = agent.communication() else {
+        return (call_address(snap, agent, kind), AddressKind::Phone);
+    };
+    let customer = snap.customer();
+    match media {
+        Media::Call | Media::Callback => (call_address(snap, agent, kind), AddressKind::Phone),
+        Media::Email => {
+            let from_customer = customer.and_then(|c| c.address.clone()).filter(|a| a.contains('@'));
+            let addr = from_customer.or_else(|| {
+                let ours =
+                    if comm.direction.as_deref() == Some("outbound") { &comm.to_address } else { &comm.from_address };
+                ours.as_ref().and_then(|a| a.address_normalized.clone())
+            });
+            (addr.unwrap_or_default(), AddressKind::Email)
+        }
+        Media::Message if is_phone_channel(comm.message_type.as_deref()) => {
+            let theirs = customer.and_then(|c| c.messages.last()).and_then(|m| m.from_address.as_ref());
+            let addr = theirs
+                .or(comm.to_address.as_ref().filter(|_| comm.direction.as_deref() == Some("outbound")))
+                .and_then(|a| a.address_normalized.clone())
+                .or_else(|| customer.and_then(|c| c.address.clone()))
+                .filter(|a| !a.is_empty())
+                .map(|a| tel(&a));
+            (addr.unwrap_or_default(), AddressKind::Phone)
+        }
+        Media::Chat | Media::Message | Media::Other => (String::new(), AddressKind::None),
+    }
+}
+
+/// Messaging channels whose address is a phone number.
+fn is_phone_channel(t: Option<&str>) -> bool {
+    t.is_some_and(|t| t.eq_ignore_ascii_case("sms") || t.eq_ignore_ascii_case("whatsapp"))
+}
+
+/// A call's customer: the far end of the agent's call (the dialled party of an outbound call), the
+/// customer participant's address, or a callback's first number.
+fn call_address(snap: &ConversationSnapshot, agent: &Participant, kind: SegmentKind) -> String {
     let customer = snap.customer();
     let far_end = agent.communication().and_then(|(_, c)| c.other.as_ref()).and_then(|o| o.address_normalized.clone());
     let number = |c: &Participant| {
@@ -205,6 +261,7 @@ fn tel(n: &str) -> String {
 fn view_of(snap: &ConversationSnapshot, agent: &Participant, key: String, kind: SegmentKind) -> SegmentView {
     let customer = snap.customer();
     let comm = agent.communication();
+    let (ani, address_kind) = customer_address(snap, agent, kind);
     let state = comm.and_then(|(_, c)| c.state.as_deref()).map(str::to_ascii_lowercase);
     let answered = agent.answered();
     let acw_state = comm.and_then(|(_, c)| c.after_call_work.as_ref()).and_then(|a| a.state.as_deref()).unwrap_or("");
@@ -235,7 +292,9 @@ fn view_of(snap: &ConversationSnapshot, agent: &Participant, key: String, kind: 
         customer_participant_id: customer.map(|c| c.id.clone()).filter(|id| !id.is_empty()),
         media: comm.map_or(Media::Call, |(m, _)| m),
         kind,
-        ani: customer_address(snap, agent, kind),
+        ani,
+        address_kind,
+        channel: comm.and_then(|(_, c)| c.message_type.clone()).map(|t| t.to_ascii_lowercase()),
         attributes: customer.map(|c| c.attributes.clone()).unwrap_or_default(),
         queue_id: agent.queue_id.clone(),
         wrapup,

@@ -4,6 +4,7 @@
 
 use super::Disposition;
 use crate::config::{DispositionConfig, RecordPer, TaskConfig};
+use crate::genesys::model::Media;
 use crate::salesforce::ids;
 use serde_json::{Map, Value, json};
 
@@ -35,31 +36,49 @@ pub fn disposition_record(cfg: &DispositionConfig, d: &Disposition) -> Value {
     {
         m.insert(cfg.contact_field.clone(), json!(id));
     }
+    if !cfg.media_field.is_empty() {
+        m.insert(cfg.media_field.clone(), json!(d.media_label()));
+    }
     if let (false, Some(ext)) = (cfg.agent_extension_field.is_empty(), d.agent_extension.as_deref()) {
         m.insert(cfg.agent_extension_field.clone(), json!(ext));
     }
     Value::Object(m)
 }
 
-/// The call `Task`, upserted on its external-id field. `TaskSubtype` is create-only in Salesforce, and a
-/// retried upsert may be an update, so it is never sent; `Type = Call` marks the activity instead.
+/// The activity `Task`, upserted on its external-id field. `TaskSubtype` is create-only in Salesforce,
+/// and a retried upsert may be an update, so it is never sent; `Type` marks the activity instead
+/// (`Call` with the call fields for calls and callbacks, `Email` for emails, `Other` for chats and
+/// messages).
 pub fn task_record(cfg: &TaskConfig, mapping: &DispositionConfig, d: &Disposition) -> Value {
     let code = mapping.code_map.get(&d.code).cloned().unwrap_or_else(|| d.code.clone());
     let mut m = Map::new();
     m.insert("attributes".into(), json!({"type": "Task"}));
     m.insert(cfg.external_id_field.clone(), json!(record_key(mapping, d)));
-    m.insert("Subject".into(), json!(format!("{} — {code}", cfg.subject_prefix)));
+    let is_call = matches!(d.media, Media::Call | Media::Callback);
+    let subject = if is_call {
+        format!("{} — {code}", cfg.subject_prefix)
+    } else {
+        format!("{} ({}) — {code}", cfg.subject_prefix, d.media_label())
+    };
+    m.insert("Subject".into(), json!(subject));
     m.insert("Status".into(), json!(cfg.status));
     m.insert("Priority".into(), json!(cfg.priority));
-    m.insert("Type".into(), json!("Call"));
-    m.insert("CallType".into(), json!(if d.kind.is_outbound() { "Outbound" } else { "Inbound" }));
-    m.insert("CallDisposition".into(), json!(code));
-    let call = if d.conversation_id.is_empty() { &d.interaction_id } else { &d.conversation_id };
-    m.insert("CallObject".into(), json!(call));
-    m.insert("Description".into(), json!(d.reason));
-    if let Some(s) = d.duration_secs {
-        m.insert("CallDurationInSeconds".into(), json!(s));
+    let activity = match d.media {
+        Media::Call | Media::Callback => "Call",
+        Media::Email => "Email",
+        _ => "Other",
+    };
+    m.insert("Type".into(), json!(activity));
+    if is_call {
+        m.insert("CallType".into(), json!(if d.kind.is_outbound() { "Outbound" } else { "Inbound" }));
+        m.insert("CallDisposition".into(), json!(code));
+        let call = if d.conversation_id.is_empty() { &d.interaction_id } else { &d.conversation_id };
+        m.insert("CallObject".into(), json!(call));
+        if let Some(s) = d.duration_secs {
+            m.insert("CallDurationInSeconds".into(), json!(s));
+        }
     }
+    m.insert("Description".into(), json!(d.reason));
     if let Some(id) = d
         .contact_id
         .as_deref()
@@ -96,6 +115,9 @@ mod tests {
             account_id: None,
             agent_extension: Some("4101".into()),
             source: DispositionSource::Genesys,
+            media: crate::genesys::model::Media::Call,
+            channel: None,
+            recovered: false,
         }
     }
 

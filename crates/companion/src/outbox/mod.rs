@@ -13,6 +13,7 @@ use rows::list_where;
 pub use rows::{FailureEvent, OutboxRows, depth, list};
 
 use crate::clock::SharedClock;
+use crate::genesys::model::Media;
 use crate::genesys::segment::SegmentKind;
 use crate::store::{Store, StoreError};
 use rusqlite::{OptionalExtension, params};
@@ -54,6 +55,33 @@ pub struct Disposition {
     pub account_id: Option<String>,
     pub agent_extension: Option<String>,
     pub source: DispositionSource,
+    /// The media of the interaction (rows queued before media were recorded read as calls).
+    #[serde(default)]
+    pub media: Media,
+    /// A message's channel (`sms`, `whatsapp`, `webmessaging`, …).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Read back from Genesys after the fact (the app was closed or down when it was wrapped up).
+    #[serde(default)]
+    pub recovered: bool,
+}
+
+impl Disposition {
+    /// What the media field of the record says: the channel of a message, else the media.
+    pub fn media_label(&self) -> &str {
+        match (&self.media, self.channel.as_deref()) {
+            (Media::Message, Some(c)) if !c.is_empty() => c,
+            (m, _) => m.as_str(),
+        }
+    }
+}
+
+/// When a write replaces what a row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Always,
+    UnlessSame,
+    IfAbsent,
 }
 
 /// The state of a row.
@@ -176,17 +204,23 @@ impl Outbox {
     /// delivered row goes back to pending and is delivered again as an update. One set in the
     /// companion is also to be applied in Genesys.
     pub fn enqueue(&self, d: &Disposition) -> Result<i64, OutboxError> {
-        self.write(d, false).map(|v| v.expect("an unconditional write has a version"))
+        self.write(d, Write::Always).map(|v| v.expect("an unconditional write has a version"))
     }
 
-    /// Queues the wrap-up seen in Genesys, unless it is the companion's own, applied there: the two
-    /// never overwrite each other with the same answer. Returns the version, or `None` when it was
-    /// the companion's own.
+    /// Queues the wrap-up seen in Genesys, unless the row already holds the same answer (the
+    /// companion's own, applied there and coming back; or the same wrap-up read twice). Returns the
+    /// version, or `None` when nothing changed.
     pub fn enqueue_from_genesys(&self, d: &Disposition) -> Result<Option<i64>, OutboxError> {
-        self.write(d, true)
+        self.write(d, Write::UnlessSame)
     }
 
-    fn write(&self, d: &Disposition, unless_echo: bool) -> Result<Option<i64>, OutboxError> {
+    /// Queues a wrap-up read back after the fact, only if nothing is queued for the segment: whatever
+    /// the companion queued live (the agent's own answer above all) stands.
+    pub fn enqueue_if_absent(&self, d: &Disposition) -> Result<Option<i64>, OutboxError> {
+        self.write(d, Write::IfAbsent)
+    }
+
+    fn write(&self, d: &Disposition, how: Write) -> Result<Option<i64>, OutboxError> {
         if d.interaction_id.trim().is_empty() || d.code.trim().is_empty() {
             return Err(OutboxError::Incomplete);
         }
@@ -203,14 +237,14 @@ impl Outbox {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        if unless_echo
-            && let Some((_, _, old)) = &existing
-            && let Ok(old) = serde_json::from_str::<Disposition>(old)
-            && old.source == DispositionSource::Agent
-            && old.code == d.code
-            && old.reason.trim() == d.reason.trim()
-        {
-            return Ok(None);
+        let same_answer = |old: &str| {
+            serde_json::from_str::<Disposition>(old)
+                .is_ok_and(|old| old.code == d.code && old.reason.trim() == d.reason.trim())
+        };
+        match (how, &existing) {
+            (Write::IfAbsent, Some(_)) => return Ok(None),
+            (Write::UnlessSame, Some((_, _, old))) if same_answer(old) => return Ok(None),
+            _ => {}
         }
         let version = existing.as_ref().map_or(1, |(v, _, _)| v + 1);
         // The companion's own answer goes to Genesys too; one that came from Genesys does not go back.

@@ -18,6 +18,9 @@ fn disp(id: &str, code: &str) -> Disposition {
         account_id: None,
         agent_extension: None,
         source: DispositionSource::Genesys,
+        media: crate::genesys::model::Media::Call,
+        channel: None,
+        recovered: false,
     }
 }
 

@@ -47,9 +47,15 @@ pub fn record_url(cfg: &SalesforceConfig, instance_url: &str, record_id: &str) -
 }
 
 /// The new-contact page with the caller's number filled in (digits and `+` only).
-pub fn new_contact_url(cfg: &SalesforceConfig, instance_url: &str, e164: Option<&str>) -> Result<String, LinkError> {
+pub fn new_contact_url(cfg: &SalesforceConfig, instance_url: &str, address: Option<&str>) -> Result<String, LinkError> {
     let base = lightning_base(cfg, instance_url)?;
-    let number: String = e164.unwrap_or("").chars().filter(|c| c.is_ascii_digit() || *c == '+').take(16).collect();
+    if let Some(email) = address.and_then(|a| crate::screenpop::address::email(a).ok()) {
+        // Only an address that passed the check reaches the URL, encoded twice like the number.
+        let once: String = url::form_urlencoded::byte_serialize(email.as_bytes()).collect();
+        let twice: String = url::form_urlencoded::byte_serialize(once.as_bytes()).collect();
+        return Ok(format!("{base}/lightning/o/Contact/new?defaultFieldValues=Email%3D{twice}"));
+    }
+    let number: String = address.unwrap_or("").chars().filter(|c| c.is_ascii_digit() || *c == '+').take(16).collect();
     if number.is_empty() {
         return Ok(format!("{base}/lightning/o/Contact/new"));
     }

@@ -259,6 +259,18 @@ impl SalesforceClient {
         Ok(v.get("searchRecords").and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
+    /// Runs a SOSL email search for an address over the configured objects; returns the records.
+    pub async fn search_email(
+        &self,
+        address: &str,
+        objects: &[SearchObject],
+        timeout: Duration,
+    ) -> Result<Vec<Value>, SfError> {
+        let q = query::email_search(address, objects);
+        let v = self.get("/search/", &[("q", &q)], timeout).await?;
+        Ok(v.get("searchRecords").and_then(Value::as_array).cloned().unwrap_or_default())
+    }
+
     /// Runs a SOSL search (text from [`query`]); returns the records.
     pub async fn search(&self, sosl: &str, timeout: Duration) -> Result<Vec<Value>, SfError> {
         let v = self.get("/search/", &[("q", sosl)], timeout).await?;

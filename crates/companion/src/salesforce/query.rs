@@ -22,8 +22,17 @@ pub fn escape(term: &str) -> String {
 
 /// `FIND {digits} IN PHONE FIELDS RETURNING Contact(…), Lead(…)`.
 pub fn phone_search(term: &str, objects: &[SearchObject]) -> String {
+    scoped_search(term, "PHONE", objects)
+}
+
+/// `FIND {address} IN EMAIL FIELDS RETURNING Contact(…), Lead(…)`.
+pub fn email_search(address: &str, objects: &[SearchObject]) -> String {
+    scoped_search(address, "EMAIL", objects)
+}
+
+fn scoped_search(term: &str, scope: &str, objects: &[SearchObject]) -> String {
     let returning: Vec<String> = objects.iter().map(|o| format!("{}({})", o.name, o.fields.join(", "))).collect();
-    format!("FIND {{{}}} IN PHONE FIELDS RETURNING {}", escape(term), returning.join(", "))
+    format!("FIND {{{}}} IN {scope} FIELDS RETURNING {}", escape(term), returning.join(", "))
 }
 
 /// The fields the agent's own search shows for a contact.

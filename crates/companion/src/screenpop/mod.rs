@@ -1,7 +1,9 @@
 //! The screen-pop resolver: an IVR-supplied record id first (validated), then the TTL cache
 //! (stale-while-revalidate), then one escaped SOSL search shared by every concurrent lookup of the
-//! number, within a time budget. Returned numbers are re-checked after normalising both sides.
+//! customer's number or email address, within a time budget. Returned numbers and addresses are
+//! re-checked after normalising both sides.
 
+pub mod address;
 pub mod cache;
 mod candidate;
 pub mod manual;
@@ -12,9 +14,11 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::events::{EngineEvent, EventSink};
 use crate::genesys::identification::{self, Identification};
-use crate::phone::{self, CallerNumber, NoNumber};
+use crate::genesys::segment::AddressKind;
+use crate::phone::{self, NoNumber};
 use crate::salesforce::errors::{SfError, SfErrorKind};
 use crate::salesforce::{SalesforceClient, ids};
+use address::CustomerKey;
 use cache::LookupCache;
 use phonenumber::country::Id as Country;
 use serde::{Deserialize, Serialize};
@@ -83,8 +87,11 @@ pub struct PopDecision {
     pub interaction_id: String,
     pub outcome: PopOutcome,
     pub source: PopSource,
-    /// The caller's number, normalised.
-    pub e164: Option<String>,
+    /// The customer's address the lookup used, normalised: a number in E.164 or a lower-cased email
+    /// address (the key of the cache entry and of the agent's pick). Pops stored before emails were
+    /// looked up name it `e164`.
+    #[serde(alias = "e164")]
+    pub address: Option<String>,
     /// Age of a cached answer.
     pub cache_age_secs: Option<u64>,
     /// Alerting frame received → decision, in microseconds.
@@ -97,7 +104,9 @@ pub struct PopDecision {
 #[derive(Debug, Clone)]
 pub struct PopRequest {
     pub interaction_id: String,
+    /// The customer's address from the media (number, email, or empty).
     pub ani: String,
+    pub address_kind: AddressKind,
     pub attributes: BTreeMap<String, String>,
     /// The caller as this desktop identified them on an earlier segment of the same conversation
     /// (a transfer back), for when Genesys does not carry it.
@@ -179,14 +188,25 @@ impl Resolver {
         &self.cache
     }
 
-    /// The record as the cache holds it for this number, if it does (one local read, no request).
-    fn known_record(&self, ani: &str, record_id: &str) -> Option<Candidate> {
+    /// The record as the cache holds it for this customer, if it does (one local read, no request).
+    fn known_record(&self, req: &PopRequest, record_id: &str) -> Option<Candidate> {
         if self.mode != CacheMode::Persistent {
             return None;
         }
-        let number = CallerNumber::parse(ani, self.country).ok()?;
-        let hit = self.cache.get(&number.e164, self.clock.now_ms()).ok()??;
+        let who = self.customer_key(req).ok()?;
+        let hit = self.cache.get(&who.key(), self.clock.now_ms()).ok()??;
         hit.candidates.into_iter().find(|c| c.id == record_id)
+    }
+
+    /// Whom to look up: the media's address, else one the flow set in an attribute.
+    fn customer_key(&self, req: &PopRequest) -> Result<CustomerKey, NoNumber> {
+        CustomerKey::find(
+            &req.ani,
+            req.address_kind,
+            &req.attributes,
+            &self.config.pop.address_attributes,
+            self.country,
+        )
     }
 
     fn attribute_id(&self, attributes: &BTreeMap<String, String>) -> Option<(String, String)> {
@@ -201,15 +221,16 @@ impl Resolver {
 
     /// Decides the pop for a call.
     pub async fn resolve(self: &Arc<Self>, req: PopRequest) -> PopDecision {
-        let decision = |outcome: PopOutcome, source: PopSource, e164: Option<String>, age: Option<u64>| PopDecision {
-            interaction_id: req.interaction_id.clone(),
-            outcome,
-            source,
-            e164,
-            cache_age_secs: age,
-            elapsed_us: req.received.elapsed().as_micros() as u64,
-            salesforce_us: None,
-        };
+        let decision =
+            |outcome: PopOutcome, source: PopSource, address: Option<String>, age: Option<u64>| PopDecision {
+                interaction_id: req.interaction_id.clone(),
+                outcome,
+                source,
+                address,
+                cache_age_secs: age,
+                elapsed_us: req.received.elapsed().as_micros() as u64,
+                salesforce_us: None,
+            };
         // An agent's identification beats the IVR's guess: it is what a person confirmed.
         let carried = self
             .config
@@ -223,26 +244,26 @@ impl Resolver {
             .or_else(|| self.attribute_id(&req.attributes).map(|(id, attribute)| (id, attribute, None)));
         if let Some((record_id, attribute, identified_by)) = identified {
             let object = ids::object_of(&record_id).map(str::to_string);
-            let known = self.known_record(&req.ani, &record_id);
+            let known = self.known_record(&req, &record_id);
             let outcome = PopOutcome::Attribute { record_id, object, attribute, identified_by, known };
             return decision(outcome, PopSource::Attribute, None, None);
         }
-        let number = match CallerNumber::parse(&req.ani, self.country) {
-            Ok(n) => n,
+        let who = match self.customer_key(&req) {
+            Ok(k) => k,
             Err(reason) => return decision(PopOutcome::NoNumber { reason }, PopSource::None, None, None),
         };
-        let e164 = number.e164.clone();
+        let key = who.key();
         let now = self.clock.now_ms();
         if self.mode == CacheMode::Persistent {
-            match self.cache.get(&e164, now) {
+            match self.cache.get(&key, now) {
                 Ok(Some(hit)) => {
                     self.stats.hits.fetch_add(1, Ordering::Relaxed);
                     let age_ms = (now - hit.fetched_ms).max(0);
                     if age_ms > self.config.cache.fresh_secs as i64 * 1000 {
-                        self.revalidate(&number);
+                        self.revalidate(&who);
                     }
-                    let outcome = self.outcome(&e164, hit.candidates);
-                    return decision(outcome, PopSource::Cache, Some(e164), Some((age_ms / 1000) as u64));
+                    let outcome = self.outcome(&key, hit.candidates);
+                    return decision(outcome, PopSource::Cache, Some(key), Some((age_ms / 1000) as u64));
                 }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "cache read failed; searching"),
@@ -250,7 +271,7 @@ impl Resolver {
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         let budget = Duration::from_millis(self.config.pop.lookup_budget_ms).saturating_sub(req.received.elapsed());
-        let mut rx = self.lookup_shared(&number);
+        let mut rx = self.lookup_shared(&who);
         let waited = tokio::time::timeout(budget, rx.wait_for(Option::is_some)).await;
         let result = match waited {
             Ok(Ok(r)) => r.clone().expect("waited for Some"),
@@ -260,17 +281,17 @@ impl Resolver {
                 return decision(
                     PopOutcome::Unavailable { code: "LOOKUP_TIMEOUT".into(), reason },
                     PopSource::Search,
-                    Some(e164),
+                    Some(key),
                     None,
                 );
             }
         };
         match result {
             Ok(found) => {
-                let outcome = self.outcome(&e164, found.candidates);
+                let outcome = self.outcome(&key, found.candidates);
                 PopDecision {
                     salesforce_us: Some(found.request_us),
-                    ..decision(outcome, PopSource::Search, Some(e164), None)
+                    ..decision(outcome, PopSource::Search, Some(key), None)
                 }
             }
             Err(e) => {
@@ -281,19 +302,19 @@ impl Resolver {
                     }
                     _ => format!("Salesforce did not answer ({}): search by hand", e.message),
                 };
-                decision(PopOutcome::Unavailable { code: e.code, reason }, PopSource::Search, Some(e164), None)
+                decision(PopOutcome::Unavailable { code: e.code, reason }, PopSource::Search, Some(key), None)
             }
         }
     }
 
     /// Ranks candidates into an outcome: the agent's earlier pick first, then the most recent activity.
-    fn outcome(&self, e164: &str, mut candidates: Vec<Candidate>) -> PopOutcome {
+    fn outcome(&self, key: &str, mut candidates: Vec<Candidate>) -> PopOutcome {
         match candidates.len() {
             0 => PopOutcome::NoMatch,
             1 => PopOutcome::Single { candidate: candidates.remove(0) },
             _ => {
                 let chosen =
-                    if self.mode == CacheMode::Persistent { self.cache.choice(e164).ok().flatten() } else { None };
+                    if self.mode == CacheMode::Persistent { self.cache.choice(key).ok().flatten() } else { None };
                 candidates.sort_by(|a, b| {
                     let pick = |c: &Candidate| chosen.as_deref() != Some(c.id.as_str());
                     pick(a)
@@ -306,19 +327,19 @@ impl Resolver {
         }
     }
 
-    /// Starts (or joins) the search for a number.
-    fn lookup_shared(self: &Arc<Self>, number: &CallerNumber) -> watch::Receiver<Option<LookupResult>> {
+    /// Starts (or joins) the search for a customer.
+    fn lookup_shared(self: &Arc<Self>, who: &CustomerKey) -> watch::Receiver<Option<LookupResult>> {
+        let key = who.key();
         let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(rx) = map.get(&number.e164) {
+        if let Some(rx) = map.get(&key) {
             return rx.clone();
         }
         let (tx, rx) = watch::channel(None);
-        map.insert(number.e164.clone(), rx.clone());
+        map.insert(key.clone(), rx.clone());
         let this = self.clone();
-        let number = number.clone();
+        let who = who.clone();
         tokio::spawn(async move {
-            let result = this.search(&number).await;
-            let key = number.e164;
+            let result = this.search(&who).await;
             // Waiters first; the cache write is off their path. The number stays in flight until the
             // answer is in the cache, so nobody searches it again meanwhile.
             let _ = tx.send(Some(result.clone()));
@@ -332,10 +353,10 @@ impl Resolver {
         rx
     }
 
-    fn revalidate(self: &Arc<Self>, number: &CallerNumber) {
+    fn revalidate(self: &Arc<Self>, who: &CustomerKey) {
         self.stats.revalidations.fetch_add(1, Ordering::Relaxed);
-        let before = self.cache.get(&number.e164, self.clock.now_ms()).ok().flatten().map(|c| c.candidates);
-        let mut rx = self.lookup_shared(number);
+        let before = self.cache.get(&who.key(), self.clock.now_ms()).ok().flatten().map(|c| c.candidates);
+        let mut rx = self.lookup_shared(who);
         let sink = self.sink.clone();
         tokio::spawn(async move {
             // The borrow of the watched value is dropped before the sink runs.
@@ -352,27 +373,38 @@ impl Resolver {
         });
     }
 
-    /// One SOSL search, re-checked.
-    async fn search(&self, number: &CallerNumber) -> LookupResult {
+    /// One SOSL search (phone fields for a number, email fields for an address), re-checked.
+    async fn search(&self, who: &CustomerKey) -> LookupResult {
         self.stats.searches.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let records =
-            self.salesforce.search_phone(&number.national, &self.config.search.objects, SEARCH_TIMEOUT).await?;
+        let objects = &self.config.search.objects;
+        let records = match who {
+            CustomerKey::Phone(n) => self.salesforce.search_phone(&n.national, objects, SEARCH_TIMEOUT).await?,
+            CustomerKey::Email(e) => self.salesforce.search_email(e, objects, SEARCH_TIMEOUT).await?,
+        };
         let request_us = started.elapsed().as_micros() as u64;
-        let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, number)).collect();
+        let candidates: Vec<Candidate> = records.iter().filter_map(|r| self.recheck(r, who)).collect();
         Ok(Found { candidates, request_us })
     }
 
-    /// Keeps a search result only if one of its phone fields is really the caller's number.
-    fn recheck(&self, r: &Value, number: &CallerNumber) -> Option<Candidate> {
+    /// Keeps a search result only if one of its phone (or email) fields is really the customer's.
+    fn recheck(&self, r: &Value, who: &CustomerKey) -> Option<Candidate> {
         let object = candidate::object_of(r);
         let fields = &self.config.search.objects.iter().find(|o| o.name == object)?.fields;
+        let field_kind = match who {
+            CustomerKey::Phone(_) => "Phone",
+            CustomerKey::Email(_) => "Email",
+        };
         let (matched_field, matched_value) =
-            fields.iter().filter(|f| f.contains("Phone") && !f.contains('.')).find_map(|f| {
+            fields.iter().filter(|f| f.contains(field_kind) && !f.contains('.')).find_map(|f| {
                 let v = r.get(f.as_str())?.as_str()?;
-                number.matches(v, self.country).then(|| (f.clone(), v.to_string()))
+                let same = match who {
+                    CustomerKey::Phone(n) => n.matches(v, self.country),
+                    CustomerKey::Email(e) => address::email(v).is_ok_and(|stored| stored == *e),
+                };
+                same.then(|| (f.clone(), v.to_string()))
             })?;
-        let exact_format = matched_value.trim() == number.e164;
+        let exact_format = matched_value.trim() == who.key();
         Candidate::from_record(r, matched_field, matched_value, exact_format)
     }
 
@@ -392,8 +424,8 @@ impl Resolver {
     }
 
     /// Remembers the agent's pick for a number.
-    pub fn remember_choice(&self, e164: &str, record_id: &str) {
-        if let Err(e) = self.cache.remember_choice(e164, record_id, self.clock.now_ms()) {
+    pub fn remember_choice(&self, key: &str, record_id: &str) {
+        if let Err(e) = self.cache.remember_choice(key, record_id, self.clock.now_ms()) {
             tracing::warn!(error = %e, "could not remember the pick");
         }
     }

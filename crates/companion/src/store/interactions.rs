@@ -14,6 +14,7 @@ pub struct CallRecord {
     pub interaction_id: String,
     pub conversation_id: String,
     pub kind: SegmentKind,
+    pub media: Media,
     /// The furthest stage seen.
     pub stage: Option<Transition>,
     /// The caller's address as Genesys gave it.
@@ -60,13 +61,6 @@ pub struct CustomerRef {
     pub participant_id: String,
 }
 
-fn media_name(m: Media) -> &'static str {
-    match m {
-        Media::Call => "call",
-        Media::Callback => "callback",
-    }
-}
-
 /// A stage a segment reached, as [`Interactions::record_stage`] writes it.
 #[derive(Debug, Clone, Copy)]
 pub struct StageReached<'a> {
@@ -82,7 +76,7 @@ pub struct StageReached<'a> {
 }
 
 const COLUMNS: &str =
-    "id, conversation_id, kind, stage, ani, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us";
+    "id, conversation_id, kind, stage, ani, first_seen_ms, updated_ms, pop_outcome, pop_record, pop_us, media";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
     Ok(CallRecord {
@@ -96,6 +90,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CallRecord> {
         pop_outcome: r.get(7)?,
         pop_record: r.get(8)?,
         pop_us: r.get(9)?,
+        media: Media::parse(&r.get::<_, String>(10)?),
     })
 }
 
@@ -124,12 +119,25 @@ impl<'c> Interactions<'c> {
                 s.participant_id,
                 s.customer_participant_id,
                 s.communication_id,
-                media_name(s.media),
+                Media::as_str(s.media),
                 s.kind.as_str(),
                 s.stage as i64,
                 Some(s.ani).filter(|a| !a.is_empty()),
                 now_ms
             ])?;
+        Ok(())
+    }
+
+    /// A segment read back after the fact (never popped): its final stage, marked `recovered` unless
+    /// the companion saw and popped it before.
+    pub fn record_recovered(&self, s: StageReached<'_>, record: Option<&str>, now_ms: i64) -> rusqlite::Result<()> {
+        self.record_stage(s, now_ms)?;
+        self.0
+            .prepare_cached(
+                "UPDATE interaction SET pop_outcome = coalesce(pop_outcome, 'recovered'),
+                   pop_record = coalesce(pop_record, ?2) WHERE id = ?1",
+            )?
+            .execute(params![s.interaction_id, record])?;
         Ok(())
     }
 
@@ -163,7 +171,7 @@ impl<'c> Interactions<'c> {
                     Transition::Connected as i64,
                     Transition::AfterCallWork as i64
                 ],
-                |r| Ok((row(r)?, r.get(10)?)),
+                |r| Ok((row(r)?, r.get(11)?)),
             )?
             .collect()
     }
@@ -212,7 +220,7 @@ impl<'c> Interactions<'c> {
             .query_row([interaction_id], |r| {
                 Ok(CustomerRef {
                     conversation_id: r.get(0)?,
-                    media: if r.get::<_, String>(1)? == "callback" { Media::Callback } else { Media::Call },
+                    media: Media::parse(&r.get::<_, String>(1)?),
                     participant_id: r.get(2)?,
                 })
             })
@@ -230,7 +238,7 @@ impl<'c> Interactions<'c> {
             .query_row([interaction_id], |r| {
                 Ok((
                     WrapupTarget {
-                        media: if r.get::<_, String>(0)? == "callback" { Media::Callback } else { Media::Call },
+                        media: Media::parse(&r.get::<_, String>(0)?),
                         conversation_id: r.get(1)?,
                         participant_id: r.get(2)?,
                         communication_id: r.get(3)?,
@@ -273,12 +281,12 @@ impl<'c> Interactions<'c> {
     pub fn since_with_disposition(&self, since_ms: i64, limit: usize) -> rusqlite::Result<Vec<CallWithDisposition>> {
         let mut stmt = self.0.prepare(
             "SELECT c.id, c.conversation_id, c.kind, c.stage, c.ani, c.first_seen_ms, c.updated_ms, c.pop_outcome,
-                    c.pop_record, c.pop_us, json_extract(o.payload, '$.code'), o.state
+                    c.pop_record, c.pop_us, c.media, json_extract(o.payload, '$.code'), o.state
              FROM interaction c LEFT JOIN outbox o ON o.interaction_id = c.id
              WHERE c.first_seen_ms >= ?1 ORDER BY c.first_seen_ms DESC LIMIT ?2",
         )?;
         stmt.query_map(params![since_ms, limit as i64], |r| {
-            Ok(CallWithDisposition { call: row(r)?, code: r.get(10)?, delivery: r.get(11)? })
+            Ok(CallWithDisposition { call: row(r)?, code: r.get(11)?, delivery: r.get(12)? })
         })?
         .collect()
     }

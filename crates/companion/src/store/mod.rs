@@ -6,12 +6,14 @@ mod drafts;
 mod file;
 mod interactions;
 mod journal;
+mod readback;
 
 pub use drafts::{Draft, Drafts};
 use file::opened;
 pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE};
 pub use interactions::{CallRecord, CallWithDisposition, CustomerRef, Interactions, PopWritten, StageReached};
 pub use journal::Journal;
+pub use readback::{ReadBackOutcome, ReadBackRows, ReadBackStatus};
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
@@ -63,6 +65,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_outbox.sql")),
         M::up(include_str!("migrations/0003_erasure_log.sql")),
         M::up(include_str!("migrations/0004_interaction_segments.sql")),
+        M::up(include_str!("migrations/0005_readback.sql")),
     ])
 }
 
