@@ -21,7 +21,14 @@ fn contains(files: &[(String, Vec<u8>)], needle: &str) -> Option<String> {
 async fn forgetting_a_number_leaves_no_trace_in_the_files() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let opts = companion::demo::DemoOptions { calls: 20, rate_per_min: 600.0, speed: 60.0, ..Default::default() };
+    // Voice calls: whether forgetting a number also clears an SMS's frames is not verified yet.
+    let opts = companion::demo::DemoOptions {
+        calls: 20,
+        rate_per_min: 600.0,
+        speed: 60.0,
+        channels: companion::demo::voice_only(),
+        ..Default::default()
+    };
     let report = companion::demo::run_on_sim(&sim, &opts, dir.path(), None).await.unwrap();
     let e164 = report
         .pops

@@ -21,6 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// A reconnect starts a check only this long after the last one began: a storm of reconnects must not
+/// spend the Genesys request budget the feed's own catch-up needs.
+const MIN_GAP: Duration = Duration::from_secs(60);
+
 /// The permissions that let an agent's role run the analytics details query.
 pub const ANALYTICS_PERMISSIONS: [&str; 2] =
     ["analytics:conversationDetail:view", "analytics:agentConversationDetail:view"];
@@ -68,16 +72,19 @@ impl ReadBack {
         let mut failures: u32 = 0;
         let mut checked_channel: Option<String> = None;
         let mut told_partial = false;
+        let mut last_start: Option<tokio::time::Instant> = None;
         loop {
             // A check runs once connected (a new channel: the start, or a reconnect), every
             // `interval`, and again soon after a failure.
             let retry_in = (failures > 0).then(|| Duration::from_secs(1u64 << failures.min(8)).min(interval));
             let wait = retry_in.unwrap_or(interval);
             let connected = |s: &ConnectionState| matches!(s, ConnectionState::Connected { .. });
-            let fresh_channel = match &*self.connection.borrow() {
-                ConnectionState::Connected { channel_id } => checked_channel.as_ref() != Some(channel_id),
-                _ => false,
-            };
+            let spaced = last_start.is_none_or(|t| t.elapsed() >= MIN_GAP) || failures > 0;
+            let fresh_channel = spaced
+                && match &*self.connection.borrow() {
+                    ConnectionState::Connected { channel_id } => checked_channel.as_ref() != Some(channel_id),
+                    _ => false,
+                };
             if !fresh_channel {
                 tokio::select! {
                     _ = tokio::time::sleep(wait) => {}
@@ -91,6 +98,7 @@ impl ReadBack {
             if let ConnectionState::Connected { channel_id } = &*self.connection.borrow() {
                 checked_channel = Some(channel_id.clone());
             }
+            last_start = Some(tokio::time::Instant::now());
             let result = tokio::select! {
                 r = self.check(&mut cursor) => r,
                 _ = stop.changed() => return,
