@@ -21,14 +21,8 @@ fn contains(files: &[(String, Vec<u8>)], needle: &str) -> Option<String> {
 async fn forgetting_a_number_leaves_no_trace_in_the_files() {
     let sim = sim().await;
     let dir = tempfile::tempdir().unwrap();
-    // Voice calls: whether forgetting a number also clears an SMS's frames is not verified yet.
-    let opts = companion::demo::DemoOptions {
-        calls: 20,
-        rate_per_min: 600.0,
-        speed: 60.0,
-        channels: companion::demo::voice_only(),
-        ..Default::default()
-    };
+    // The demo's mix: calls, emails, chats, SMS and WhatsApp.
+    let opts = companion::demo::DemoOptions { calls: 20, rate_per_min: 600.0, speed: 60.0, ..Default::default() };
     let report = companion::demo::run_on_sim(&sim, &opts, dir.path(), None).await.unwrap();
     let e164 = report
         .pops
@@ -121,4 +115,42 @@ async fn undelivered_dispositions_need_a_confirmation_and_bad_input_is_refused()
     let r = privacy::forget(&store, &Scope::Contact("0038c00000000gI".into()), us, true, 1).unwrap();
     assert_eq!(r.removed["outbox"], 1);
     assert_eq!(outbox.depth().unwrap().values().sum::<u64>(), 0);
+}
+
+#[tokio::test]
+async fn forgetting_an_email_address_erases_its_emails_and_chats_from_every_file() {
+    let sim = sim().await;
+    let (a, dir) = crate::segments::agent(&sim, "alex.morgan@example.com", &[]).await;
+    let contact = sim.population().contacts[11].clone();
+    let mut ids = vec![];
+    for channel in ["email", "chat"] {
+        let placed =
+            crate::segments::place_flow(&sim, "plain", &contact.email, serde_json::json!({"channel": channel})).await;
+        let cid = placed["conversation_id"].as_str().unwrap().to_string();
+        let id = crate::segments::segment_ids(&placed, &a.user).remove(0);
+        eventually("the pop", 10, async || crate::segments::pops_of(&a, &id).len() == 1).await;
+        crate::segments::finish(&sim, &cid).await;
+        ids.push(id);
+    }
+    a.engine.flush_outbox();
+    eventually("delivered", 20, async || {
+        ids.iter().all(|id| {
+            a.engine.outbox().get(id).unwrap().is_some_and(|r| r.state == companion::outbox::RowState::Delivered)
+        })
+    })
+    .await;
+    let store = a.engine.store().clone();
+    a.engine.stop().await;
+    assert!(matches!(
+        privacy::forget(&store, &Scope::Email("not an address".into()), phonenumber::country::Id::US, false, 1),
+        Err(ForgetError::NotAnEmail(_))
+    ));
+    let r =
+        privacy::forget(&store, &Scope::Email(contact.email.to_uppercase()), phonenumber::country::Id::US, false, 1)
+            .unwrap();
+    assert_eq!(r.removed["interaction"], 2, "{:?}", r.removed);
+    assert!(r.removed["cache_lookup"] >= 1, "{:?}", r.removed);
+    drop(store);
+    let local = contact.email.split('@').next().unwrap().to_string();
+    assert_eq!(contains(&bytes_of(dir.path()), &local), None, "the address is gone from every file");
 }

@@ -29,9 +29,15 @@ async fn main() -> ExitCode {
         Command::Run { auto_approve, .. } => cmd::run::run(&cli, auto_approve).await,
         Command::Status { json, ref db } => cmd::status::status(&cli, json, db.clone()),
         Command::Queue { ref db, ref action } => cmd::queue::queue(&cli, db.clone(), action),
-        Command::Forget { ref phone, ref contact, all, include_undelivered, ref db } => {
-            cmd::forget::forget(&cli, phone.clone(), contact.clone(), all, include_undelivered, db.clone())
-        }
+        Command::Forget { ref phone, ref email, ref contact, all, include_undelivered, ref db } => cmd::forget::forget(
+            &cli,
+            phone.clone(),
+            email.clone(),
+            contact.clone(),
+            all,
+            include_undelivered,
+            db.clone(),
+        ),
         Command::Doctor { json } => cmd::doctor::doctor(&cli, json).await,
         Command::Diagnostics { ref out, ref db } => cmd::doctor::diagnostics(&cli, out.clone(), db.clone()).await,
         Command::Login { cloud, auto_approve } => cmd::signin::login(&cli, cloud.into(), auto_approve).await,

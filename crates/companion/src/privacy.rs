@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 pub enum Scope {
     /// A caller's number (any format; normalised first).
     Phone(String),
+    /// A customer's email address (of emails and chats; normalised first).
+    Email(String),
     /// A Salesforce record id.
     Contact(String),
     /// Everything the app keeps about callers.
@@ -31,6 +33,8 @@ pub enum Scope {
 pub enum ForgetError {
     #[error("`{0}` is not a phone number the app can recognise")]
     NotANumber(String),
+    #[error("`{0}` is not an email address")]
+    NotAnEmail(String),
     #[error("`{0}` is not a Salesforce record id")]
     NotARecordId(String),
     #[error(
@@ -71,20 +75,36 @@ pub fn forget(
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut count = |table: &'static str, n: usize| *report.removed.entry(table).or_default() += n as u64;
         match scope {
-            Scope::Phone(raw) => {
-                let e164 = match phone::normalize(raw, default_country) {
-                    Normalized::E164(e) => e,
-                    Normalized::NoNumber(_) => return Err(ForgetError::NotANumber(raw.chars().take(40).collect())),
+            Scope::Phone(_) | Scope::Email(_) => {
+                // The key the cache and picks use; a stored address is compared with it after normalising.
+                let (Scope::Phone(raw) | Scope::Email(raw)) = scope else { unreachable!("matched above") };
+                let is_email = matches!(scope, Scope::Email(_));
+                let normal = |a: &str| -> Option<String> {
+                    if is_email {
+                        crate::screenpop::address::email(a).ok()
+                    } else {
+                        match phone::normalize(a, default_country) {
+                            Normalized::E164(e) => Some(e),
+                            Normalized::NoNumber(_) => None,
+                        }
+                    }
                 };
-                let (answers, picks) = CacheRows::on(&tx).forget_number(&e164)?;
+                let shown: String = raw.chars().take(60).collect();
+                let key = normal(raw).ok_or(if is_email {
+                    ForgetError::NotAnEmail(shown)
+                } else {
+                    ForgetError::NotANumber(shown)
+                })?;
+                let mention = if is_email { key.clone() } else { key.trim_start_matches('+').to_string() };
+                let (answers, picks) = CacheRows::on(&tx).forget_number(&key)?;
                 count("cache_lookup", answers);
                 count("picker_choice", picks);
-                // Calls are stored with the address as Genesys gave it: compare after normalising.
+                // Interactions are stored with the address as Genesys gave it: compare after normalising.
                 let calls = Interactions::on(&tx);
                 let theirs: Vec<String> = calls
                     .addresses()?
                     .into_iter()
-                    .filter(|(_, ani)| phone::normalize(ani, default_country) == Normalized::E164(e164.clone()))
+                    .filter(|(_, ani)| normal(ani).as_deref() == Some(key.as_str()))
                     .map(|(id, _)| id)
                     .collect();
                 // Their calls' dispositions carry their notes: delivered ones go; undelivered ones only
@@ -104,7 +124,7 @@ pub fn forget(
                 let (rows, events) = outbox.erase(&theirs)?;
                 count("outbox", rows);
                 count("outbox_event", events);
-                count("journal", journal.forget_mentions(&[e164.trim_start_matches('+')])?);
+                count("journal", journal.forget_mentions(&[mention.as_str()])?);
             }
             Scope::Contact(raw) => {
                 let id = ids::to_id18(raw.trim())
@@ -144,6 +164,7 @@ pub fn forget(
         }
         let kind = match scope {
             Scope::Phone(_) => "phone",
+            Scope::Email(_) => "email",
             Scope::Contact(_) => "contact",
             Scope::All => "all",
         };

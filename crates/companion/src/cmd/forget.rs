@@ -7,6 +7,7 @@ use std::process::ExitCode;
 pub fn forget(
     cli: &Cli,
     phone: Option<String>,
+    email: Option<String>,
     contact: Option<String>,
     all: bool,
     include_undelivered: bool,
@@ -14,11 +15,16 @@ pub fn forget(
 ) -> Result<ExitCode, CliError> {
     use companion::privacy::{self, Scope};
     let loaded = load_config(cli)?;
-    let scope = match (phone, contact, all) {
-        (Some(p), None, false) => Scope::Phone(p),
-        (None, Some(c), false) => Scope::Contact(c),
-        (None, None, true) => Scope::All,
-        _ => return Err(CliError::Usage("say what to forget: --phone N, --contact ID or --all".into())),
+    let scope = match (phone, email, contact, all) {
+        (Some(p), None, None, false) => Scope::Phone(p),
+        (None, Some(e), None, false) => Scope::Email(e),
+        (None, None, Some(c), false) => Scope::Contact(c),
+        (None, None, None, true) => Scope::All,
+        _ => {
+            return Err(CliError::Usage(
+                "say what to forget: --phone N, --email ADDRESS, --contact ID or --all".into(),
+            ));
+        }
     };
     let path = match db {
         Some(p) => p,

@@ -89,8 +89,11 @@ pub enum Command {
     /// delivered dispositions. Undelivered dispositions need --include-undelivered.
     Forget {
         /// A phone number, in any format.
-        #[arg(long, conflicts_with_all = ["contact", "all"])]
+        #[arg(long, conflicts_with_all = ["contact", "all", "email"])]
         phone: Option<String>,
+        /// An email address (of emails and chats).
+        #[arg(long, conflicts_with_all = ["contact", "all"])]
+        email: Option<String>,
         /// A Salesforce record id.
         #[arg(long, conflicts_with = "all")]
         contact: Option<String>,

@@ -275,8 +275,12 @@ mod tests {
             let pop = serde_json::json!({"interaction_id": "c:open", "outcome": {"kind": "no_match"}, "source": "search",
                 "e164": "+14155550100", "cache_age_secs": null, "elapsed_us": 900, "salesforce_us": 800});
             let json = pop.to_string();
-            rows.record_pop("c:open", PopWritten { outcome: "no_match", record: None, pop_us: 900, json: &json }, 11)
-                .unwrap();
+            rows.record_pop(
+                "c:open",
+                PopWritten { outcome: "no_match", record: None, pop_us: 900, json: &json, address: None },
+                11,
+            )
+            .unwrap();
             Drafts::on(&conn)
                 .save("c:open", &Draft { code: "Completed".into(), notes: "half typed".into() }, 12)
                 .unwrap();

@@ -4,7 +4,7 @@
 
 use crate::genesys::model::Media;
 use crate::genesys::rest::WrapupTarget;
-use crate::genesys::segment::{SegmentKind, Transition};
+use crate::genesys::segment::{SegmentKind, SegmentView, Transition};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -51,6 +51,9 @@ pub struct PopWritten<'a> {
     pub pop_us: i64,
     /// The decision, as JSON.
     pub json: &'a str,
+    /// The address the lookup used (a chat's comes from the flow's attributes, not the media): kept
+    /// as the segment's address when the media carried none, so erasing it finds the segment.
+    pub address: Option<&'a str>,
 }
 
 /// The customer participant of a segment's conversation.
@@ -73,6 +76,23 @@ pub struct StageReached<'a> {
     pub kind: SegmentKind,
     pub stage: Transition,
     pub ani: &'a str,
+}
+
+impl<'a> StageReached<'a> {
+    /// The stage a segment, as a snapshot shows it, reached.
+    pub fn of(v: &'a SegmentView, stage: Transition) -> StageReached<'a> {
+        StageReached {
+            interaction_id: &v.interaction_id,
+            conversation_id: &v.conversation_id,
+            participant_id: &v.participant_id,
+            customer_participant_id: v.customer_participant_id.as_deref(),
+            communication_id: v.communication_id.as_deref(),
+            media: v.media,
+            kind: v.kind,
+            stage,
+            ani: &v.ani,
+        }
+    }
 }
 
 const COLUMNS: &str =
@@ -148,10 +168,11 @@ impl<'c> Interactions<'c> {
         let n = self
             .0
             .prepare_cached(
-                "UPDATE interaction SET pop_outcome = ?2, pop_record = ?3, pop_us = ?4, pop_json = ?5, updated_ms = ?6
+                "UPDATE interaction SET pop_outcome = ?2, pop_record = ?3, pop_us = ?4, pop_json = ?5, updated_ms = ?6,
+                   ani = coalesce(ani, ?7)
                  WHERE id = ?1",
             )?
-            .execute(params![id, pop.outcome, pop.record, pop.pop_us, pop.json, now_ms])?;
+            .execute(params![id, pop.outcome, pop.record, pop.pop_us, pop.json, now_ms, pop.address])?;
         Ok(n == 1)
     }
 
@@ -369,7 +390,7 @@ mod tests {
             ani,
         };
         calls.record_stage(at(Transition::Alerting, "+15551230001"), 10).unwrap();
-        let pop = |record| PopWritten { outcome: "single", record, pop_us: 1500, json: "{}" };
+        let pop = |record| PopWritten { outcome: "single", record, pop_us: 1500, json: "{}", address: None };
         assert!(calls.record_pop("c1", pop(Some("0038c00000000gIAAQ")), 11).unwrap());
         calls.record_stage(at(Transition::Disconnected, ""), 12).unwrap();
         // A late duplicate of an earlier stage (REST catch-up) changes nothing.
