@@ -1,7 +1,9 @@
-//! `kill -9` of the engine process at random moments, during enqueues and pushes, restarted each
-//! time: afterwards every acknowledged (committed) disposition is in Salesforce exactly once and the
-//! database passes `PRAGMA integrity_check`. `CRASH_KILLS` sets how many kills (default 6; the long
-//! run is `scripts/crash-test.sh`).
+//! `kill -9` of the engine process at random moments — during start-up and sign-in, enqueues and
+//! pushes — restarted each time, over a scenario of calls, emails, chats and messages: afterwards
+//! every wrap-up submitted in Genesys during the scenario (read from the simulator, not from what the
+//! engine acknowledged), including those of interactions that began and ended while no engine ran,
+//! is in Salesforce exactly once, and the database passes `PRAGMA integrity_check`. `CRASH_KILLS` sets
+//! how many kills (default 6; the long run is `scripts/crash-test.sh`).
 
 use crate::common::*;
 use companion::outbox::RowState;
@@ -36,6 +38,45 @@ fn spawn_engine(sim: &cloud_sim::SimHandle, db: &Path) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("the engine starts")
+}
+
+/// The analytics details query (as the agent) shows every one of these conversations ended: its data
+/// latency has passed.
+async fn analytics_shows_ended(sim: &cloud_sim::SimHandle, user: &str, conversations: &[String]) -> bool {
+    let token = control(sim, "/_sim/tokens", json!({"cloud": "genesys", "user": user})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let now = chrono::Utc::now();
+    let interval = format!(
+        "{}/{}",
+        (now - chrono::Duration::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        (now + chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    );
+    let mut ended = std::collections::HashSet::new();
+    for page in 1..=20 {
+        let v: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/api/v2/analytics/conversations/details/query", sim.urls().genesys_api))
+            .bearer_auth(&token)
+            .json(&json!({"interval": interval, "paging": {"pageSize": 100, "pageNumber": page},
+                          "segmentFilters": [{"type": "and", "predicates": [{"dimension": "userId", "value": user}]}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let list = v["conversations"].as_array().cloned().unwrap_or_default();
+        for c in &list {
+            if c.get("conversationEnd").is_some() {
+                ended.insert(c["conversationId"].as_str().unwrap_or("").to_string());
+            }
+        }
+        if list.len() < 100 {
+            break;
+        }
+    }
+    conversations.iter().all(|c| ended.contains(c))
 }
 
 /// Kills the child with SIGKILL (std's `kill` is SIGKILL on Unix) and reaps it.
@@ -74,30 +115,52 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
             speed: 40.0,
             abandon_rate: 0.0,
             seed: Some(5),
+            channels: companion::demo::reference_channels(),
             ..Default::default()
         })
         .unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(99);
+    let mut early_kills = 0;
     tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
     kill_9(first);
     for _ in 1..kills {
         let (child, before) = connected_child(&sim);
-        eventually("the engine to connect", 60, async || sockets(&sim) > before).await;
-        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+        if rng.random_bool(0.35) {
+            // During start-up: opening the store, signing in, subscribing, the first catch-up.
+            early_kills += 1;
+            tokio::time::sleep(Duration::from_millis(rng.random_range(5..400))).await;
+        } else {
+            eventually("the engine to connect", 60, async || sockets(&sim) > before).await;
+            tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+        }
         kill_9(child);
     }
-    // A last run that is left to finish its work.
+    // A run that is killed too once the scenario is over; interactions it did not see are left to
+    // the next start, as on an agent's desktop closed before the shift ends.
     let child = spawn_engine(&sim, &db);
     eventually("the scenario to finish", 120, async || sim.scenario(&id).is_some_and(|p| p.done)).await;
-    // Drained: the last engine is connected (so it has caught up), nothing is pending, and the
-    // number of queued dispositions has stopped growing.
+    kill_9(child);
+    let conversations = sim.scenario(&id).unwrap().conversation_ids;
+    let user = sim.placed_call(&conversations[0]).unwrap().user_id;
+    eventually("the analytics data to show every conversation ended", 30, async || {
+        analytics_shows_ended(&sim, &user, &conversations).await
+    })
+    .await;
+    // The next start, left to finish its work.
+    let started_ms = chrono::Utc::now().timestamp_millis();
+    let child = spawn_engine(&sim, &db);
+    // Drained: the engine is connected, its read-back since this start is complete, nothing is
+    // pending, and the number of queued dispositions has stopped growing.
     let snapshot = |db: &Path| -> Option<(bool, u64, u64)> {
         let conn = companion::store::Store::reader(db).ok()?;
         let connected: String =
             conn.query_row("SELECT value FROM status_kv WHERE key = 'connection'", [], |r| r.get(0)).ok()?;
+        let read_back = companion::store::ReadBackRows::on(&conn).status().ok()??;
+        let checked =
+            read_back.started_ms >= started_ms && read_back.outcome == companion::store::ReadBackOutcome::Complete;
         let depth = companion::outbox::depth(&conn).ok()?;
         Some((
-            connected.contains("\"connected\""),
+            connected.contains("\"connected\"") && checked,
             depth.values().sum(),
             depth.get(&RowState::Pending).copied().unwrap_or(0),
         ))
@@ -142,6 +205,17 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     let rows = companion::outbox::list(&conn, None, usize::MAX).unwrap();
     assert!(!rows.is_empty(), "some dispositions were acknowledged");
     let records = crm(&sim).await;
+    let submitted = companion::demo::wrapped_in_genesys(&sim, &conversations, &user);
+    let lost: Vec<&String> = submitted.iter().filter(|i| !records.contains_key(*i)).collect();
+    let twice: Vec<&String> = submitted.iter().filter(|i| records.get(*i).is_some_and(|r| r.len() > 1)).collect();
+    let recovered = rows.iter().filter(|r| r.disposition.recovered).count();
+    eprintln!(
+        "{kills} kills ({early_kills} during start-up and sign-in): lost {} of {} wrap-ups submitted in Genesys, {} twice; {recovered} recovered by a read-back",
+        lost.len(),
+        submitted.len(),
+        twice.len()
+    );
+    assert!(lost.is_empty() && twice.is_empty(), "lost {lost:?}; twice {twice:?}");
     for r in &rows {
         assert_eq!(r.state, RowState::Delivered, "{}: {:?} {:?}", r.interaction_id, r.state, r.error_message);
         assert_eq!(

@@ -159,6 +159,11 @@ impl SimHandle {
             .unwrap_or_default()
     }
 
+    /// A conversation as `GET /api/v2/conversations/{id}` shows it now.
+    pub fn conversation(&self, conversation_id: &str) -> Option<serde_json::Value> {
+        self.state.genesys().conversations.get(conversation_id).map(|c| c.snapshot())
+    }
+
     /// A scenario's progress.
     pub fn scenario(&self, id: &str) -> Option<ScenarioProgress> {
         self.state.calls.scenario(id)

@@ -269,12 +269,15 @@ pub async fn run_on_sim(
             break;
         }
     }
-    // Then let the outbox drain.
+    // Then let the outbox drain: every wrap-up submitted in Genesys queued, nothing pending.
+    let cids = sim.scenario(&scenario).unwrap_or_default().conversation_ids;
+    let wrapped = wrapped_in_genesys(sim, &cids, &me);
     let drain_deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let depth = engine.outbox().depth().unwrap_or_default();
         let pending = depth.get(&RowState::Pending).copied().unwrap_or(0);
-        if pending == 0 || tokio::time::Instant::now() > drain_deadline {
+        let all_queued = wrapped.iter().all(|id| engine.outbox().get(id).ok().flatten().is_some());
+        if (pending == 0 && all_queued) || tokio::time::Instant::now() > drain_deadline {
             break;
         }
         engine.flush_outbox();
@@ -330,6 +333,19 @@ pub fn segments_of(sim: &SimHandle, conversation_ids: &[String], me: &str) -> Ve
         }
     }
     out
+}
+
+/// The segments of `me` with a wrap-up submitted in Genesys, as the simulator holds the conversations
+/// now, read through the companion's own segment model: what must reach Salesforce.
+pub fn wrapped_in_genesys(sim: &SimHandle, conversation_ids: &[String], me: &str) -> Vec<String> {
+    conversation_ids
+        .iter()
+        .filter_map(|cid| sim.conversation(cid))
+        .filter_map(|v| serde_json::from_value::<crate::genesys::model::ConversationSnapshot>(v).ok())
+        .flat_map(|snap| crate::genesys::segment::views(&snap, me))
+        .filter(|s| s.wrapup.is_some() && s.media.is_handled())
+        .map(|s| s.interaction_id)
+        .collect()
 }
 
 /// How many log records Salesforce holds per interaction id (read from the simulator, not the engine).

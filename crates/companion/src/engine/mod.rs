@@ -189,6 +189,7 @@ impl EngineHandle {
             trigger: config.pop.trigger,
             journal: journal_tx,
             carrier: carrier.clone(),
+            inflight: tokio_util::task::TaskTracker::new(),
         };
         let housekeeping = Housekeeping {
             resolver: resolver.clone(),

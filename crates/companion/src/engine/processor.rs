@@ -19,6 +19,7 @@ use crate::store::{CustomerRef, Interactions, PopWritten, StageReached, Store};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 
 pub(super) struct Processor {
     pub tracker: Tracker,
@@ -34,6 +35,9 @@ pub(super) struct Processor {
     pub trigger: PopTrigger,
     pub journal: mpsc::Sender<Frame>,
     pub carrier: Arc<Carrier>,
+    /// The writes each event starts (stage, pop, wrap-up): a stop waits for them, so nothing lands in
+    /// the store after the engine stopped.
+    pub inflight: TaskTracker,
 }
 
 impl Processor {
@@ -42,7 +46,7 @@ impl Processor {
             let event = tokio::select! {
                 event = feed.recv() => match event {
                     Some(e) => e,
-                    None => return,
+                    None => break,
                 },
                 Some(event) = refetched.recv() => event,
             };
@@ -56,6 +60,8 @@ impl Processor {
                 FeedEvent::Ended { conversation_id } => self.tracker.close_conversation(&conversation_id),
             }
         }
+        self.inflight.close();
+        self.inflight.wait().await;
     }
 
     /// A conversation with a tracked segment that is not active any more ended while the socket was
@@ -148,19 +154,9 @@ impl Processor {
 
     fn record_stage(&self, v: &SegmentView, stage: Transition) -> JoinHandle<()> {
         let (store, now, v) = (self.store.clone(), self.clock.now_ms(), v.clone());
-        tokio::task::spawn_blocking(move || {
+        self.inflight.spawn_blocking(move || {
             let conn = store.background();
-            let reached = StageReached {
-                interaction_id: &v.interaction_id,
-                conversation_id: &v.conversation_id,
-                participant_id: &v.participant_id,
-                customer_participant_id: v.customer_participant_id.as_deref(),
-                communication_id: v.communication_id.as_deref(),
-                media: v.media,
-                kind: v.kind,
-                stage,
-                ani: &v.ani,
-            };
+            let reached = StageReached::of(&v, stage);
             if let Err(err) = Interactions::on(&conn).record_stage(reached, now) {
                 tracing::warn!(error = %err, "could not record the segment's stage");
             }
@@ -184,7 +180,7 @@ impl Processor {
             media: v.media,
             participant_id,
         });
-        tokio::spawn(async move {
+        self.inflight.spawn(async move {
             if kind == SegmentKind::TransferBack {
                 // Back to this desktop: what it identified on the earlier segment, should Genesys not carry it.
                 let (store, id) = (store.clone(), req.interaction_id.clone());
@@ -218,6 +214,7 @@ impl Processor {
                     record: record.as_deref(),
                     pop_us: decision.elapsed_us as i64,
                     json: &json,
+                    address: decision.address.as_deref(),
                 };
                 let r = Interactions::on(&conn).record_pop(&decision.interaction_id, pop, clock.now_ms());
                 if let Err(e) = r {
@@ -233,7 +230,7 @@ impl Processor {
     fn capture(&self, v: &SegmentView, stage_written: JoinHandle<()>) {
         let Some(w) = v.wrapup.clone() else { return };
         let (capture, sink, v) = (self.capture.clone(), self.sink.clone(), v.clone());
-        tokio::spawn(async move {
+        self.inflight.spawn(async move {
             let _ = stage_written.await;
             match capture.queue(&v, &w, Seen::Live).await {
                 Ok(Some((version, code))) => {

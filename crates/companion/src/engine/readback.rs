@@ -25,6 +25,10 @@ use tokio::sync::watch;
 /// spend the Genesys request budget the feed's own catch-up needs.
 const MIN_GAP: Duration = Duration::from_secs(60);
 
+/// How long a conversation the feed saw, and still owes a wrap-up of, is left to the feed's catch-up
+/// before the read-back reads it itself (both reading it would spend the request budget twice).
+const FEED_GRACE_MS: i64 = 5 * 60_000;
+
 /// The permissions that let an agent's role run the analytics details query.
 pub const ANALYTICS_PERMISSIONS: [&str; 2] =
     ["analytics:conversationDetail:view", "analytics:agentConversationDetail:view"];
@@ -188,8 +192,9 @@ impl ReadBack {
     /// wrap-up of this agent not yet queued; settles it once nothing is left to queue.
     async fn settle(&self, past: &PastConversation, user: &str) -> Result<(), CheckError> {
         let id = past.conversation_id.as_str();
-        // A live one is the feed's; the next check sees it ended.
-        if !past.ended || self.with_rows(|r| r.settled(id))? {
+        // A live one is the feed's; the next check sees it ended. So is one the feed saw lately.
+        let recent = self.clock.now_ms() - FEED_GRACE_MS;
+        if !past.ended || self.with_rows(|r| Ok(r.settled(id)? || r.feed_owes(id, recent)?))? {
             return Ok(());
         }
         if let Some(wrapups) = past.wrapups {
@@ -244,17 +249,7 @@ impl ReadBack {
     /// The recovered segment in the history (never popped).
     fn recorded(&self, v: &SegmentView) -> Result<(), CheckError> {
         let conn = self.store.background();
-        let reached = StageReached {
-            interaction_id: &v.interaction_id,
-            conversation_id: &v.conversation_id,
-            participant_id: &v.participant_id,
-            customer_participant_id: v.customer_participant_id.as_deref(),
-            communication_id: v.communication_id.as_deref(),
-            media: v.media,
-            kind: v.kind,
-            stage: Transition::WrapupSubmitted,
-            ani: &v.ani,
-        };
+        let reached = StageReached::of(v, Transition::WrapupSubmitted);
         let record = crate::genesys::identification::read(&v.attributes).map(|i| i.record_id);
         Interactions::on(&conn).record_recovered(reached, record.as_deref(), self.clock.now_ms())?;
         Ok(())

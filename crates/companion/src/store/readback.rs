@@ -89,6 +89,22 @@ impl<'c> ReadBackRows<'c> {
             .map(|n| n as u64)
     }
 
+    /// The feed still owes a wrap-up of this conversation: the companion saw one of its segments, that
+    /// segment is not wrapped up, and it moved since `since_ms`. (The feed's catch-up reads such a
+    /// conversation when it ends; the read-back takes it over once it has been quiet longer.)
+    pub fn feed_owes(&self, conversation_id: &str, since_ms: i64) -> rusqlite::Result<bool> {
+        self.0
+            .prepare_cached(
+                "SELECT 1 FROM interaction WHERE conversation_id = ?1 AND stage < ?2 AND updated_ms >= ?3 LIMIT 1",
+            )?
+            .query_row(
+                params![conversation_id, crate::genesys::segment::Transition::WrapupSubmitted as i64, since_ms],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+    }
+
     /// Forgets settled conversations older than the window (they are no longer listed).
     pub fn purge_before(&self, before_ms: i64) -> rusqlite::Result<usize> {
         self.0.execute("DELETE FROM readback_settled WHERE settled_ms < ?1", [before_ms])
