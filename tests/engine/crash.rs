@@ -124,6 +124,8 @@ async fn kill_9_at_random_moments_loses_nothing_and_duplicates_nothing() {
     tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
     kill_9(first);
     for _ in 1..kills {
+        // Down for a while, as a desktop that reboots: some interactions begin and end meanwhile.
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..2000))).await;
         let (child, before) = connected_child(&sim);
         if rng.random_bool(0.35) {
             // During start-up: opening the store, signing in, subscribing, the first catch-up.
