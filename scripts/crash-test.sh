@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The long crash test: the engine process is `kill -9`ed at random moments CRASH_KILLS times (default
-# 50) during a scenario, restarted each time; then every acknowledged disposition must be in the
-# simulator's Salesforce exactly once and the database must pass PRAGMA integrity_check.
+# 50) during a scenario of calls, emails, chats and messages — some during start-up and sign-in — and
+# restarted after a random while down; then every wrap-up submitted in Genesys during the scenario
+# (including interactions that began and ended while no engine ran) must be in the simulator's
+# Salesforce exactly once, and the database must pass PRAGMA integrity_check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh

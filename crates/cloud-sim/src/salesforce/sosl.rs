@@ -272,7 +272,12 @@ fn text_match(s: &Search, obj: &ObjectDef, rec: &Record) -> bool {
 pub fn run(store: &RecordStore, s: &Search, now_ms: i64, version: &str) -> Value {
     let overall = s.limit.unwrap_or(MAX_ROWS).min(MAX_ROWS);
     let mut out = Vec::new();
-    let phone_hits = if s.scope == Scope::Phone { Some(store.phone_candidates(&phone_digits(&s.term))) } else { None };
+    // Phone numbers and whole email addresses are found through the search index; words are scanned.
+    let phone_hits = match s.scope {
+        Scope::Phone => Some(store.phone_candidates(&phone_digits(&s.term))),
+        Scope::Email => store.email_candidates(&s.term),
+        _ => None,
+    };
     for r in &s.returning {
         if out.len() >= overall {
             break;

@@ -5,9 +5,16 @@ use super::schema::{self, FieldDef, FieldType, ObjectDef};
 use crate::clock::sf_datetime;
 use crate::config::{RuleCondition, ValidationRule};
 use crate::ids;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{TimeZone, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+
+mod coerce;
+mod paths;
+
+use coerce::blank;
+pub use coerce::coerce;
+pub use paths::{FieldPath, resolve_path};
 
 /// One stored record.
 #[derive(Debug, Clone)]
@@ -115,85 +122,13 @@ pub struct Prepared {
     pub values: Map<String, Value>,
 }
 
-/// Turns a JSON body into typed field values, or fails the whole request as Salesforce's
-/// deserializer does.
-pub fn coerce(obj: &ObjectDef, body: &Map<String, Value>) -> Result<Map<String, Value>, RequestError> {
-    let mut out = Map::new();
-    for (k, v) in body {
-        if k == "attributes" {
-            continue;
-        }
-        let Some(def) = obj.field(k) else {
-            return Err(RequestError {
-                error_code: "INVALID_FIELD",
-                message: format!("No such column '{k}' on sobject of type {}", obj.name),
-            });
-        };
-        let bad = |what: &str| RequestError {
-            error_code: "JSON_PARSER_ERROR",
-            message: format!(
-                "Cannot deserialize instance of {what} from {} value {v} for field {}",
-                json_kind(v),
-                def.name
-            ),
-        };
-        let value = match (&def.ty, v) {
-            (_, Value::Null) => Value::Null,
-            (FieldType::Checkbox, Value::Bool(_)) => v.clone(),
-            (FieldType::Checkbox, _) => return Err(bad("boolean")),
-            (FieldType::Number, Value::Number(_)) => v.clone(),
-            (FieldType::Number, Value::String(s)) => {
-                s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| bad("double"))?
-            }
-            (FieldType::Number, _) => return Err(bad("double")),
-            (FieldType::DateTime, Value::String(s)) => Value::String(parse_datetime(s).ok_or_else(|| bad("datetime"))?),
-            (FieldType::DateTime, _) => return Err(bad("datetime")),
-            (FieldType::Date, Value::String(s)) => {
-                NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad("date"))?;
-                v.clone()
-            }
-            (FieldType::Date, _) => return Err(bad("date")),
-            (_, Value::String(_)) => v.clone(),
-            (_, Value::Number(n)) => Value::String(n.to_string()),
-            (_, Value::Bool(b)) => Value::String(b.to_string()),
-            (_, _) => return Err(bad("text")),
-        };
-        out.insert(def.name.to_string(), value);
-    }
-    Ok(out)
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::String(_) => "VALUE_STRING",
-        Value::Number(_) => "VALUE_NUMBER",
-        Value::Bool(_) => "VALUE_BOOLEAN",
-        Value::Array(_) => "START_ARRAY",
-        Value::Object(_) => "START_OBJECT",
-        Value::Null => "VALUE_NULL",
-    }
-}
-
-/// Accepts ISO-8601 with `Z` or an offset, and Salesforce's `+0000` form; stores Salesforce's form.
-pub fn parse_datetime(s: &str) -> Option<String> {
-    let parsed =
-        DateTime::parse_from_rfc3339(s).ok().or_else(|| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z").ok())?;
-    Some(sf_datetime(parsed.with_timezone(&Utc)))
-}
-
-fn blank(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) => true,
-        Some(Value::String(s)) => s.trim().is_empty(),
-        _ => false,
-    }
-}
-
 /// Everything Salesforce stores.
 #[derive(Debug, Default)]
 pub struct RecordStore {
     pub tables: HashMap<&'static str, Table>,
     phone_index: HashMap<String, Vec<(&'static str, String)>>,
+    /// Lower-cased email addresses, as the search index finds a whole address at once.
+    email_index: HashMap<String, Vec<(&'static str, String)>>,
     seq: u64,
     autonumber: u64,
 }
@@ -255,7 +190,31 @@ impl RecordStore {
         out
     }
 
-    fn index_phones(&mut self, obj: &'static ObjectDef, rec: &Record, add: bool) {
+    /// Records whose email fields hold this whole address (any case); `None` when the term is not a
+    /// whole address (a word or a wildcard), which the search then scans for.
+    pub fn email_candidates(&self, term: &str) -> Option<Vec<(&'static str, &Record)>> {
+        let t = term.trim().to_lowercase();
+        if !t.contains('@') || t.contains('*') || t.contains(' ') {
+            return None;
+        }
+        let hits = self.email_index.get(&t).into_iter().flatten();
+        Some(hits.filter_map(|(obj, id)| self.tables.get(obj)?.records.get(id).map(|r| (*obj, r))).collect())
+    }
+
+    /// Keeps a record in (or takes it out of) the search indexes: its phone numbers and email addresses.
+    fn index_search(&mut self, obj: &'static ObjectDef, rec: &Record, add: bool) {
+        for f in obj.email_fields {
+            let Some(v) = rec.text(f).map(|v| v.trim().to_lowercase()).filter(|v| !v.is_empty()) else { continue };
+            let entry = self.email_index.entry(v).or_default();
+            let item = (obj.name, rec.id().to_string());
+            if add {
+                if !entry.contains(&item) {
+                    entry.push(item);
+                }
+            } else {
+                entry.retain(|x| x != &item);
+            }
+        }
         for f in obj.phone_fields {
             let Some(v) = rec.text(f) else { continue };
             let d = phone_digits(v);
@@ -441,7 +400,7 @@ impl RecordStore {
                 }
                 let mut rec = Record { fields, searchable_at_ms: now_ms + index_delay_ms };
                 compute_name(obj, &mut rec);
-                self.index_phones(obj, &rec, true);
+                self.index_search(obj, &rec, true);
                 self.index_external(obj, &rec, true);
                 let table = self.tables.entry(obj.name).or_default();
                 table.order.push(id.clone());
@@ -452,7 +411,7 @@ impl RecordStore {
                 let Some(old) = self.tables.get(obj.name).and_then(|t| t.records.get(&id)).cloned() else {
                     return (id, false);
                 };
-                self.index_phones(obj, &old, false);
+                self.index_search(obj, &old, false);
                 self.index_external(obj, &old, false);
                 let mut rec = old;
                 for (k, v) in p.values {
@@ -460,7 +419,7 @@ impl RecordStore {
                 }
                 rec.fields.insert("LastModifiedDate".into(), json!(now));
                 compute_name(obj, &mut rec);
-                self.index_phones(obj, &rec, true);
+                self.index_search(obj, &rec, true);
                 self.index_external(obj, &rec, true);
                 self.tables.entry(obj.name).or_default().records.insert(id.clone(), rec);
                 (id, false)
@@ -472,7 +431,7 @@ impl RecordStore {
     pub fn insert_seeded(&mut self, obj: &'static ObjectDef, fields: Map<String, Value>) {
         let mut rec = Record { fields, searchable_at_ms: i64::MIN };
         compute_name(obj, &mut rec);
-        self.index_phones(obj, &rec, true);
+        self.index_search(obj, &rec, true);
         self.index_external(obj, &rec, true);
         let table = self.tables.entry(obj.name).or_default();
         table.order.push(rec.id().to_string());
@@ -512,97 +471,9 @@ fn is_email(s: &str) -> bool {
         && !s.contains(char::is_whitespace)
 }
 
-/// A field path in a query or a RETURNING clause, resolved against the schema.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldPath {
-    /// A field of the record.
-    Field(&'static str),
-    /// A field of a related record: `Account.Name`.
-    Related { reference: &'static str, relationship: &'static str, targets: &'static [&'static str], field: String },
-}
-
-/// Resolves `Name` or `Account.Name` on an object, or says which column does not exist.
-pub fn resolve_path(obj: &'static ObjectDef, path: &str) -> Result<FieldPath, String> {
-    let no_column = || {
-        format!(
-            "No such column '{path}' on entity '{}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom field name.",
-            obj.name
-        )
-    };
-    match path.split_once('.') {
-        None => obj.field(path).map(|f| FieldPath::Field(f.name)).ok_or_else(no_column),
-        Some((rel, sub)) => {
-            let def = obj
-                .relationship(rel)
-                .ok_or_else(|| format!("Didn't understand relationship '{rel}' in field path."))?;
-            let FieldType::Reference { to, relationship } = def.ty else {
-                return Err(no_column());
-            };
-            if sub.contains('.') {
-                return Err(format!(
-                    "Relationship paths deeper than one level are not supported by the simulator: '{path}'"
-                ));
-            }
-            let known = to.iter().filter_map(|t| schema::object(t)).any(|o| o.field(sub).is_some());
-            if !known {
-                return Err(format!("No such column '{sub}' on entity '{}'.", to[0]));
-            }
-            Ok(FieldPath::Related { reference: def.name, relationship, targets: to, field: sub.to_string() })
-        }
-    }
-}
-
-/// The `attributes` of a record in responses.
-pub fn attributes(obj: &str, id: &str, version: &str) -> Value {
-    json!({"type": obj, "url": format!("/services/data/{version}/sobjects/{obj}/{id}")})
-}
-
-impl RecordStore {
-    /// A record as the REST API returns it for the given field paths.
-    pub fn project(&self, obj: &ObjectDef, rec: &Record, paths: &[FieldPath], version: &str) -> Value {
-        let mut out = Map::new();
-        out.insert("attributes".into(), attributes(obj.name, rec.id(), version));
-        for p in paths {
-            match p {
-                FieldPath::Field(f) => {
-                    out.insert((*f).to_string(), rec.fields.get(*f).cloned().unwrap_or(Value::Null));
-                }
-                FieldPath::Related { reference, relationship, field, .. } => {
-                    let related = rec.text(reference).and_then(|id| self.get(id));
-                    match related {
-                        None => {
-                            out.entry(relationship.to_string()).or_insert(Value::Null);
-                        }
-                        Some((robj, r)) => {
-                            let entry = out
-                                .entry(relationship.to_string())
-                                .or_insert_with(|| json!({"attributes": attributes(robj.name, r.id(), version)}));
-                            if let Some(m) = entry.as_object_mut() {
-                                let fname = robj.field(field).map(|f| f.name).unwrap_or(field.as_str());
-                                m.insert(fname.to_string(), r.fields.get(fname).cloned().unwrap_or(Value::Null));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        Value::Object(out)
-    }
-
-    /// A field value along a path, for WHERE and ORDER BY.
-    pub fn path_value<'a>(&'a self, rec: &'a Record, path: &FieldPath) -> Option<&'a Value> {
-        match path {
-            FieldPath::Field(f) => rec.fields.get(*f),
-            FieldPath::Related { reference, field, .. } => {
-                let (robj, r) = self.get(rec.text(reference)?)?;
-                r.fields.get(robj.field(field)?.name)
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::coerce::parse_datetime;
     use super::*;
 
     #[test]
