@@ -17,8 +17,10 @@ cargo fmt --all --check
 log "clippy (the workspace, whose tests turn the simulator on; and the shipped build, without it)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo clippy --locked -p companion -p agent-companion --all-targets -- -D warnings
-log "tests"
-cargo nextest run --locked --workspace --no-fail-fast
+log "tests (the heavy fault and crash runs afterwards, one at a time, so they do not starve each other)"
+heavy='test(a_200_call_scenario) | test(kill_9_at_random_moments) | test(every_disposition_reaches_salesforce_once)'
+cargo nextest run --locked --workspace --no-fail-fast -E "not ($heavy)"
+cargo nextest run --locked --workspace --no-fail-fast --test-threads 1 -E "$heavy"
 log "UI tests (node --test, jsdom)"
 (cd ui && npm test --silent)
 log "end-to-end: the built app under Xvfb, driven by tauri-driver"

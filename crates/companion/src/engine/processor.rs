@@ -66,26 +66,37 @@ impl Processor {
 
     /// A conversation with a tracked segment that is not active any more ended while the socket was
     /// down: read its final state, so that its last transitions (the wrap-ups above all) are not lost.
-    /// It is closed only once that read succeeded (or Genesys no longer knows it): a failed read leaves
-    /// it open, and the next catch-up reads it again.
+    /// It is closed only once that read succeeded (or Genesys no longer knows it): a failed read is
+    /// tried again a few times with back-off, then left open for the next catch-up (or the read-back).
     fn fetch_ended(&mut self, active: &[String]) {
         let ended: Vec<String> =
             self.tracker.open_conversations().into_iter().filter(|id| !active.contains(id)).take(200).collect();
         for id in ended {
             let (genesys, tx) = (self.genesys.clone(), self.refetch.clone());
             tokio::spawn(async move {
-                match genesys.conversation(&id).await {
-                    Ok(Some(body)) => {
-                        let _ = tx.send(FeedItem::read(body, std::time::Instant::now(), Source::CatchUp, None)).await;
-                        let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
-                    }
-                    Ok(None) => {
-                        let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read an ended conversation; it is read again at the next catch-up")
+                // A transient failure is tried again at once with back-off (the socket may stay up for
+                // hours: the next catch-up could be far); a sign-in problem waits for the next one.
+                for attempt in 0u32..6 {
+                    match genesys.conversation(&id).await {
+                        Ok(Some(body)) => {
+                            let _ =
+                                tx.send(FeedItem::read(body, std::time::Instant::now(), Source::CatchUp, None)).await;
+                            let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
+                            return;
+                        }
+                        Ok(None) => {
+                            let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
+                            return;
+                        }
+                        Err(e) if e.needs_sign_in() => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, attempt, "could not read an ended conversation; trying again");
+                            let wait = e.retry_after().unwrap_or(std::time::Duration::from_millis(500 << attempt));
+                            tokio::time::sleep(wait.min(std::time::Duration::from_secs(30))).await;
+                        }
                     }
                 }
+                tracing::warn!("an ended conversation could not be read; it is read again at the next catch-up");
             });
         }
     }
