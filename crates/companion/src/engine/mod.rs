@@ -348,6 +348,7 @@ impl EngineHandle {
                 tracing::warn!("an engine task did not stop in time");
             }
         }
+        self.resolver.drain(Duration::from_secs(5)).await;
     }
 }
 

@@ -150,6 +150,9 @@ pub struct Resolver {
     sink: Arc<dyn EventSink>,
     mode: CacheMode,
     inflight: Mutex<HashMap<String, watch::Receiver<Option<LookupResult>>>>,
+    /// Searches that outlive their pop (they still fill the cache): a stop waits for them, so no
+    /// answer is written after the engine stopped (after an erasure, say).
+    background: tokio_util::task::TaskTracker,
     pub stats: ResolverStats,
 }
 
@@ -179,6 +182,7 @@ impl Resolver {
             sink,
             mode,
             inflight: Mutex::new(HashMap::new()),
+            background: tokio_util::task::TaskTracker::new(),
             stats: ResolverStats::default(),
         }
     }
@@ -338,7 +342,7 @@ impl Resolver {
         map.insert(key.clone(), rx.clone());
         let this = self.clone();
         let who = who.clone();
-        tokio::spawn(async move {
+        self.background.spawn(async move {
             let result = this.search(&who).await;
             // Waiters first; the cache write is off their path. The number stays in flight until the
             // answer is in the cache, so nobody searches it again meanwhile.
@@ -411,6 +415,15 @@ impl Resolver {
     /// The Salesforce client.
     pub fn salesforce(&self) -> &Arc<SalesforceClient> {
         &self.salesforce
+    }
+
+    /// Waits (at most `limit`) for the searches still running to write their answers; none starts
+    /// afterwards.
+    pub async fn drain(&self, limit: Duration) {
+        self.background.close();
+        if tokio::time::timeout(limit, self.background.wait()).await.is_err() {
+            tracing::warn!("a background search did not finish in time");
+        }
     }
 
     /// The resolver's clock, now.
