@@ -65,6 +65,12 @@ bootstrap_desktop() {
   fi
 }
 
+bootstrap_middleboxes() {
+  # The corporate network of the network tests (tests/engine/network.rs): squid as an authenticating
+  # forward proxy, mitmproxy as a TLS-inspecting one; openssl hashes squid's test password.
+  apt_install squid mitmproxy openssl
+}
+
 # The Tauri CLI (the bundler), pinned, from npm into target/ (its per-platform optional packages do
 # not all resolve on this registry, so it stays out of ui/'s lock file). In seconds, against the 13
 # minutes of `cargo install tauri-cli`.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: install what is missing, check formatting and lints, run every Rust test
-# (engine, simulator, and tests/: the engine against the simulator and the desktop app's IPC contract on
-# Tauri's mock runtime), the UI tests, the
+# (engine, simulator, and tests/: the engine against the simulator, also behind squid and mitmproxy,
+# and the desktop app's IPC contract on Tauri's mock runtime), the UI tests, the
 # WebDriver end-to-end run of the built app under Xvfb, the SQLCipher build of the store's tests, the
 # installers (the .deb built, installed, started, checked and uninstalled), and one-second smoke runs
 # of the benchmarks.
@@ -11,6 +11,7 @@ source scripts/bootstrap.sh
 bootstrap_rust
 bootstrap_nextest
 bootstrap_desktop
+bootstrap_middleboxes
 start=$(date +%s)
 log "rustfmt"
 cargo fmt --all --check

@@ -15,7 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub async fn sim() -> SimHandle {
-    let config = SimConfig {
+    SimHandle::start(sim_config()).await.unwrap()
+}
+
+/// The tests' simulator: a small population.
+pub fn sim_config() -> SimConfig {
+    SimConfig {
         population: PopulationConfig {
             accounts: 60,
             contacts: 600,
@@ -24,8 +29,7 @@ pub async fn sim() -> SimHandle {
             unknown_callers: 120,
         },
         ..SimConfig::default()
-    };
-    SimHandle::start(config).await.unwrap()
+    }
 }
 
 /// The configuration for a simulator, with quick reconnects, plus extra `key=value` flags.

@@ -3,8 +3,9 @@
 
 use crate::common::*;
 use companion::auth::{self, AuthError, Browser, BrowserChoice, Callback, FollowRedirect};
-use companion::config::Config;
+use companion::config::{Config, NetworkConfig};
 use companion::events::{EngineEvent, EventSink};
+use companion::net::Network;
 use companion::secrets::{self, MemoryOnly, SecretStore};
 use companion::signin::{Cloud, Clouds, Prompt};
 use serde_json::{Value, json};
@@ -26,7 +27,8 @@ struct ForgedState;
 
 impl Browser for ForgedState {
     async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
-        let mut cb = FollowRedirect(auth::oauth_http()?).authorize(url).await?;
+        let network = Network::new(&NetworkConfig::default()).unwrap();
+        let mut cb = FollowRedirect(auth::oauth_http(&network)?).authorize(url).await?;
         cb.state = Some("not-the-state-we-sent".into());
         Ok(cb)
     }
@@ -36,8 +38,9 @@ impl Browser for ForgedState {
 async fn a_forged_state_is_rejected() {
     let sim = sim().await;
     let cfg = config_for(&sim, &[]);
-    assert!(matches!(auth::genesys(&cfg.genesys, &ForgedState).await, Err(AuthError::StateMismatch)));
-    assert!(matches!(auth::salesforce(&cfg.salesforce, &ForgedState).await, Err(AuthError::StateMismatch)));
+    let network = Network::new(&cfg.network).unwrap();
+    assert!(matches!(auth::genesys(&cfg.genesys, &network, &ForgedState).await, Err(AuthError::StateMismatch)));
+    assert!(matches!(auth::salesforce(&cfg.salesforce, &network, &ForgedState).await, Err(AuthError::StateMismatch)));
 }
 
 #[tokio::test]

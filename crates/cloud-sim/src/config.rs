@@ -85,6 +85,9 @@ pub struct SimConfig {
     pub salesforce_clients: Vec<OAuthClient>,
     /// Settings that can also be changed at run time.
     pub settings: Settings,
+    /// HTTPS and WSS on the cloud-facing listeners, with URLs on this host name (None: plain HTTP on
+    /// the bound address).
+    pub tls: Option<crate::tls::SimTls>,
 }
 
 /// The client id both clouds accept out of the box.
@@ -112,6 +115,7 @@ impl Default for SimConfig {
                 ],
             }],
             settings: Settings::default(),
+            tls: None,
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod scenario;
 mod server;
 mod state;
 mod stats;
+pub mod tls;
 pub mod wait;
 
 pub use config::{Ports, Settings, SimConfig};

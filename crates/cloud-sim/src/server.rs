@@ -82,6 +82,7 @@ impl SimHandle {
         }
         let ports = config.ports;
         let bind = config.bind;
+        let tls = config.tls.clone();
         let state: Shared = Arc::new(SimState::new(config));
         let wanted = [
             ports.genesys_api,
@@ -101,24 +102,29 @@ impl SimHandle {
             })?;
             listeners.push((service, l));
         }
-        let url = |i: usize, scheme: &str| {
+        // With TLS, the clouds' URLs use the certificate's host name and https/wss.
+        let url = |i: usize, plain: &str, secure: &str| {
             let a = listeners[i].1.local_addr().expect("bound");
-            format!("{scheme}://{a}")
+            match (&tls, listeners[i].0) {
+                (Some(t), s) if s != Service::Control => format!("{secure}://{}:{}", t.host, a.port()),
+                _ => format!("{plain}://{a}"),
+            }
         };
         let urls = SimUrls {
-            genesys_api: url(0, "http"),
-            genesys_login: url(1, "http"),
-            genesys_streaming: url(2, "ws"),
-            salesforce: url(3, "http"),
-            salesforce_login: url(4, "http"),
-            control: url(5, "http"),
+            genesys_api: url(0, "http", "https"),
+            genesys_login: url(1, "http", "https"),
+            genesys_streaming: url(2, "ws", "wss"),
+            salesforce: url(3, "http", "https"),
+            salesforce_login: url(4, "http", "https"),
+            control: url(5, "http", "http"),
         };
         state.urls.set(urls).expect("set once");
         let (shutdown, rx) = watch::channel(false);
         let mut tasks = Vec::new();
         for (service, listener) in listeners {
             let router = router_for(service, state.clone());
-            tasks.push(tokio::spawn(serve(listener, router, rx.clone())));
+            let acceptor = tls.as_ref().filter(|_| service != Service::Control).map(|t| t.acceptor());
+            tasks.push(tokio::spawn(serve(listener, router, acceptor, rx.clone())));
         }
         tasks.push(tokio::spawn(reaper(state.clone(), rx)));
         Ok(SimHandle { state, shutdown, tasks })
@@ -218,7 +224,12 @@ fn trim_trailing_slash(req: &mut Request) {
     }
 }
 
-async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         let (stream, _) = tokio::select! {
             r = listener.accept() => match r {
@@ -233,24 +244,40 @@ async fn serve(listener: TcpListener, router: Router, mut stop: watch::Receiver<
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let abort = Arc::new(Notify::new());
-            let conn_abort = ConnAbort(abort.clone());
-            let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(conn_abort.clone());
-                let mut req = req.map(Body::new);
-                trim_trailing_slash(&mut req);
-                router.clone().oneshot(req)
-            });
-            let conn =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
-            tokio::select! {
-                _ = conn => {}
-                _ = abort.notified() => {}
-                _ = stop.changed() => {}
+        let stop = stop.clone();
+        match tls.clone() {
+            None => {
+                tokio::spawn(serve_connection(stream, router, stop));
             }
-        });
+            Some(acceptor) => {
+                tokio::spawn(async move {
+                    let handshake = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+                    if let Ok(Ok(tls)) = handshake {
+                        serve_connection(tls, router, stop).await;
+                    }
+                });
+            }
+        }
+    }
+}
+
+async fn serve_connection<Io>(io: Io, router: Router, mut stop: watch::Receiver<bool>)
+where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let abort = Arc::new(Notify::new());
+    let conn_abort = ConnAbort(abort.clone());
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(conn_abort.clone());
+        let mut req = req.map(Body::new);
+        trim_trailing_slash(&mut req);
+        router.clone().oneshot(req)
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(io), svc).with_upgrades();
+    tokio::select! {
+        _ = conn => {}
+        _ = abort.notified() => {}
+        _ = stop.changed() => {}
     }
 }
 
@@ -335,7 +362,8 @@ async fn loopback_host_only(req: Request, next: Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let name =
         host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
-    if matches!(name, "127.0.0.1" | "localhost" | "[::1]") {
+    let loopback_ip = name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback_ip || matches!(name, "localhost" | "[::1]") {
         next.run(req).await
     } else {
         (StatusCode::FORBIDDEN, "the control API answers loopback hosts only").into_response()

@@ -20,6 +20,7 @@ pub mod history;
 pub mod hosts;
 pub mod http_body;
 pub mod logs;
+pub mod net;
 pub mod outbox;
 pub mod phone;
 pub mod privacy;

@@ -28,8 +28,8 @@ pub enum SignInError {
     NotRevoked { cloud: Cloud, reason: String },
     #[error("not signed in")]
     NotSignedIn,
-    #[error("no HTTPS client could be made: {0}")]
-    NoHttpClient(String),
+    #[error("{0}")]
+    Network(#[from] crate::net::NetworkError),
 }
 
 /// One of the two clouds.
@@ -65,21 +65,24 @@ impl<'a> Prompt<'a> {
 pub struct Clouds {
     pub genesys: Arc<GenesysClient>,
     pub salesforce: Arc<SalesforceClient>,
+    /// The proxy and trust every connection to either cloud uses.
+    pub network: crate::net::Network,
 }
 
 impl Clouds {
     /// Both sessions, signed out, over one HTTP client (its connection pools and TLS roots are shared;
     /// an error, never a panic, when no TLS client can be made).
     pub fn signed_out(cfg: &Config) -> Result<Clouds, SignInError> {
-        let http = reqwest::Client::builder().build().map_err(|e| SignInError::NoHttpClient(e.to_string()))?;
+        let network = crate::net::Network::new(&cfg.network)?;
         Ok(Clouds {
-            genesys: Arc::new(GenesysClient::new(http.clone(), &cfg.genesys.api(), String::new())),
+            genesys: Arc::new(GenesysClient::new(&network, &cfg.genesys.api(), String::new())),
             salesforce: Arc::new(SalesforceClient::new(
-                http,
+                network.http(),
                 cfg.salesforce.instance_url.as_deref().unwrap_or_default(),
                 &cfg.salesforce,
                 String::new(),
             )),
+            network,
         })
     }
 
@@ -140,7 +143,12 @@ impl Clouds {
             (Some(s), _) => (s, false),
             (None, None) => return Ok(false),
             (None, Some(b)) => {
-                let g = auth::genesys(&cfg.genesys, &b.for_redirect(&cfg.genesys.redirect_uri)).await?;
+                let g = auth::genesys(
+                    &cfg.genesys,
+                    &self.network,
+                    &b.for_redirect(&cfg.genesys.redirect_uri, &self.network),
+                )
+                .await?;
                 let s = StoredSignIn {
                     access_token: Some(g.access_token),
                     expires_at_ms: g.expires_in_secs.map(|e| now + e as i64 * 1000),
@@ -227,7 +235,12 @@ impl Clouds {
             }
         }
         let Some(browser) = prompt.browser() else { return Ok(false) };
-        let s = auth::salesforce(&cfg.salesforce, &browser.for_redirect(&cfg.salesforce.redirect_uri)).await?;
+        let s = auth::salesforce(
+            &cfg.salesforce,
+            &self.network,
+            &browser.for_redirect(&cfg.salesforce.redirect_uri, &self.network),
+        )
+        .await?;
         let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).ok_or(SignInError::NoInstance)?;
         hosts::check(CloudHosts::Salesforce, &instance, false)?;
         let refresh = s.refresh_token.map(|rt| {
@@ -279,7 +292,7 @@ impl Clouds {
                 let told = match kept.and_then(|s| s.refresh_token).or(session) {
                     Some(t) => {
                         found = true;
-                        auth::salesforce_revoke(&cfg.salesforce, &t).await.map_err(|e| e.to_string())
+                        auth::salesforce_revoke(&cfg.salesforce, &self.network, &t).await.map_err(|e| e.to_string())
                     }
                     None => Ok(()),
                 };

@@ -109,7 +109,7 @@ pub async fn check(http: &reqwest::Client, cfg: &UpdatesConfig, current: &str) -
         .timeout(Duration::from_secs(15))
         .send()
         .await
-        .map_err(|e| UpdateError::Unreachable(crate::auth::describe(&e.without_url())))?;
+        .map_err(|e| UpdateError::Unreachable(crate::net::explain(&e.without_url())))?;
     match resp.status().as_u16() {
         200 => {}
         404 => return Ok(None),
@@ -127,8 +127,9 @@ const MAX_MANIFEST: usize = 256 << 10;
 
 /// The client the feed is read with: a redirect must stay as safe as the feed itself (https, or http
 /// on loopback), so an https feed can never be bounced to plain http.
-pub fn feed_client() -> Result<reqwest::Client, UpdateError> {
-    reqwest::Client::builder()
+pub fn feed_client(network: &crate::net::Network) -> Result<reqwest::Client, UpdateError> {
+    network
+        .builder()
         .redirect(reqwest::redirect::Policy::custom(|attempt| {
             if attempt.previous().len() >= 5 {
                 attempt.error("too many redirects")
@@ -146,6 +147,7 @@ pub fn feed_client() -> Result<reqwest::Client, UpdateError> {
 /// to `announce` once. No task at all when notices are off or no feed is set.
 pub fn spawn_checks(
     cfg: &UpdatesConfig,
+    network: crate::net::Network,
     current: &'static str,
     announce: impl Fn(Release) + Send + 'static,
 ) -> Option<tokio::task::JoinHandle<()>> {
@@ -155,7 +157,7 @@ pub fn spawn_checks(
     let cfg = cfg.clone();
     let every = Duration::from_secs(cfg.check_interval_hours.saturating_mul(3_600));
     Some(tokio::spawn(async move {
-        let http = match feed_client() {
+        let http = match feed_client(&network) {
             Ok(h) => h,
             Err(e) => return tracing::warn!(error = %e, "the release feed cannot be read"),
         };
@@ -236,7 +238,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_redirect_to_plain_http_and_a_huge_manifest_are_refused() {
-        let http = feed_client().unwrap();
+        let network = crate::net::Network::new(&crate::config::NetworkConfig::default()).unwrap();
+        let http = feed_client(&network).unwrap();
         let redirect =
             "HTTP/1.1 302 Found\r\nLocation: http://updates.example.com/latest.json\r\nContent-Length: 0\r\n\r\n";
         let cfg = |url: String| UpdatesConfig { feed_url: Some(url), ..UpdatesConfig::default() };

@@ -3,6 +3,7 @@
 //! against the simulator, which approves at once, following the redirect over HTTP is enough.
 
 use crate::config::{GenesysConfig, SalesforceConfig};
+use crate::net::Network;
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
 };
@@ -112,8 +113,8 @@ impl BrowserChoice {
     }
 
     /// The browser for a cloud whose redirect URI is `redirect_uri`.
-    pub fn for_redirect(&self, redirect_uri: &str) -> ChosenBrowser<'_> {
-        ChosenBrowser { choice: self, redirect_uri: redirect_uri.to_string() }
+    pub fn for_redirect<'a>(&'a self, redirect_uri: &str, network: &'a Network) -> ChosenBrowser<'a> {
+        ChosenBrowser { choice: self, redirect_uri: redirect_uri.to_string(), network }
     }
 
     /// Whether sign-ins are approved by the simulator (the demo).
@@ -127,6 +128,8 @@ impl BrowserChoice {
 pub struct ChosenBrowser<'a> {
     choice: &'a BrowserChoice,
     redirect_uri: String,
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
+    network: &'a Network,
 }
 
 impl Browser for ChosenBrowser<'_> {
@@ -136,7 +139,7 @@ impl Browser for ChosenBrowser<'_> {
                 SystemBrowser { redirect_uri: self.redirect_uri.clone(), timeout: *timeout }.authorize(url).await
             }
             #[cfg(feature = "demo")]
-            BrowserChoice::Simulator => FollowRedirect(oauth_http()?).authorize(url).await,
+            BrowserChoice::Simulator => FollowRedirect(oauth_http(self.network)?).authorize(url).await,
         }
     }
 }
@@ -150,7 +153,12 @@ pub struct FollowRedirect(pub reqwest::Client);
 #[cfg(feature = "demo")]
 impl Browser for FollowRedirect {
     async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
-        let r = self.0.get(url.clone()).send().await.map_err(|e| AuthError::Browser(e.to_string()))?;
+        let r = self
+            .0
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| AuthError::Browser(crate::net::explain(&e.without_url())))?;
         let location = r.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).ok_or_else(|| {
             AuthError::Browser(format!("the authorization page answered {} without a redirect", r.status()))
         })?;
@@ -159,8 +167,9 @@ impl Browser for FollowRedirect {
 }
 
 /// A client for the token exchange: never follows redirects (OAuth 2.0 security advice).
-pub fn oauth_http() -> Result<reqwest::Client, AuthError> {
-    reqwest::Client::builder()
+pub fn oauth_http(network: &Network) -> Result<reqwest::Client, AuthError> {
+    network
+        .builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -203,6 +212,7 @@ async fn code_flow<T>(
     authorize: String,
     token: String,
     redirect_uri: &str,
+    network: &Network,
     browser: &impl Browser,
 ) -> Result<T, AuthError>
 where
@@ -218,17 +228,17 @@ where
     client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(verifier)
-        .request_async(&oauth_http()?)
+        .request_async(&oauth_http(network)?)
         .await
-        .map_err(|e| AuthError::Exchange(describe(&e)))
+        .map_err(|e| AuthError::Exchange(crate::net::explain(&e)))
 }
 
 /// Signs in to Genesys Cloud.
-pub async fn genesys(cfg: &GenesysConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
+pub async fn genesys(cfg: &GenesysConfig, network: &Network, browser: &impl Browser) -> Result<Tokens, AuthError> {
     let login = cfg.login();
     let (authorize, token_url) = (format!("{login}/oauth/authorize"), format!("{login}/oauth/token"));
     let token: StandardTokenResponse<EmptyExtraTokenFields, BasicTokenType> =
-        code_flow(&cfg.client_id, authorize, token_url, &cfg.redirect_uri, browser).await?;
+        code_flow(&cfg.client_id, authorize, token_url, &cfg.redirect_uri, network, browser).await?;
     Ok(Tokens {
         access_token: token.access_token().secret().clone(),
         refresh_token: None,
@@ -250,12 +260,16 @@ pub struct SalesforceFields {
 impl ExtraTokenFields for SalesforceFields {}
 
 /// Signs in to Salesforce.
-pub async fn salesforce(cfg: &SalesforceConfig, browser: &impl Browser) -> Result<Tokens, AuthError> {
+pub async fn salesforce(
+    cfg: &SalesforceConfig,
+    network: &Network,
+    browser: &impl Browser,
+) -> Result<Tokens, AuthError> {
     let login = cfg.login_base.trim_end_matches('/');
     let (authorize, token_url) =
         (format!("{login}/services/oauth2/authorize"), format!("{login}/services/oauth2/token"));
     let token: StandardTokenResponse<SalesforceFields, BasicTokenType> =
-        code_flow(&cfg.client_id, authorize, token_url, &cfg.redirect_uri, browser).await?;
+        code_flow(&cfg.client_id, authorize, token_url, &cfg.redirect_uri, network, browser).await?;
     Ok(Tokens {
         access_token: token.access_token().secret().clone(),
         refresh_token: token.refresh_token().map(|r| r.secret().clone()),
@@ -264,27 +278,15 @@ pub async fn salesforce(cfg: &SalesforceConfig, browser: &impl Browser) -> Resul
     })
 }
 
-/// An error with its causes, for a sentence (reqwest and oauth2 keep the reason in the source chain).
-pub(crate) fn describe<E: std::error::Error>(e: &E) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
-
 /// Revokes a Salesforce token (a refresh token revokes its sessions too).
-pub async fn salesforce_revoke(cfg: &SalesforceConfig, token: &str) -> Result<(), AuthError> {
+pub async fn salesforce_revoke(cfg: &SalesforceConfig, network: &Network, token: &str) -> Result<(), AuthError> {
     let url = format!("{}/services/oauth2/revoke", cfg.login_base.trim_end_matches('/'));
-    let r = oauth_http()?
+    let r = oauth_http(network)?
         .post(url)
         .form(&[("token", token)])
         .send()
         .await
-        .map_err(|e| AuthError::Exchange(e.to_string()))?;
+        .map_err(|e| AuthError::Exchange(crate::net::explain(&e)))?;
     match r.status().as_u16() {
         200 => Ok(()),
         // Already invalid: nothing left to revoke.

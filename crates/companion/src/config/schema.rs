@@ -304,6 +304,31 @@ pub struct Config {
     pub desktop: DesktopConfig,
     pub updates: UpdatesConfig,
     pub recovery: RecoveryConfig,
+    pub network: NetworkConfig,
+}
+
+/// How the app reaches the clouds in a corporate network. Every HTTP request and the notification
+/// socket go through the same proxy and trust these settings describe (`net`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// The proxy for every connection, `http://host:port` or `http://user:password@host:port` (Basic
+    /// sign-in). Unset: the system's settings, when `system_proxy` is true.
+    pub proxy: Option<String>,
+    /// Hosts reached without `proxy` (`NO_PROXY` syntax: `.corp.example`, `10.0.0.0/8`, `localhost`).
+    pub no_proxy: Vec<String>,
+    /// Without `proxy`: follow `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` and the OS's proxy settings
+    /// (Windows Internet settings, macOS network settings). A PAC script is not evaluated.
+    pub system_proxy: bool,
+    /// PEM files of certificate authorities to trust beside the system's trust store, e.g. a
+    /// TLS-inspecting proxy's CA where it is not deployed to the trust store.
+    pub extra_ca_files: Vec<PathBuf>,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig { proxy: None, no_proxy: vec![], system_proxy: true, extra_ca_files: vec![] }
+    }
 }
 
 /// The read-back of interactions handled while the app was closed, crashed or offline.

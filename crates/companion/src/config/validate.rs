@@ -64,6 +64,11 @@ pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
     {
         return Err(bad("updates.feed_url", e.to_string()));
     }
+    if let Some(proxy) = &c.network.proxy
+        && let Err(e) = crate::net::proxy::parse_proxy(proxy)
+    {
+        return Err(bad("network.proxy", e.to_string()));
+    }
     if c.genesys.region.is_empty()
         || !c.genesys.region.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '.' || ch == '-')
     {

@@ -99,9 +99,10 @@ impl DeskHandle {
             tracing::warn!(error = %e, "the open interactions could not be restored");
         }
         let update = Arc::new(Mutex::new(None));
+        let clouds = Clouds::signed_out(&config)?;
         let update_checks = {
             let (slot, out) = (update.clone(), board.out.clone());
-            crate::updates::spawn_checks(&config.updates, VERSION, move |release| {
+            crate::updates::spawn_checks(&config.updates, clouds.network.clone(), VERSION, move |release| {
                 *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(release.clone());
                 out.emit(&DeskEvent::UpdateAvailable(release));
             })
@@ -109,7 +110,7 @@ impl DeskHandle {
         let desk = DeskHandle {
             update,
             update_checks,
-            clouds: Clouds::signed_out(&config)?,
+            clouds,
             wrapup_codes: Arc::new(WrapupCodes::with_fallback(config.disposition.code_map.keys().cloned().collect())),
             loaded: opts.loaded,
             config,

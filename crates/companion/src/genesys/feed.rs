@@ -11,11 +11,9 @@ use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Frames larger than this are refused (a conversation snapshot is a few KB).
 pub const MAX_FRAME: usize = 1 << 20;
@@ -174,7 +172,7 @@ struct Feed {
     stop: Arc<Notify>,
 }
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Ws = crate::net::socket::Socket;
 
 struct Session {
     channel: Channel,
@@ -222,9 +220,9 @@ impl Feed {
         // The channel names the socket; it must be Genesys' own (wss), like every host a token reaches.
         crate::hosts::check(crate::hosts::CloudHosts::Genesys, &channel.connect_uri, true)
             .map_err(|e| GenesysError::Unexpected(format!("the notification channel's socket: {e}")))?;
-        let (ws, _) = tokio::time::timeout(
+        let ws = tokio::time::timeout(
             Duration::from_secs(15),
-            tokio_tungstenite::connect_async_with_config(channel.connect_uri.as_str(), Some(socket_limits()), false),
+            self.rest.network().open_socket(&channel.connect_uri, socket_limits()),
         )
         .await
         .map_err(|_| GenesysError::Transient("the notification socket did not open in 15 s".into()))?

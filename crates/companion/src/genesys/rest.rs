@@ -56,6 +56,8 @@ pub struct Channel {
 /// engine run); a new sign-in changes it in place, so every holder uses the new token at once.
 pub struct GenesysClient {
     http: reqwest::Client,
+    /// The network layer the notification socket opens through (the same as `http`'s).
+    network: crate::net::Network,
     api: String,
     token: RwLock<String>,
     /// The signed-in agent's user id and name (empty while signed out).
@@ -79,15 +81,21 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 
 impl GenesysClient {
     /// A client for an API base with an access token.
-    pub fn new(http: reqwest::Client, api_base: &str, token: String) -> GenesysClient {
+    pub fn new(network: &crate::net::Network, api_base: &str, token: String) -> GenesysClient {
         GenesysClient {
-            http,
+            http: network.http(),
+            network: network.clone(),
             api: api_base.trim_end_matches('/').to_string(),
             token: RwLock::new(token),
             user_id: RwLock::new(String::new()),
             user_name: RwLock::new(String::new()),
             expires_at_ms: AtomicI64::new(0),
         }
+    }
+
+    /// The network layer (for the notification socket).
+    pub fn network(&self) -> &crate::net::Network {
+        &self.network
     }
 
     /// Replaces the token (a sign-in, or a sign-out with an empty one).
@@ -139,7 +147,7 @@ impl GenesysClient {
         if let Some(b) = body {
             rb = rb.json(&b);
         }
-        let resp = rb.send().await.map_err(|e| GenesysError::Transient(e.without_url().to_string()))?;
+        let resp = rb.send().await.map_err(|e| GenesysError::Transient(crate::net::explain(&e.without_url())))?;
         let status = resp.status().as_u16();
         let retry =
             resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());

@@ -43,7 +43,7 @@ impl SfError {
             status: None,
             code: code.into(),
             // Without the URL: a search's URL carries the number or the agent's search text.
-            message: format!("could not reach Salesforce: {}", e.without_url()),
+            message: format!("could not reach Salesforce: {}", crate::net::explain(&e.without_url())),
             retry_after: None,
         }
     }
