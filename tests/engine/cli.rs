@@ -125,21 +125,58 @@ async fn doctor_checks_each_layer_endpoint_and_the_database_and_says_what_to_fix
         })
     };
     let out = run(sim.urls().genesys_api.clone()).await.unwrap();
-    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["format"], 1);
+    assert_eq!(report["scope"], "user");
+    let checks = report["checks"].as_array().unwrap().clone();
     let get = |name: &str| {
         checks.iter().find(|c| c["name"] == name).cloned().unwrap_or_else(|| panic!("no {name} check: {checks:?}"))
     };
-    for name in ["Genesys API", "Genesys login", "Genesys notifications", "Salesforce login", "database", "clock"] {
-        assert_eq!(get(name)["ok"], true, "{name}: {}", get(name));
+    for name in
+        ["network", "Genesys API", "Genesys login", "Genesys notifications", "Salesforce login", "database", "clock"]
+    {
+        assert_eq!(get(name)["severity"], "ok", "{name}: {}", get(name));
     }
+    // The notification check opened a socket to the streaming service, not an HTTP GET.
+    assert!(get("Genesys notifications")["detail"].as_str().unwrap().contains("the socket reached the server"));
+    assert!(get("network")["detail"].as_str().unwrap().contains("the system's proxy settings"));
+    // No Secret Service here: a warning, and the exit code says "warnings", not "failures".
+    let worst = if get("keychain")["severity"] == "ok" { 0 } else { 1 };
+    assert_eq!(out.status.code(), Some(worst), "{report}");
+    assert_eq!(report["result"], if worst == 0 { "ok" } else { "warning" });
     let cfg = get("configuration")["detail"].as_str().unwrap().to_string();
     assert!(cfg.contains("genesys.api_base (CommandLine)") && cfg.contains("cache.fresh_secs (Environment)"), "{cfg}");
-    // A port nobody listens on: the failing endpoint and the key to look at.
+    // A port nobody listens on: the failing endpoint and the key to look at; exit code 2.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let out = run(format!("http://{closed}")).await.unwrap();
-    assert!(!out.status.success());
-    let checks: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let api = checks.iter().find(|c| c["name"] == "Genesys API").unwrap();
-    assert_eq!(api["ok"], false);
+    assert_eq!(out.status.code(), Some(2));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["result"], "failure");
+    let api = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "Genesys API").unwrap().clone();
+    assert_eq!(api["severity"], "failure");
     assert!(api["fix"].as_str().unwrap().contains("genesys.api_base"), "{api}");
+}
+
+#[test]
+fn doctor_for_the_machine_leaves_the_user_alone_and_an_unreadable_configuration_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = companion()
+        .args(["doctor", "--json", "--scope", "machine"])
+        .args(["--set", "genesys.api_base=http://127.0.0.1:9", "--set", "genesys.login_base=http://127.0.0.1:9"])
+        .args(["--set", "genesys.streaming_base=ws://127.0.0.1:9", "--set", "salesforce.login_base=http://127.0.0.1:9"])
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["scope"], "machine");
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(!names.contains(&"keychain") && !names.contains(&"database"), "{names:?}");
+    assert_eq!(out.status.code(), Some(2), "nothing answers on port 9");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing written in the user's home");
+
+    let out = companion().args(["doctor", "--json", "--set", "network.proxy=socks5://p:1080"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let error: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(error["result"], "error");
+    assert!(error["error"].as_str().unwrap().contains("network.proxy"), "{error}");
 }

@@ -176,14 +176,14 @@ async fn doctor_says_whether_every_media_can_be_read_back() {
     let cfg = config_for(&sim, &[]);
     let signed = sign_in(&cfg).await;
     let check = companion::doctor::readback_permission_check(&cfg, &signed.genesys).await.unwrap();
-    assert!(check.ok, "{check:?}");
+    assert!(check.is_ok(), "{check:?}");
     settings(
         &sim,
         json!({"genesys_denied_permissions": ["analytics:conversationDetail:view", "analytics:agentConversationDetail:view"]}),
     )
     .await;
     let check = companion::doctor::readback_permission_check(&cfg, &signed.genesys).await.unwrap();
-    assert!(!check.ok && check.detail.contains("only calls"), "{check:?}");
+    assert!(!check.is_ok() && check.detail.contains("only calls"), "{check:?}");
     let off = config_for(&sim, &["recovery.enabled=false"]);
     assert!(companion::doctor::readback_permission_check(&off, &signed.genesys).await.is_none());
 }

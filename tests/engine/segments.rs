@@ -462,10 +462,10 @@ async fn doctor_says_whether_the_agents_role_may_apply_wrapups() {
     let cfg = config_for(&sim, &[]);
     let signed = sign_in(&cfg).await;
     let check = companion::doctor::genesys_permission_check(&cfg, &signed.genesys).await.unwrap();
-    assert!(check.ok, "{check:?}");
+    assert!(check.is_ok(), "{check:?}");
     settings(&sim, json!({"genesys_denied_permissions": ["conversation:participant:wrapup"]})).await;
     let check = companion::doctor::genesys_permission_check(&cfg, &signed.genesys).await.unwrap();
-    assert!(!check.ok);
+    assert!(!check.is_ok());
     assert!(check.fix.as_deref().unwrap().contains("genesys.apply_wrapups"), "{check:?}");
     let off = config_for(&sim, &["genesys.apply_wrapups=false"]);
     assert!(

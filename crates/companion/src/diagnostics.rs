@@ -26,8 +26,70 @@ fn is_api_name(w: &str) -> bool {
         && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Builds the bundle from a database file (read-only) and the loaded configuration.
-pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, doctor: Value) -> Result<Value, StoreError> {
+/// Builds the bundle from the database file (read-only; `None` where the app has not run yet) and the
+/// loaded configuration.
+pub fn bundle(db: Option<&DbFile>, loaded: &LoadedConfig, doctor: Value) -> Result<Value, StoreError> {
+    let origins: serde_json::Map<String, Value> = loaded.origins.iter().map(|(k, l)| (k.clone(), json!(l))).collect();
+    // The configuration holds no secrets (a proxy's password is masked); code maps are the org's
+    // picklist names, not customer data.
+    let mut config = serde_json::to_value(&loaded.config).expect("config serializes");
+    if let Some(p) = loaded.config.network.proxy.as_deref() {
+        config["network"]["proxy"] = json!(crate::net::proxy::redact(p));
+    }
+    let mut out = json!({
+        "generated_at": chrono::Utc::now().to_rfc3339(),
+        "app_version": env!("CARGO_PKG_VERSION"),
+        "os": std::env::consts::OS,
+        "doctor": doctor,
+        "config": config,
+        "config_origins": origins,
+        "locked": loaded.locked,
+        "ignored_managed_keys": loaded.ignored,
+        "database": if db.is_some() { "present" } else { "not created yet (the app has not run for this user)" },
+    });
+    if let Some(db) = db {
+        let (status, failures, calls) = from_database(db)?;
+        out["status"] = serde_json::to_value(redacted(&status)).expect("status serializes");
+        out["outbox_failures"] = json!(failures);
+        out["recent_calls"] = json!(calls);
+    }
+    Ok(out)
+}
+
+/// The newest log files' last lines (logs hold ids, never tokens or caller data): up to
+/// `LOG_FILES` files, each cut to its last `LOG_BYTES`.
+pub fn recent_logs(dir: &std::path::Path) -> Value {
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "log"))
+                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    let logs: Vec<Value> = files
+        .into_iter()
+        .take(LOG_FILES)
+        .filter_map(|(_, path)| {
+            let bytes = std::fs::read(&path).ok()?;
+            let tail = &bytes[bytes.len().saturating_sub(LOG_BYTES)..];
+            let text = String::from_utf8_lossy(tail);
+            // A cut first line is dropped.
+            let text = if bytes.len() > LOG_BYTES { text.split_once('\n').map_or("", |(_, rest)| rest) } else { &text };
+            Some(json!({"file": path.file_name()?.to_string_lossy(), "text": text}))
+        })
+        .collect();
+    json!({"dir": dir.display().to_string(), "files": logs})
+}
+
+const LOG_FILES: usize = 3;
+const LOG_BYTES: usize = 512 << 10;
+
+type FromDatabase = (StatusSnapshot, Vec<Value>, Vec<Value>);
+
+fn from_database(db: &DbFile) -> Result<FromDatabase, StoreError> {
+    let status = crate::status::read(db)?;
     let conn = db.reader()?;
     let failures: Vec<Value> = OutboxRows::on(&conn)
         .recent_failures(100)?
@@ -51,21 +113,7 @@ pub fn bundle(db: &DbFile, loaded: &LoadedConfig, status: &StatusSnapshot, docto
             })
         })
         .collect();
-    let origins: serde_json::Map<String, Value> = loaded.origins.iter().map(|(k, l)| (k.clone(), json!(l))).collect();
-    // The configuration holds no secrets; code maps are the org's picklist names, not customer data.
-    let config = serde_json::to_value(&loaded.config).expect("config serializes");
-    Ok(json!({
-        "generated_at": chrono::Utc::now().to_rfc3339(),
-        "app_version": env!("CARGO_PKG_VERSION"),
-        "os": std::env::consts::OS,
-        "status": redacted(status),
-        "doctor": doctor,
-        "config": config,
-        "config_origins": origins,
-        "locked": loaded.locked,
-        "outbox_failures": failures,
-        "recent_calls": calls,
-    }))
+    Ok((status, failures, calls))
 }
 
 /// The status as the bundle carries it: the latest error message of each class cut like the rest.
@@ -138,10 +186,36 @@ mod tests {
         let shown =
             status.recent_errors.values().any(|e| e.latest.contains("Sideways") || e.latest.contains("blue sofa"));
         assert!(shown, "the local Sync view shows Salesforce's own message");
-        let text = bundle(store.file(), &loaded, &status, Value::Null).unwrap().to_string();
+        let text = bundle(Some(store.file()), &loaded, Value::Null).unwrap().to_string();
         for value in ["blue sofa", "refund", "415-555-0199", "Sideways"] {
             assert!(!text.contains(value), "the bundle holds `{value}`");
         }
         assert!(text.contains("STRING_TOO_LONG") && text.contains("Disposition_Reason__c"), "but says what failed");
+    }
+
+    #[test]
+    fn a_bundle_is_made_before_any_database_exists_and_masks_the_proxy_password() {
+        let flags = vec!["network.proxy=http://agent:hunter2@proxy.corp:3128".to_string()];
+        let loaded = crate::config::load(&crate::config::Sources { flags, ..Default::default() }).unwrap();
+        let b = bundle(None, &loaded, Value::Null).unwrap();
+        assert!(b["database"].as_str().unwrap().contains("not created yet"));
+        assert!(b.get("status").is_none());
+        let text = b.to_string();
+        assert!(!text.contains("hunter2") && text.contains("proxy.corp:3128"), "{}", b["config"]["network"]);
+    }
+
+    #[test]
+    fn the_logs_carried_are_the_newest_files_tails() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("companion.2026-12-01.log"), "old line\n").unwrap();
+        let big = format!("{}\nlast line\n", "x".repeat(LOG_BYTES + 10));
+        std::fs::write(dir.path().join("companion.2026-12-02.log"), big).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not a log").unwrap();
+        let logs = recent_logs(dir.path());
+        let files = logs["files"].as_array().unwrap();
+        assert_eq!(files.len(), 2);
+        let newest = files.iter().find(|f| f["file"] == "companion.2026-12-02.log").unwrap();
+        assert_eq!(newest["text"], "last line\n", "cut to the tail, without the cut line");
+        assert!(!logs.to_string().contains("not a log"));
     }
 }

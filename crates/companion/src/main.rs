@@ -20,7 +20,8 @@ async fn main() -> ExitCode {
     };
     logs::init(log_dir.as_deref(), "companion", "warn");
     // A script that asked for JSON gets JSON, also when the command fails before its output.
-    let json_out = matches!(cli.command, Command::Doctor { json: true } | Command::Status { json: true, .. });
+    let json_out = matches!(cli.command, Command::Doctor { json: true, .. } | Command::Status { json: true, .. });
+    let doctor = matches!(cli.command, Command::Doctor { .. });
     let result = match cli.command {
         Command::Demo { calls, seed, rate, speed, json, ref data_dir } => {
             let args = cmd::demo::DemoArgs { calls, seed, rate, speed, json, data_dir: data_dir.clone() };
@@ -38,13 +39,21 @@ async fn main() -> ExitCode {
             include_undelivered,
             db.clone(),
         ),
-        Command::Doctor { json } => cmd::doctor::doctor(&cli, json).await,
-        Command::Diagnostics { ref out, ref db } => cmd::doctor::diagnostics(&cli, out.clone(), db.clone()).await,
+        Command::Doctor { json, scope } => cmd::doctor::doctor(&cli, json, scope).await,
+        Command::Diagnostics { ref out, ref db, include_logs, ref log_dir } => {
+            let logs = include_logs.then(|| log_dir.clone().or_else(logs::default_dir)).flatten();
+            cmd::doctor::diagnostics(&cli, out.clone(), db.clone(), logs).await
+        }
         Command::Login { cloud, auto_approve } => cmd::signin::login(&cli, cloud.into(), auto_approve).await,
         Command::Logout { cloud } => cmd::signin::logout(&cli, cloud.into()).await,
     };
     match result {
         Ok(code) => code,
+        // A script tells "the configuration cannot be read" from a failed check.
+        Err(e @ CliError::Config(_)) if doctor => {
+            fail(&e, json_out);
+            ExitCode::from(companion::doctor::EXIT_CONFIG_UNREADABLE)
+        }
         Err(e) => fail(&e, json_out),
     }
 }
@@ -53,7 +62,8 @@ async fn main() -> ExitCode {
 fn fail(e: &CliError, json_out: bool) -> ExitCode {
     eprintln!("companion: {e}");
     if json_out {
-        println!("{}", serde_json::json!({"ok": false, "error": e.to_string()}));
+        let format = companion::doctor::REPORT_FORMAT;
+        println!("{}", serde_json::json!({"format": format, "result": "error", "ok": false, "error": e.to_string()}));
     }
     ExitCode::FAILURE
 }

@@ -107,10 +107,16 @@ pub enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
     },
-    /// Check the configuration, the keychain, the database, the endpoints and the clock; say what to fix.
+    /// Check the configuration, the network, the keychain, the database, the endpoints (the
+    /// notification socket opened for real) and the clock; say what to fix. Exit code: 0 all ok,
+    /// 1 warnings, 2 failures, 3 the configuration cannot be read.
     Doctor {
         #[arg(long)]
         json: bool,
+        /// `machine`: the configuration, network and endpoints only (safe as SYSTEM or root from a
+        /// deployment tool); `user`: also this user's keychain, database and kept sign-in.
+        #[arg(long, value_enum, default_value_t = companion::doctor::Scope::User)]
+        scope: companion::doctor::Scope,
     },
     /// Write a diagnostics bundle for support: status, configuration and its layers, doctor findings,
     /// recent failures and call outcomes; ids only, nothing else about callers, no tokens.
@@ -121,6 +127,12 @@ pub enum Command {
         /// The database file (default: the configured one).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Add the newest log files' last lines (ids only, like the rest).
+        #[arg(long)]
+        include_logs: bool,
+        /// The log folder (default: the per-OS one).
+        #[arg(long)]
+        log_dir: Option<PathBuf>,
     },
     /// Print what the local store says (works while the engine runs).
     Status {

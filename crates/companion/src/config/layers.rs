@@ -97,15 +97,62 @@ fn read_layer(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
     Ok(Some(table))
 }
 
-/// IT's file, if it is there and only IT could have written it.
-fn read_managed(path: &Path) -> Result<Option<toml::Table>, ConfigError> {
+/// IT's file, if it is there and only IT could have written it, without the keys this version does
+/// not know (returned): a policy written for a newer version must not stop an older one.
+fn read_managed(path: &Path) -> Result<Option<(toml::Table, Vec<String>)>, ConfigError> {
     if !path.exists() {
         return Ok(None);
     }
     if let Err(why) = only_its_owner_writes(path) {
         return Err(ConfigError::Insecure { path: path.into(), why });
     }
-    read_layer(path)
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+    let mut table: toml::Table =
+        text.parse().map_err(|e: toml::de::Error| ConfigError::File { path: path.into(), message: e.to_string() })?;
+    let unknown = strip_unknown(&mut table);
+    let mut alone = table.clone();
+    alone.remove("locked");
+    toml::Value::Table(alone)
+        .try_into::<Config>()
+        .map_err(|e| ConfigError::File { path: path.into(), message: e.message().to_string() })?;
+    Ok(Some((table, unknown)))
+}
+
+/// Removes the sections and keys the schema does not have (and `locked` entries naming them);
+/// returns their names.
+fn strip_unknown(table: &mut toml::Table) -> Vec<String> {
+    let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+    let mut unknown: Vec<String> = vec![];
+    table.retain(|section, value| {
+        if section == "locked" {
+            return true;
+        }
+        let Some(known) = defaults.get(section).and_then(|d| d.as_object()) else {
+            unknown.push(section.to_string());
+            return false;
+        };
+        if let toml::Value::Table(keys) = value {
+            keys.retain(|k, _| {
+                let ok = known.contains_key(k);
+                if !ok {
+                    unknown.push(format!("{section}.{k}"));
+                }
+                ok
+            });
+        }
+        true
+    });
+    if let Some(toml::Value::Array(list)) = table.get_mut("locked") {
+        list.retain(|item| {
+            let Some(key) = item.as_str() else { return true };
+            let ok = is_section(key) || known_key(key);
+            if !ok {
+                unknown.push(format!("locked: {key}"));
+            }
+            ok
+        });
+    }
+    unknown
 }
 
 /// The managed file and its directory may be written by root or the user running the app (who could
@@ -245,9 +292,14 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
             origins.insert(k, layer);
         }
     };
+    let mut ignored = vec![];
     if let Some(path) = &sources.managed
-        && let Some(mut t) = read_managed(path)?
+        && let Some((mut t, unknown)) = read_managed(path)?
     {
+        for key in &unknown {
+            tracing::warn!(key, "the managed configuration names a key this version does not know; it is ignored");
+        }
+        ignored = unknown;
         if let Some(l) = t.remove("locked") {
             let list = l.as_array().ok_or_else(|| ConfigError::File {
                 path: path.clone(),
@@ -258,12 +310,6 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
                     path: path.clone(),
                     message: "`locked` entries must be strings".into(),
                 })?;
-                if !is_section(key) && !known_key(key) {
-                    return Err(ConfigError::File {
-                        path: path.clone(),
-                        message: format!("`locked` names an unknown key: {key}"),
-                    });
-                }
                 locked.push(key.to_string());
             }
         }
@@ -331,7 +377,7 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
             }
         }
     })?;
-    let loaded = LoadedConfig { config, origins, locked, refused };
+    let loaded = LoadedConfig { config, origins, locked, refused, ignored };
     validate(&loaded)?;
     Ok(loaded)
 }

@@ -56,6 +56,9 @@ pub struct LoadedConfig {
     pub locked: Vec<String>,
     /// Changes that were refused because the key is locked: (key, layer that tried).
     pub refused: Vec<(String, Layer)>,
+    /// Keys of the managed file this version does not know (a newer policy): ignored, and reported by
+    /// `doctor` as a warning.
+    pub ignored: Vec<String>,
 }
 
 impl LoadedConfig {
@@ -110,6 +113,35 @@ mod tests {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = load(&Sources { managed: Some(managed), ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("its folder can be changed by other users"), "{e}");
+    }
+
+    #[test]
+    fn a_newer_policy_loads_its_known_keys_and_names_the_ones_this_version_ignores() {
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(
+            &dir,
+            "managed.toml",
+            "locked = [\"pop.trigger\", \"future.knob\"]\n[pop]\ntrigger = \"connected\"\nsmarter = true\n[future]\nknob = 1\n",
+        );
+        let user = write(&dir, "user.toml", "[pop]\ntrigger = \"alerting\"\n");
+        let l = load(&Sources { managed: Some(managed), user: Some(user.clone()), ..Default::default() }).unwrap();
+        assert_eq!(l.config.pop.trigger, PopTrigger::Connected, "the known lock still holds");
+        assert_eq!(l.ignored, vec!["future", "pop.smarter", "locked: future.knob"]);
+        // The user's own file is not a policy: an unknown key there is still an error naming it.
+        std::fs::write(&user, "[pop]\nsmarter = true\n").unwrap();
+        let e = load(&Sources { user: Some(user), ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("smarter"), "{e}");
+    }
+
+    #[test]
+    fn a_proxy_that_is_not_an_http_url_is_refused_with_its_key() {
+        for bad in ["proxy.corp:3128", "socks5://proxy.corp:1080"] {
+            let e = load(&Sources { flags: vec![format!("network.proxy={bad}")], ..Default::default() }).unwrap_err();
+            assert!(matches!(&e, ConfigError::Invalid { key, .. } if key == "network.proxy"), "{bad}: {e}");
+        }
+        let ok =
+            load(&Sources { flags: vec!["network.proxy=http://u:p@proxy.corp:3128".into()], ..Default::default() });
+        assert!(ok.is_ok());
     }
 
     #[test]

@@ -437,7 +437,6 @@ impl DeskHandle {
 
     /// Writes the redacted diagnostics bundle into `dir`; returns the file.
     pub async fn export_diagnostics(&self, dir: &std::path::Path) -> Result<PathBuf, UiError> {
-        let status = crate::status::read(self.store.file())?;
         let mut checks = crate::doctor::config_checks(&self.loaded);
         checks.push(crate::doctor::keychain_check(self.secrets.kind()));
         checks.push(crate::doctor::store_check(
@@ -445,12 +444,14 @@ impl DeskHandle {
             Ok(self.store.file().clone()),
             self.config.store.encrypt,
         ));
-        let bundle = crate::diagnostics::bundle(
-            self.store.file(),
+        let mut bundle = crate::diagnostics::bundle(
+            Some(self.store.file()),
             &self.loaded,
-            &status,
             serde_json::to_value(&checks).unwrap_or_default(),
         )?;
+        if let Some(dir) = crate::logs::default_dir() {
+            bundle["logs"] = crate::diagnostics::recent_logs(&dir);
+        }
         let name = format!("agent-companion-diagnostics-{}.json", chrono::Local::now().format("%Y%m%d-%H%M%S"));
         let path = dir.join(name);
         std::fs::create_dir_all(dir)
