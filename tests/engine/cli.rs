@@ -180,3 +180,171 @@ fn doctor_for_the_machine_leaves_the_user_alone_and_an_unreadable_configuration_
     assert_eq!(error["result"], "error");
     assert!(error["error"].as_str().unwrap().contains("network.proxy"), "{error}");
 }
+
+/// Every path under `root` whose name is the app's.
+fn traces(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = vec![];
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_ascii_lowercase();
+            if ["agent-companion", "agentcompanion", "companion.db"].iter().any(|n| name.contains(n)) {
+                found.push(path.clone());
+            }
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn purge_leaves_nothing_of_the_user_on_disk_and_never_drops_an_undelivered_wrapup_silently() {
+    use companion::outbox::Outbox;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // What a working day leaves: the database with a wrap-up not delivered yet, logs, the user's own
+    // configuration, the window's data and cache, the login item.
+    let db = h.join("data/agent-companion/companion.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    {
+        let store = std::sync::Arc::new(companion::store::Store::open(&db).unwrap());
+        let outbox = Outbox::new(store, std::sync::Arc::new(companion::clock::SystemClock));
+        outbox.enqueue(&crate::outbox::disposition("c-undelivered", "Completed", "call back")).unwrap();
+    }
+    for (file, text) in [
+        ("state/agent-companion/logs/companion.2026-12-02.log", "INFO desk started\n"),
+        ("config/agent-companion/config.toml", "[pop]\ntrigger = \"connected\"\n"),
+        ("data/com.agentcompanion.desktop/localstorage/file__0.localstorage", "x"),
+        ("cache/com.agentcompanion.desktop/WebKitCache/Version 16/x", "x"),
+        ("config/autostart/agent-companion.desktop", "[Desktop Entry]\n"),
+    ] {
+        let path = h.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    // SQLite's -wal/-shm files come and go with readers.
+    let lasting = || -> Vec<std::path::PathBuf> {
+        traces(h)
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm"))
+            .collect()
+    };
+    let before = lasting();
+    assert!(before.len() >= 7, "{before:?}");
+    let purge = |args: &[&str]| {
+        companion()
+            .env_remove("COMPANION_CONFIG")
+            .env("HOME", h)
+            .env("XDG_DATA_HOME", h.join("data"))
+            .env("XDG_STATE_HOME", h.join("state"))
+            .env("XDG_CONFIG_HOME", h.join("config"))
+            .env("XDG_CACHE_HOME", h.join("cache"))
+            .arg("purge")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = purge(&[]);
+    assert_eq!(out.status.code(), Some(2), "without --yes nothing is removed");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nothing was removed"));
+    assert_eq!(lasting(), before);
+
+    let out = purge(&["--yes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 wrap-up(s) have not reached Salesforce yet"));
+    assert_eq!(lasting(), before, "an undelivered wrap-up stops the purge");
+
+    let out = purge(&["--yes", "--discard-undelivered", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["result"], "purged");
+    assert_eq!(traces(h), Vec::<std::path::PathBuf>::new(), "nothing of the app is left: {report}");
+}
+
+/// Three consecutive free loopback ports.
+fn free_ports(n: u16) -> u16 {
+    for _ in 0..200 {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if first > 65_000 {
+            continue;
+        }
+        let held: Vec<_> =
+            (first..first + n).filter_map(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok()).collect();
+        if held.len() == n as usize {
+            return first;
+        }
+    }
+    panic!("no {n} consecutive free ports");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_on_one_host_sign_in_at_the_same_time() {
+    use cloud_sim::config::{DEFAULT_CLIENT_ID, OAuthClient};
+    let base = free_ports(3);
+    let redirect = |p: u16| format!("http://127.0.0.1:{p}/oauth/genesys");
+    let client =
+        OAuthClient { client_id: DEFAULT_CLIENT_ID.into(), redirect_uris: (base..base + 3).map(redirect).collect() };
+    let sim = cloud_sim::SimHandle::start(cloud_sim::SimConfig {
+        genesys_clients: vec![client],
+        ..crate::common::sim_config()
+    })
+    .await
+    .unwrap();
+    // Each user's "browser": waits until both users' sign-ins are waiting for it (so both hold their
+    // redirect port at once), then follows the sign-in page's redirect back to the app, as a person's
+    // browser would.
+    let bin = tempfile::tempdir().unwrap();
+    let script = bin.path().join("xdg-open");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nd={d}\ntouch \"$d/opened.$$\"\nfor i in $(seq 200); do [ \"$(ls \"$d\" | grep -c '^opened')\" -ge 2 ] && break; sleep 0.05; done\n\
+             loc=$(curl -s -o /dev/null -w '%{{redirect_url}}' \"$1\")\necho \"$loc\" >> \"$d/redirects\"\ncurl -s -o /dev/null \"$loc\"\n",
+            d = bin.path().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let u = sim.urls().clone();
+    let homes = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let logins: Vec<_> = homes
+        .iter()
+        .map(|home| {
+            companion()
+                .env("HOME", home.path())
+                .env("XDG_DATA_HOME", home.path().join("data"))
+                .env("XDG_CONFIG_HOME", home.path().join("config"))
+                .env("PATH", format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap_or_default()))
+                .env_remove("DBUS_SESSION_BUS_ADDRESS")
+                .args(["login", "genesys"])
+                .args(["--set", &format!("genesys.api_base={}", u.genesys_api)])
+                .args(["--set", &format!("genesys.login_base={}", u.genesys_login)])
+                .args(["--set", &format!("genesys.streaming_base={}", u.genesys_streaming)])
+                .args(["--set", &format!("genesys.redirect_uri={}", redirect(base))])
+                .args(["--set", &format!("genesys.redirect_fallback_ports=[{}, {}]", base + 1, base + 2)])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs = tokio::time::timeout(
+        std::time::Duration::from_secs(90),
+        tokio::task::spawn_blocking(move || {
+            logins.into_iter().map(|c| c.wait_with_output().unwrap()).collect::<Vec<_>>()
+        }),
+    )
+    .await
+    .expect("both sign-ins end within 90 s")
+    .unwrap();
+    for out in &outputs {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Signed in to Genesys"));
+    }
+    let redirects = std::fs::read_to_string(bin.path().join("redirects")).unwrap();
+    assert!(redirects.contains(&redirect(base)) && redirects.contains(&redirect(base + 1)), "{redirects}");
+}

@@ -16,7 +16,7 @@ const FAST: [&str; 5] = [
 
 const COMPOSITE: &str = "salesforce PATCH /services/data/{v}/composite/sobjects/{object}/{field}";
 
-fn disposition(id: &str, code: &str, reason: &str) -> Disposition {
+pub(crate) fn disposition(id: &str, code: &str, reason: &str) -> Disposition {
     Disposition {
         interaction_id: id.into(),
 

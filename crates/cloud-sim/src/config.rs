@@ -102,17 +102,20 @@ impl Default for SimConfig {
             population: PopulationConfig::default(),
             genesys_clients: vec![OAuthClient {
                 client_id: DEFAULT_CLIENT_ID.into(),
-                redirect_uris: vec![
-                    "http://127.0.0.1:8765/oauth/genesys".into(),
-                    "http://localhost:8765/oauth/genesys".into(),
-                ],
+                // The app's default redirect URI and its fallback ports (a shared host).
+                redirect_uris: (8765..=8774)
+                    .flat_map(|p| {
+                        [format!("http://127.0.0.1:{p}/oauth/genesys"), format!("http://localhost:{p}/oauth/genesys")]
+                    })
+                    .collect(),
             }],
             salesforce_clients: vec![OAuthClient {
                 client_id: DEFAULT_CLIENT_ID.into(),
-                redirect_uris: vec![
-                    "http://localhost:1717/OauthRedirect".into(),
-                    "http://127.0.0.1:1717/OauthRedirect".into(),
-                ],
+                redirect_uris: (1717..=1726)
+                    .flat_map(|p| {
+                        [format!("http://localhost:{p}/OauthRedirect"), format!("http://127.0.0.1:{p}/OauthRedirect")]
+                    })
+                    .collect(),
             }],
             settings: Settings::default(),
             tls: None,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// The name of the login item in each OS's list.
 const NAME: &str = "agent-companion";
 /// The LaunchAgent label (the bundle identifier).
-const LABEL: &str = "com.agentcompanion.desktop";
+const LABEL: &str = crate::APP_IDENTIFIER;
 
 /// What reconciling the login item did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,10 @@
 //! local SQLite TTL cache. It never depends on Tauri; the desktop shell and the `companion` command
 //! drive it through [`engine::EngineHandle`] (headless) or [`desk::DeskHandle`] (the window) and receive its events through [`events::EventSink`].
 
+/// The app's bundle identifier (tauri.conf.json): the macOS login item's label and the name of the
+/// folders the webview keeps its data and cache in.
+pub const APP_IDENTIFIER: &str = "com.agentcompanion.desktop";
+
 pub mod auth;
 pub mod autostart;
 pub mod clock;
@@ -25,6 +29,7 @@ pub mod outbox;
 pub mod phone;
 pub mod privacy;
 pub mod private_files;
+pub mod purge;
 pub mod salesforce;
 pub mod screenpop;
 pub mod secrets;

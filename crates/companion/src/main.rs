@@ -20,8 +20,12 @@ async fn main() -> ExitCode {
     };
     logs::init(log_dir.as_deref(), "companion", "warn");
     // A script that asked for JSON gets JSON, also when the command fails before its output.
-    let json_out = matches!(cli.command, Command::Doctor { json: true, .. } | Command::Status { json: true, .. });
-    let doctor = matches!(cli.command, Command::Doctor { .. });
+    let json_out = matches!(
+        cli.command,
+        Command::Doctor { json: true, .. } | Command::Status { json: true, .. } | Command::Purge { json: true, .. }
+    );
+    // Commands whose exit code tells an unreadable configuration (3) from their own outcomes.
+    let coded = matches!(cli.command, Command::Doctor { .. } | Command::Purge { .. });
     let result = match cli.command {
         Command::Demo { calls, seed, rate, speed, json, ref data_dir } => {
             let args = cmd::demo::DemoArgs { calls, seed, rate, speed, json, data_dir: data_dir.clone() };
@@ -44,13 +48,16 @@ async fn main() -> ExitCode {
             let logs = include_logs.then(|| log_dir.clone().or_else(logs::default_dir)).flatten();
             cmd::doctor::diagnostics(&cli, out.clone(), db.clone(), logs).await
         }
+        Command::Purge { yes, discard_undelivered, json } => {
+            cmd::purge::purge(&cli, yes, discard_undelivered, json).await
+        }
         Command::Login { cloud, auto_approve } => cmd::signin::login(&cli, cloud.into(), auto_approve).await,
         Command::Logout { cloud } => cmd::signin::logout(&cli, cloud.into()).await,
     };
     match result {
         Ok(code) => code,
         // A script tells "the configuration cannot be read" from a failed check.
-        Err(e @ CliError::Config(_)) if doctor => {
+        Err(e @ CliError::Config(_)) if coded => {
             fail(&e, json_out);
             ExitCode::from(companion::doctor::EXIT_CONFIG_UNREADABLE)
         }

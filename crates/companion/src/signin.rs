@@ -146,7 +146,7 @@ impl Clouds {
                 let g = auth::genesys(
                     &cfg.genesys,
                     &self.network,
-                    &b.for_redirect(&cfg.genesys.redirect_uri, &self.network),
+                    &b.for_redirect(&cfg.genesys.redirect_uri, &cfg.genesys.redirect_fallback_ports, &self.network),
                 )
                 .await?;
                 let s = StoredSignIn {
@@ -238,7 +238,7 @@ impl Clouds {
         let s = auth::salesforce(
             &cfg.salesforce,
             &self.network,
-            &browser.for_redirect(&cfg.salesforce.redirect_uri, &self.network),
+            &browser.for_redirect(&cfg.salesforce.redirect_uri, &cfg.salesforce.redirect_fallback_ports, &self.network),
         )
         .await?;
         let instance = cfg.salesforce.instance_url.clone().or(s.instance_url.clone()).ok_or(SignInError::NoInstance)?;

@@ -91,6 +91,12 @@ impl Callback {
 
 /// Shows the authorization page to the user and returns what came back to the redirect URI.
 pub trait Browser {
+    /// Makes ready to take the redirect and says which redirect URI this sign-in uses: the configured
+    /// one, or (the system browser on a shared host) the first of its pool whose port is free.
+    fn redirect_uri(&self, configured: &str) -> impl Future<Output = Result<String, AuthError>> + Send {
+        let uri = configured.to_string();
+        async move { Ok(uri) }
+    }
     /// Opens `url`; resolves with the redirect's parameters.
     fn authorize(&self, url: &reqwest::Url) -> impl Future<Output = Result<Callback, AuthError>> + Send;
 }
@@ -113,8 +119,24 @@ impl BrowserChoice {
     }
 
     /// The browser for a cloud whose redirect URI is `redirect_uri`.
-    pub fn for_redirect<'a>(&'a self, redirect_uri: &str, network: &'a Network) -> ChosenBrowser<'a> {
-        ChosenBrowser { choice: self, redirect_uri: redirect_uri.to_string(), network }
+    /// The browser for a cloud: its redirect URI and the ports tried after it (`redirect_fallback_ports`).
+    pub fn for_redirect<'a>(
+        &'a self,
+        redirect_uri: &str,
+        fallback_ports: &[u16],
+        network: &'a Network,
+    ) -> ChosenBrowser<'a> {
+        ChosenBrowser {
+            choice: self,
+            system: match self {
+                BrowserChoice::System { timeout } => {
+                    Some(SystemBrowser::new(redirect_uri, fallback_ports.to_vec(), *timeout))
+                }
+                #[cfg(feature = "demo")]
+                BrowserChoice::Simulator => None,
+            },
+            network,
+        }
     }
 
     /// Whether sign-ins are approved by the simulator (the demo).
@@ -124,20 +146,29 @@ impl BrowserChoice {
 }
 
 /// A [`BrowserChoice`] for one cloud's redirect URI.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ChosenBrowser<'a> {
+    #[cfg_attr(not(feature = "demo"), allow(dead_code))]
     choice: &'a BrowserChoice,
-    redirect_uri: String,
+    system: Option<SystemBrowser>,
     #[cfg_attr(not(feature = "demo"), allow(dead_code))]
     network: &'a Network,
 }
 
 impl Browser for ChosenBrowser<'_> {
+    async fn redirect_uri(&self, configured: &str) -> Result<String, AuthError> {
+        match &self.system {
+            Some(system) => system.redirect_uri(configured).await,
+            None => Ok(configured.to_string()),
+        }
+    }
+
     async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
+        if let Some(system) = &self.system {
+            return system.authorize(url).await;
+        }
         match self.choice {
-            BrowserChoice::System { timeout } => {
-                SystemBrowser { redirect_uri: self.redirect_uri.clone(), timeout: *timeout }.authorize(url).await
-            }
+            BrowserChoice::System { .. } => Err(AuthError::Browser("no system browser was prepared".into())),
             #[cfg(feature = "demo")]
             BrowserChoice::Simulator => FollowRedirect(oauth_http(self.network)?).authorize(url).await,
         }
@@ -218,10 +249,11 @@ async fn code_flow<T>(
 where
     T: TokenResponse + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
+    let redirect_uri = browser.redirect_uri(redirect_uri).await?;
     let client: CodeFlowClient<T> = oauth2::Client::new(ClientId::new(client_id.to_string()))
         .set_auth_uri(url(AuthUrl::new, authorize)?)
         .set_token_uri(url(TokenUrl::new, token)?)
-        .set_redirect_uri(url(RedirectUrl::new, redirect_uri.to_string())?);
+        .set_redirect_uri(url(RedirectUrl::new, redirect_uri)?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (auth_url, csrf) = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge).url();
     let code = check_callback(browser.authorize(&auth_url).await?, &csrf)?;

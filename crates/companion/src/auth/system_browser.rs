@@ -5,13 +5,54 @@ use super::{AuthError, Browser, Callback};
 use std::sync::Arc;
 
 /// The real thing: opens the system browser and waits for the redirect on the loopback address of the
-/// redirect URI, answering the browser with a page that says to go back to the app.
-#[derive(Debug, Clone)]
+/// redirect URI, answering the browser with a page that says to go back to the app. On a shared host
+/// (Citrix, AVD) another user's sign-in may hold the URI's port: the next free port of the pool is
+/// bound instead, and the authorization request names that URI (each is registered on the client).
+#[derive(Debug)]
 pub struct SystemBrowser {
     /// The registered redirect URI (`http://127.0.0.1:8765/oauth/genesys`).
-    pub redirect_uri: String,
+    redirect_uri: String,
+    /// Ports tried, in order, when the URI's own is taken.
+    fallback_ports: Vec<u16>,
     /// How long to wait for the person.
-    pub timeout: std::time::Duration,
+    timeout: std::time::Duration,
+    /// The listener bound by `redirect_uri()`, taken by `authorize()`.
+    bound: tokio::sync::Mutex<Option<RedirectListener>>,
+}
+
+impl SystemBrowser {
+    pub fn new(redirect_uri: &str, fallback_ports: Vec<u16>, timeout: std::time::Duration) -> SystemBrowser {
+        SystemBrowser {
+            redirect_uri: redirect_uri.to_string(),
+            fallback_ports,
+            timeout,
+            bound: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    /// Binds the first free port of the configured URI's and the pool's; returns the URI on it.
+    async fn bind_pool(&self) -> Result<RedirectListener, AuthError> {
+        let configured = reqwest::Url::parse(&self.redirect_uri).map_err(|e| AuthError::BadUrl(e.to_string()))?;
+        let mut candidates = vec![configured.clone()];
+        for port in &self.fallback_ports {
+            let mut u = configured.clone();
+            if u.set_port(Some(*port)).is_ok() && !candidates.contains(&u) {
+                candidates.push(u);
+            }
+        }
+        let mut taken = vec![];
+        for uri in candidates {
+            match RedirectListener::bind(&uri).await {
+                Ok(l) => return Ok(l),
+                Err(AuthError::Browser(why)) => taken.push(why),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(AuthError::Browser(format!(
+            "every redirect port is in use ({}): on a shared host, add ports to redirect_fallback_ports and register them on the OAuth client",
+            taken.join("; ")
+        )))
+    }
 }
 
 fn page(title: &str, text: &str) -> String {
@@ -22,9 +63,24 @@ fn page(title: &str, text: &str) -> String {
 }
 
 impl Browser for SystemBrowser {
+    async fn redirect_uri(&self, _configured: &str) -> Result<String, AuthError> {
+        let listener = self.bind_pool().await?;
+        // The configured URI as written when its own port was free (it is registered verbatim).
+        let configured_port = reqwest::Url::parse(&self.redirect_uri).ok().and_then(|u| u.port_or_known_default());
+        let uri = if listener.redirect.port_or_known_default() == configured_port {
+            self.redirect_uri.clone()
+        } else {
+            listener.redirect.to_string()
+        };
+        *self.bound.lock().await = Some(listener);
+        Ok(uri)
+    }
+
     async fn authorize(&self, url: &reqwest::Url) -> Result<Callback, AuthError> {
-        let redirect = reqwest::Url::parse(&self.redirect_uri).map_err(|e| AuthError::BadUrl(e.to_string()))?;
-        let listeners = RedirectListener::bind(&redirect).await?;
+        let listeners = match self.bound.lock().await.take() {
+            Some(l) => l,
+            None => self.bind_pool().await?,
+        };
         open::that_detached(url.as_str()).map_err(|e| AuthError::Browser(format!("cannot open the browser: {e}")))?;
         let state = url.query_pairs().find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()).unwrap_or_default();
         tokio::time::timeout(self.timeout, listeners.wait(&state))
@@ -37,6 +93,7 @@ impl Browser for SystemBrowser {
 /// one cannot hold the others up), answers anything but the redirect with 404, and ends only on the
 /// redirect that carries this sign-in's `state`: a stray request, another program or a web page
 /// poking the port cannot end or spoil the sign-in.
+#[derive(Debug)]
 pub struct RedirectListener {
     pub(super) listeners: Vec<tokio::net::TcpListener>,
     redirect: reqwest::Url,

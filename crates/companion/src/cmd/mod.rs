@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod doctor;
 pub mod forget;
+pub mod purge;
 pub mod queue;
 pub mod run;
 pub mod signin;
@@ -133,6 +134,19 @@ pub enum Command {
         /// The log folder (default: the per-OS one).
         #[arg(long)]
         log_dir: Option<PathBuf>,
+    },
+    /// Remove every local trace of this user: sign-ins (revoked, then deleted from the keychain), the
+    /// database and its key, logs, the configuration file, the window's data, the login item. Quit
+    /// the app first. Exit code: 0 done, 1 done with notes, 2 refused, 3 configuration unreadable.
+    Purge {
+        /// Really remove (without it, only what would be removed is listed).
+        #[arg(long)]
+        yes: bool,
+        /// Give up wrap-ups that have not reached Salesforce yet (otherwise they stop the purge).
+        #[arg(long)]
+        discard_undelivered: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Print what the local store says (works while the engine runs).
     Status {

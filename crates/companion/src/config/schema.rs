@@ -31,6 +31,9 @@ pub struct GenesysConfig {
     pub client_id: String,
     /// Redirect URI registered on the OAuth client.
     pub redirect_uri: String,
+    /// Ports tried, in order, when `redirect_uri`'s port is taken (another user's sign-in on a shared
+    /// host): the same URI on each of these must be registered on the OAuth client too.
+    pub redirect_fallback_ports: Vec<u16>,
     /// Silence on the socket after which it is treated as dead.
     pub silence_timeout_secs: u64,
     /// How often to send the application ping when nothing else was sent.
@@ -57,6 +60,7 @@ impl Default for GenesysConfig {
             streaming_base: None,
             client_id: "agent-companion".into(),
             redirect_uri: "http://127.0.0.1:8765/oauth/genesys".into(),
+            redirect_fallback_ports: (8766..=8774).collect(),
             silence_timeout_secs: 40,
             ping_interval_secs: 25,
             reconnect_initial_ms: 2_000,
@@ -97,6 +101,9 @@ pub struct SalesforceConfig {
     pub client_id: String,
     /// Redirect URI registered on the app.
     pub redirect_uri: String,
+    /// Ports tried, in order, when `redirect_uri`'s port is taken (another user's sign-in on a shared
+    /// host): the same URI on each of these must be a callback URL of the app too.
+    pub redirect_fallback_ports: Vec<u16>,
     /// Host for opening records in Lightning (derived from the instance when absent).
     pub lightning_host: Option<String>,
 }
@@ -109,6 +116,7 @@ impl Default for SalesforceConfig {
             api_version: "62.0".into(),
             client_id: "agent-companion".into(),
             redirect_uri: "http://localhost:1717/OauthRedirect".into(),
+            redirect_fallback_ports: (1718..=1726).collect(),
             lightning_host: None,
         }
     }

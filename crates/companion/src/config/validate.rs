@@ -50,6 +50,14 @@ pub(super) fn validate(l: &LoadedConfig) -> Result<(), ConfigError> {
             _ => return Err(bad(key, format!("`{url}` is not an http URL on this machine's loopback address"))),
         }
     }
+    for (key, ports) in [
+        ("genesys.redirect_fallback_ports", &c.genesys.redirect_fallback_ports),
+        ("salesforce.redirect_fallback_ports", &c.salesforce.redirect_fallback_ports),
+    ] {
+        if ports.contains(&0) {
+            return Err(bad(key, "a redirect port must be a fixed port registered on the OAuth client, not 0".into()));
+        }
+    }
     if let Some(host) = &c.salesforce.lightning_host
         && let Err(e) = hosts::check(
             CloudHosts::Salesforce,

@@ -48,6 +48,11 @@ impl DatabaseKey {
     }
 }
 
+/// Removes the database key from the keychain (`companion purge`, after the file is gone).
+pub fn forget_key(secrets: &dyn SecretStore) -> Result<(), crate::secrets::SecretError> {
+    secrets.delete(KEY_ENTRY)
+}
+
 /// True when this build can encrypt the database (SQLCipher).
 pub const ENCRYPTION_AVAILABLE: bool = cfg!(feature = "encryption");
 

@@ -10,7 +10,7 @@ mod readback;
 
 pub use drafts::{Draft, Drafts};
 use file::opened;
-pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE};
+pub use file::{DatabaseKey, DbFile, ENCRYPTION_AVAILABLE, forget_key};
 pub use interactions::{CallRecord, CallWithDisposition, CustomerRef, Interactions, PopWritten, StageReached};
 pub use journal::Journal;
 pub use readback::{ReadBackOutcome, ReadBackRows, ReadBackStatus};
