@@ -324,7 +324,15 @@ fn main_window<R: Runtime>(app: &tauri::App<R>) -> tauri::Result<()> {
         .find(|w| w.label == "main")
         .cloned()
         .ok_or_else(|| tauri::Error::WindowNotFound)?;
-    tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?.on_navigation(is_own_page).build()?;
+    let mut window = tauri::WebviewWindowBuilder::from_config(app.handle(), &config)?.on_navigation(is_own_page);
+    // The window's data beside the app's own (one folder for IT's profile rules and for `companion
+    // purge`); WKWebView on macOS keeps its own place.
+    if !cfg!(target_os = "macos")
+        && let Some(dir) = companion::store::webview_dir()
+    {
+        window = window.data_directory(dir);
+    }
+    window.build()?;
     Ok(())
 }
 

@@ -7,6 +7,15 @@
 /// folders the webview keeps its data and cache in.
 pub const APP_IDENTIFIER: &str = "com.agentcompanion.desktop";
 
+/// The one folder name the app's data, logs, configuration and window data live under, in each OS's
+/// own places (`%LOCALAPPDATA%\AgentCompanion`, `~/Library/Application Support/AgentCompanion`,
+/// `~/.local/share/agent-companion`): what a roaming-profile or FSLogix rule names.
+pub const APP_FOLDER: &str =
+    if cfg!(any(target_os = "windows", target_os = "macos")) { "AgentCompanion" } else { "agent-companion" };
+
+/// The data folder's name before it was the same as the logs' on Windows and macOS.
+pub const LEGACY_DATA_FOLDER: &str = "agent-companion";
+
 pub mod auth;
 pub mod autostart;
 pub mod clock;

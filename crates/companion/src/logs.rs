@@ -12,11 +12,11 @@ pub const KEPT_FILES: usize = 7;
 /// None without a home: logs then go to stderr only, never to a shared folder such as `/tmp`.
 pub fn default_dir() -> Option<PathBuf> {
     if cfg!(target_os = "macos") {
-        dirs::home_dir().map(|h| h.join("Library/Logs/AgentCompanion"))
+        dirs::home_dir().map(|h| h.join("Library/Logs").join(crate::APP_FOLDER))
     } else if cfg!(target_os = "windows") {
-        dirs::data_local_dir().map(|d| d.join("AgentCompanion").join("logs"))
+        dirs::data_local_dir().map(|d| d.join(crate::APP_FOLDER).join("logs"))
     } else {
-        dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join("agent-companion").join("logs"))
+        dirs::state_dir().or_else(dirs::data_local_dir).map(|d| d.join(crate::APP_FOLDER).join("logs"))
     }
 }
 

@@ -44,13 +44,21 @@ pub enum PurgeError {
     Unreadable { path: String, reason: String },
 }
 
-/// The folders the webview keeps data and cache in, per OS.
+/// The folders the webview keeps data and cache in (where the app's folder does not hold them), and
+/// older versions' folders, per OS.
 pub fn webview_dirs() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = [dirs::data_local_dir(), dirs::data_dir(), dirs::cache_dir(), dirs::config_dir()]
         .into_iter()
         .flatten()
         .map(|d| d.join(APP_IDENTIFIER))
         .collect();
+    out.extend(crate::store::webview_dir());
+    // The data folder older versions used on Windows and macOS (now `APP_FOLDER`).
+    if crate::APP_FOLDER != crate::LEGACY_DATA_FOLDER
+        && let Some(d) = dirs::data_local_dir()
+    {
+        out.push(d.join(crate::LEGACY_DATA_FOLDER));
+    }
     if cfg!(target_os = "macos")
         && let Some(home) = dirs::home_dir()
     {
@@ -207,6 +215,10 @@ mod tests {
 
     #[test]
     fn the_webview_folders_are_named_after_the_app() {
-        assert!(webview_dirs().iter().all(|d| d.to_string_lossy().contains(APP_IDENTIFIER)));
+        let named = |d: &PathBuf| {
+            let s = d.to_string_lossy().into_owned();
+            s.contains(APP_IDENTIFIER) || s.ends_with(crate::LEGACY_DATA_FOLDER) || s.ends_with("webview")
+        };
+        assert!(webview_dirs().iter().all(named));
     }
 }

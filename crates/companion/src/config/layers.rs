@@ -52,7 +52,7 @@ impl Sources {
             managed: redirected.or_else(|| Some(managed_path())),
             user: user_file
                 .or_else(|| get("COMPANION_CONFIG"))
-                .or_else(|| dirs::config_dir().map(|d| d.join("agent-companion").join("config.toml"))),
+                .or_else(|| dirs::config_dir().map(|d| d.join(crate::APP_FOLDER).join("config.toml"))),
             env,
             flags,
         }
@@ -364,7 +364,7 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
         set_path(&mut flag_table, &key.split('.').map(str::to_string).collect::<Vec<_>>(), value);
     }
     apply(Layer::CommandLine, flag_table, &mut merged, &mut origins, &locked);
-    let config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
+    let mut config: Config = toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| {
         let key = origins
             .iter()
             .rev()
@@ -376,6 +376,13 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
                 ConfigError::Override { origin: "environment or command line".into(), message: e.message().to_string() }
             }
         }
+    })?;
+    // Per-user variables in paths, from the process's environment as the sources carry it.
+    let var = |name: &str| sources.env.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    super::expand::expand_paths(&mut config, &var).map_err(|(key, message)| ConfigError::Invalid {
+        layer: origins.get(&key).copied().unwrap_or(Layer::Default),
+        key,
+        message,
     })?;
     let loaded = LoadedConfig { config, origins, locked, refused, ignored };
     validate(&loaded)?;

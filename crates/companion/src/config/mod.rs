@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+mod expand;
 mod layers;
 mod schema;
 mod validate;
@@ -76,6 +77,7 @@ impl LoadedConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
         let p = dir.path().join(name);
@@ -131,6 +133,27 @@ mod tests {
         std::fs::write(&user, "[pop]\nsmarter = true\n").unwrap();
         let e = load(&Sources { user: Some(user), ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("smarter"), "{e}");
+    }
+
+    #[test]
+    fn one_managed_store_path_serves_every_user_of_a_shared_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(&dir, "managed.toml", "[store]\npath = \"${HOME}/.agent-companion/companion.db\"\n");
+        let for_user = |home: &str| {
+            let env = vec![("HOME".to_string(), home.to_string())];
+            load(&Sources { managed: Some(managed.clone()), env, ..Default::default() })
+        };
+        assert_eq!(
+            for_user("/home/ana").unwrap().config.store.path.unwrap(),
+            Path::new("/home/ana/.agent-companion/companion.db")
+        );
+        assert_eq!(
+            for_user("/home/raj").unwrap().config.store.path.unwrap(),
+            Path::new("/home/raj/.agent-companion/companion.db")
+        );
+        let e = load(&Sources { managed: Some(managed), ..Default::default() }).unwrap_err();
+        assert!(matches!(&e, ConfigError::Invalid { key, layer: Layer::Managed, .. } if key == "store.path"), "{e}");
+        assert!(e.to_string().contains("HOME"), "{e}");
     }
 
     #[test]

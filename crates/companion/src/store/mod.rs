@@ -83,7 +83,49 @@ pub struct Store {
 /// The default database file: `<per-user data dir>/agent-companion/companion.db`. Without a per-user
 /// data directory there is no private place for it: a shared one such as `/tmp` is never used.
 pub fn default_path() -> Result<PathBuf, StoreError> {
-    dirs::data_local_dir().map(|d| d.join("agent-companion").join("companion.db")).ok_or(StoreError::NoDataDir)
+    let data = dirs::data_local_dir().ok_or(StoreError::NoDataDir)?;
+    let path = data.join(crate::APP_FOLDER).join("companion.db");
+    adopt_legacy_database(&path, &data.join(crate::LEGACY_DATA_FOLDER).join("companion.db"));
+    Ok(path)
+}
+
+/// The folder the window keeps its data and cache in (inside the app's own folder).
+pub fn webview_dir() -> Option<PathBuf> {
+    dirs::data_local_dir().map(|d| d.join(crate::APP_FOLDER).join("webview"))
+}
+
+/// Moves a database from the folder older versions used (Windows and macOS) to `path`, once: only
+/// when there is none at `path` yet. A failure leaves it where it was, and says so.
+pub fn adopt_legacy_database(path: &Path, legacy: &Path) {
+    if path == legacy || path.exists() || !legacy.exists() {
+        return;
+    }
+    let moved = (|| -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            crate::private_files::dir(dir)?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let (from, to) = (with_suffix(legacy, suffix), with_suffix(path, suffix));
+            if from.exists() {
+                std::fs::rename(&from, &to)?;
+            }
+        }
+        Ok(())
+    })();
+    match moved {
+        Ok(()) => {
+            tracing::info!(from = %legacy.display(), to = %path.display(), "the local database moved to the app's folder")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, from = %legacy.display(), "the local database could not be moved to the app's folder")
+        }
+    }
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 pub(crate) fn damaged(e: &rusqlite::Error) -> bool {
@@ -270,5 +312,22 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         Store::open(&p).unwrap();
         assert_eq!(mode(&p), 0o600);
+    }
+
+    #[test]
+    fn a_database_in_the_old_folder_moves_once_to_the_apps_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let legacy = root.path().join("agent-companion/companion.db");
+        let path = root.path().join("AgentCompanion/companion.db");
+        std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+        drop(Store::open(&legacy).unwrap());
+        adopt_legacy_database(&path, &legacy);
+        assert!(path.exists() && !legacy.exists());
+        // Once: a database already at the new place is never replaced.
+        std::fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+        std::fs::write(&legacy, b"older").unwrap();
+        adopt_legacy_database(&path, &legacy);
+        assert!(legacy.exists(), "left alone");
+        assert_ne!(std::fs::read(&path).unwrap(), b"older");
     }
 }
