@@ -22,6 +22,8 @@ log "tests (the heavy fault and crash runs afterwards, one at a time, so they do
 heavy='test(a_200_call_scenario) | test(kill_9_at_random_moments) | test(every_disposition_reaches_salesforce_once)'
 cargo nextest run --locked --workspace --no-fail-fast -E "not ($heavy)"
 cargo nextest run --locked --workspace --no-fail-fast --test-threads 1 -E "$heavy"
+log "policy templates (ADMX/ADML for Group Policy and Intune, the macOS configuration profile)"
+python3 scripts/check-policy-templates.py
 log "UI tests (node --test, jsdom)"
 (cd ui && npm test --silent)
 log "end-to-end: the built app under Xvfb, driven by tauri-driver"

@@ -18,6 +18,8 @@ pub struct Sources {
     pub env: Vec<(String, String)>,
     /// `key=value` from the command line.
     pub flags: Vec<String>,
+    /// The operating system's policy channel (registry policy, managed preferences), if any.
+    pub policy: Option<std::sync::Arc<dyn super::policy::PolicySource>>,
 }
 
 /// Whether `COMPANION_MANAGED_CONFIG` may point the managed layer elsewhere. Only builds with the
@@ -55,6 +57,7 @@ impl Sources {
                 .or_else(|| dirs::config_dir().map(|d| d.join(crate::APP_FOLDER).join("config.toml"))),
             env,
             flags,
+            policy: super::policy::system_policy().map(std::sync::Arc::from),
         }
     }
 }
@@ -284,7 +287,7 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
         leaves(&[], &table, &mut keys);
         for (path, v) in keys {
             let k = path.join(".");
-            if layer > Layer::Managed && locked.iter().any(|l| k == *l || k.starts_with(&format!("{l}."))) {
+            if layer > Layer::Policy && locked.iter().any(|l| k == *l || k.starts_with(&format!("{l}."))) {
                 refused.push((k, layer));
                 continue;
             }
@@ -314,6 +317,27 @@ pub fn load(sources: &Sources) -> Result<LoadedConfig, ConfigError> {
             }
         }
         apply(Layer::Managed, t, &mut merged, &mut origins, &locked);
+    }
+    if let Some(policy) = &sources.policy {
+        let origin = policy.origin();
+        let bad = |message: String| ConfigError::Policy { origin: origin.clone(), message };
+        let (mut t, problems) = policy.read().map_err(bad)?;
+        let unknown = strip_unknown(&mut t);
+        toml::Value::Table(t.clone()).try_into::<Config>().map_err(|e| bad(e.message().to_string()))?;
+        for problem in problems.iter().chain(&unknown) {
+            tracing::warn!(%origin, problem, "a policy value is ignored");
+        }
+        ignored.extend(problems.into_iter().chain(unknown).map(|p| format!("policy: {p}")));
+        // A policy is mandatory: every key it sets is locked.
+        let mut keys = vec![];
+        leaves(&[], &t, &mut keys);
+        for (path, _) in &keys {
+            let key = path.join(".");
+            if !locked.contains(&key) {
+                locked.push(key);
+            }
+        }
+        apply(Layer::Policy, t, &mut merged, &mut origins, &locked);
     }
     if let Some(path) = &sources.user
         && let Some(mut t) = read_layer(path)?

@@ -6,6 +6,9 @@ use serde::Serialize;
 
 mod expand;
 mod layers;
+pub mod policy;
+#[cfg(windows)]
+mod policy_windows;
 mod schema;
 mod validate;
 
@@ -20,6 +23,8 @@ use std::path::PathBuf;
 pub enum Layer {
     Default,
     Managed,
+    /// The operating system's policy channel (Windows registry policy, macOS managed preferences).
+    Policy,
     User,
     Environment,
     CommandLine,
@@ -28,6 +33,9 @@ pub enum Layer {
 /// A configuration that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The operating system's policy could not be read or has a value of the wrong kind.
+    #[error("the policy in {origin} cannot be used: {message}")]
+    Policy { origin: String, message: String },
     /// A file could not be read.
     #[error("cannot read the configuration file {path}: {source}")]
     Read {
@@ -156,6 +164,114 @@ mod tests {
         assert!(e.to_string().contains("HOME"), "{e}");
     }
 
+    /// A policy channel standing in for the registry or managed preferences.
+    #[derive(Debug)]
+    struct StandIn(Vec<(String, Vec<(String, policy::RegistryValue)>)>);
+
+    impl policy::PolicySource for StandIn {
+        fn origin(&self) -> String {
+            "the stand-in registry".into()
+        }
+        fn read(&self) -> Result<(toml::Table, Vec<String>), String> {
+            Ok(policy::from_registry(&self.0))
+        }
+    }
+
+    #[test]
+    fn an_os_policy_overrides_the_managed_file_and_locks_what_it_sets() {
+        use policy::RegistryValue::*;
+        let dir = tempfile::tempdir().unwrap();
+        let managed = write(
+            &dir,
+            "managed.toml",
+            "locked = [\"pop.trigger\"]\n[pop]\ntrigger = \"connected\"\n[cache]\nnegative_ttl_secs = 600\n",
+        );
+        let user = write(
+            &dir,
+            "user.toml",
+            "[cache]\nnegative_ttl_secs = 1200\nfresh_secs = 90\n[network]\nproxy = \"http://mine:8080\"\n",
+        );
+        let registry = StandIn(vec![
+            ("cache".into(), vec![("negative_ttl_secs".into(), Dword(900))]),
+            ("network".into(), vec![("proxy".into(), String("http://proxy.corp:3128".into()))]),
+            ("future".into(), vec![("knob".into(), Dword(1))]),
+        ]);
+        let sources = Sources {
+            managed: Some(managed),
+            user: Some(user),
+            policy: Some(std::sync::Arc::new(registry)),
+            flags: vec!["cache.negative_ttl_secs=5".into()],
+            ..Default::default()
+        };
+        let l = load(&sources).unwrap();
+        assert_eq!(l.config.cache.negative_ttl_secs, 900, "the policy's value, over the file's and the user's");
+        assert_eq!(l.origin("cache.negative_ttl_secs"), Layer::Policy);
+        assert_eq!(l.config.network.proxy.as_deref(), Some("http://proxy.corp:3128"));
+        assert_eq!(l.config.pop.trigger, PopTrigger::Connected, "the managed file's lock holds");
+        assert_eq!(l.config.cache.fresh_secs, 90, "what no policy sets stays the user's");
+        for (key, layer) in [
+            ("cache.negative_ttl_secs", Layer::User),
+            ("network.proxy", Layer::User),
+            ("cache.negative_ttl_secs", Layer::CommandLine),
+        ] {
+            assert!(l.refused.contains(&(key.to_string(), layer)), "{key} from {layer:?}: {:?}", l.refused);
+        }
+        assert!(l.ignored.iter().any(|i| i.contains("future")), "{:?}", l.ignored);
+    }
+
+    #[test]
+    fn every_group_policy_template_sets_a_real_setting_of_the_right_kind() {
+        let admx = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/policies/windows/AgentCompanion.admx"
+        ))
+        .unwrap();
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut seen = 0;
+        for policy in admx.split("<policy ").skip(1) {
+            let attr = |text: &str, name: &str| {
+                text.split(&format!("{name}=\"")).nth(1).and_then(|r| r.split('"').next()).map(str::to_string)
+            };
+            let section = attr(policy, "key").unwrap().rsplit('\\').next().unwrap().to_string();
+            let value_name = attr(policy, "valueName").unwrap();
+            let key = format!("{section}.{value_name}");
+            let default = &defaults[&section][&value_name];
+            let kind_ok = if policy.contains("<enabledValue>") {
+                default.is_boolean()
+            } else if policy.contains("<multiText") {
+                default.is_array()
+            } else if policy.contains("<decimal id") {
+                default.is_number()
+            } else {
+                default.is_string() || default.is_null()
+            };
+            assert!(layers::known_key(&key) && kind_ok, "{key} ({default}) in the ADMX");
+            seen += 1;
+        }
+        assert!(seen >= 15, "{seen} policies");
+    }
+
+    #[test]
+    fn the_macos_configuration_profile_loads_as_a_policy() {
+        let profile = plist::Value::from_file(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../docs/policies/macos/com.agentcompanion.desktop.mobileconfig"
+        ))
+        .unwrap();
+        let payload = &profile.as_dictionary().unwrap()["PayloadContent"].as_array().unwrap()[0];
+        let dir = tempfile::tempdir().unwrap();
+        // What macOS keeps of the payload in /Library/Managed Preferences.
+        let prefs = dir.path().join("com.agentcompanion.desktop.plist");
+        payload.to_file_xml(&prefs).unwrap();
+        let source = policy::ManagedPreferences { files: vec![prefs] };
+        let l = load(&Sources { policy: Some(std::sync::Arc::new(source)), ..Default::default() }).unwrap();
+        assert!(l.ignored.is_empty(), "{:?}", l.ignored);
+        assert_eq!(l.config.genesys.region, "mypurecloud.ie");
+        assert_eq!(l.config.network.no_proxy, vec![".corp.example"]);
+        assert!(l.config.store.encrypt && !l.config.updates.prompts);
+        assert!(l.is_locked("network.proxy") && l.is_locked("store.encrypt"));
+    }
+
     #[test]
     fn a_proxy_that_is_not_an_http_url_is_refused_with_its_key() {
         for bad in ["proxy.corp:3128", "socks5://proxy.corp:1080"] {
@@ -238,6 +354,7 @@ mod tests {
                 ("PATH".into(), "/bin".into()),
             ],
             flags: vec!["pop.lookup_budget_ms=2500".into()],
+            policy: None,
         };
         let l = load(&sources).unwrap();
         assert_eq!(l.config.pop.trigger, PopTrigger::Connected, "locked by IT");
@@ -263,6 +380,7 @@ mod tests {
             user: Some(user),
             env: vec![("COMPANION_UPDATES__FEED_URL".into(), "https://updates.example.com/latest.json".into())],
             flags: vec!["desktop.autostart=false".into()],
+            policy: None,
         };
         let l = load(&sources).unwrap();
         assert!(l.config.desktop.autostart);
