@@ -30,12 +30,15 @@ rpm=$(ls target/release/bundle/rpm/*.rpm)
 ls -l "$deb" "$rpm" >&2
 [ "$check" -eq 1 ] || exit 0
 
-apt_install gnome-keyring dbus rpm
+apt_install gnome-keyring dbus rpm libsecret-tools curl
 work=$(mktemp -d)
 sim_pid=""
 managed=/etc/agent-companion/managed.toml
 placed_managed=0
+purge_user="acpurge$$"
+made_user=0
 cleanup() {
+  [ "$made_user" -eq 1 ] && as_root userdel -r "$purge_user" 2>/dev/null || true
   [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
   [ "$placed_managed" -eq 1 ] && as_root rm -f "$managed" && as_root rmdir /etc/agent-companion 2>/dev/null || true
   if dpkg-query -W -f='${Status}' agent-companion 2>/dev/null | grep -q "install ok installed"; then
@@ -167,8 +170,34 @@ EOF
 log "the installed window starts under IT's managed file (Xvfb, real keychain, standalone simulator)"
 in_agent_session python3 scripts/installed-window-check.py "$work"
 
-log "uninstalling"
-as_root env DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq agent-companion >/dev/null
+log "companion purge in the agent's session: nothing of the user left in the keychain or the home"
+mkdir -p "$work/browser"
+# The agent's "browser": follows the simulator's approval back to the app's loopback redirect.
+cat > "$work/browser/xdg-open" <<'EOS'
+#!/bin/sh
+loc=$(curl -s -o /dev/null -w '%{redirect_url}' "$1")
+curl -s -o /dev/null "$loc"
+EOS
+chmod +x "$work/browser/xdg-open"
+in_agent_session bash scripts/purge-check.sh "$work/browser"
+
+log "uninstalling with apt purge: the package's purge step sweeps every local user's files"
+as_root useradd -m "$purge_user"
+made_user=1
+purge_home=$(getent passwd "$purge_user" | cut -d: -f6)
+for p in .local/share/agent-companion/companion.db .local/state/agent-companion/logs/agent-companion.log \
+  .config/agent-companion/config.toml .cache/com.agentcompanion.desktop/WebKitCache/x .config/autostart/agent-companion.desktop; do
+  as_root mkdir -p "$purge_home/$(dirname "$p")"
+  as_root touch "$purge_home/$p"
+done
+as_root touch "$purge_home/keep-me.txt"
+as_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq agent-companion >/dev/null
+if as_root find "$purge_home" \( -iname '*agent-companion*' -o -iname '*agentcompanion*' \) | grep -q .; then
+  echo "the package's purge step left files in $purge_home:" >&2
+  as_root find "$purge_home" \( -iname '*agent-companion*' -o -iname '*agentcompanion*' \) >&2
+  exit 1
+fi
+as_root test -f "$purge_home/keep-me.txt" || { echo "the purge step removed a file that is not the app's" >&2; exit 1; }
 left=0
 while read -r f; do
   if [ -f "$f" ] || [ -L "$f" ]; then echo "left behind: $f" >&2; left=1; fi
@@ -178,4 +207,4 @@ if command -v agent-companion >/dev/null || command -v companion >/dev/null; the
   echo "a program is still on the PATH after the uninstall" >&2
   exit 1
 fi
-log "package check passed: $(basename "$deb") ($(du -h "$deb" | cut -f1)), $(basename "$rpm") ($(du -h "$rpm" | cut -f1)); installed, started, doctor clean, uninstalled"
+log "package check passed: $(basename "$deb") ($(du -h "$deb" | cut -f1)), $(basename "$rpm") ($(du -h "$rpm" | cut -f1)); installed, started, doctor clean, purged (keychain and home), uninstalled with its purge step"

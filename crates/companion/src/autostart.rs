@@ -20,16 +20,20 @@ pub enum AutostartChange {
 
 /// Makes the login item match `enabled` for the program at `exe`, in this OS's place.
 pub fn apply(enabled: bool, exe: &Path) -> std::io::Result<AutostartChange> {
-    if cfg!(target_os = "windows") {
-        return windows_run_key(enabled, exe);
+    #[cfg(windows)]
+    {
+        windows_run_key(enabled, exe)
     }
-    let (path, contents) = if cfg!(target_os = "macos") {
-        let dir = dirs::home_dir().ok_or_else(no_home)?.join("Library/LaunchAgents");
-        (dir.join(format!("{LABEL}.plist")), launch_agent(exe))
-    } else {
-        (xdg_autostart_dir().ok_or_else(no_home)?.join(format!("{NAME}.desktop")), desktop_entry(exe))
-    };
-    apply_file(enabled, &path, &contents)
+    #[cfg(not(windows))]
+    {
+        let (path, contents) = if cfg!(target_os = "macos") {
+            let dir = dirs::home_dir().ok_or_else(no_home)?.join("Library/LaunchAgents");
+            (dir.join(format!("{LABEL}.plist")), launch_agent(exe))
+        } else {
+            (xdg_autostart_dir().ok_or_else(no_home)?.join(format!("{NAME}.desktop")), desktop_entry(exe))
+        };
+        apply_file(enabled, &path, &contents)
+    }
 }
 
 /// Where XDG login items live: `$XDG_CONFIG_HOME/autostart`.
@@ -37,6 +41,7 @@ pub fn xdg_autostart_dir() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("autostart"))
 }
 
+#[cfg_attr(windows, allow(dead_code))]
 fn no_home() -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::NotFound, "no home directory")
 }
@@ -98,32 +103,28 @@ pub fn launch_agent(exe: &Path) -> String {
     )
 }
 
-/// The `HKCU\…\Run` value, through `reg.exe` (present on every Windows; no registry crate to build
-/// for one value).
+/// The `HKCU\…\Run` value, written through the registry API (no `reg.exe`: no console flashes, and
+/// the GPO that blocks registry tools does not stop it).
+#[cfg(windows)]
 fn windows_run_key(enabled: bool, exe: &Path) -> std::io::Result<AutostartChange> {
-    const KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Run";
-    // By its full path under the system folder, never whatever `reg` comes first on the PATH.
-    let system_root = std::env::var_os("SystemRoot").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(r"C:\Windows"));
-    let reg_exe = system_root.join("System32").join("reg.exe");
-    let reg = |args: &[&str]| std::process::Command::new(&reg_exe).args(args).output();
+    use winreg::RegKey;
+    use winreg::enums::HKEY_CURRENT_USER;
+    const KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Run";
+    let (run, _) = RegKey::predef(HKEY_CURRENT_USER).create_subkey(KEY)?;
     let want = format!("\"{}\"", exe.display());
-    let query = reg(&["query", KEY, "/v", NAME])?;
-    let have = query.status.success().then(|| String::from_utf8_lossy(&query.stdout).into_owned());
-    let failed = |o: std::process::Output| std::io::Error::other(String::from_utf8_lossy(&o.stderr).trim().to_string());
+    let have: Option<String> = match run.get_value::<String, _>(NAME) {
+        Ok(v) => Some(v),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
     match (enabled, have) {
-        (true, Some(h)) if h.contains(&want) => Ok(AutostartChange::Unchanged),
+        (true, Some(h)) if h == want => Ok(AutostartChange::Unchanged),
         (true, had) => {
-            let o = reg(&["add", KEY, "/v", NAME, "/t", "REG_SZ", "/d", &want, "/f"])?;
-            if !o.status.success() {
-                return Err(failed(o));
-            }
+            run.set_value(NAME, &want)?;
             Ok(if had.is_some() { AutostartChange::Updated } else { AutostartChange::Added })
         }
         (false, Some(_)) => {
-            let o = reg(&["delete", KEY, "/v", NAME, "/f"])?;
-            if !o.status.success() {
-                return Err(failed(o));
-            }
+            run.delete_value(NAME)?;
             Ok(AutostartChange::Removed)
         }
         (false, None) => Ok(AutostartChange::Unchanged),

@@ -53,6 +53,8 @@ pub fn webview_dirs() -> Vec<PathBuf> {
         .map(|d| d.join(APP_IDENTIFIER))
         .collect();
     out.extend(crate::store::webview_dir());
+    // A cache the webview may keep under the app's folder name.
+    out.extend(dirs::cache_dir().map(|d| d.join(crate::APP_FOLDER)));
     // The data folder older versions used on Windows and macOS (now `APP_FOLDER`).
     if crate::APP_FOLDER != crate::LEGACY_DATA_FOLDER
         && let Some(d) = dirs::data_local_dir()
@@ -217,7 +219,10 @@ mod tests {
     fn the_webview_folders_are_named_after_the_app() {
         let named = |d: &PathBuf| {
             let s = d.to_string_lossy().into_owned();
-            s.contains(APP_IDENTIFIER) || s.ends_with(crate::LEGACY_DATA_FOLDER) || s.ends_with("webview")
+            s.contains(APP_IDENTIFIER)
+                || s.ends_with(crate::LEGACY_DATA_FOLDER)
+                || s.ends_with(crate::APP_FOLDER)
+                || s.ends_with("webview")
         };
         assert!(webview_dirs().iter().all(named));
     }
