@@ -12,9 +12,13 @@ use std::time::Duration;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
     let sim = sim().await;
+    // Time runs 10× faster than life here (200 calls in under a minute for one agent), so Genesys'
+    // per-minute request budget is scaled like it; running out of it is tested on its own
+    // (`a_catch_up_refused_by_the_rate_limit_is_tried_again_without_waiting_for_a_reconnect`).
     settings(
         &sim,
-        json!({"socket_closing_grace_ms": 150, "quirks": {"repeat_rate": 0.3, "timed_out_agent_rate": 0.15}}),
+        json!({"socket_closing_grace_ms": 150, "genesys_rate_limit_per_minute": 3000,
+               "quirks": {"repeat_rate": 0.3, "timed_out_agent_rate": 0.15}}),
     )
     .await;
     let (_dir, store) = temp_store();
@@ -70,7 +74,30 @@ async fn a_200_call_scenario_with_socket_faults_pops_every_call_exactly_once() {
             .filter(|e| matches!(e, EngineEvent::Call { transition: Transition::WrapupSubmitted, .. }))
             .count()
     };
-    eventually("every wrap-up", 15, async || wrapups() >= 200).await;
+    if !cloud_sim::wait::try_eventually(15, async || wrapups() >= 200).await {
+        // Name what is missing: each such segment's transitions as the engine saw them, and how the
+        // Genesys API answered (a rate limit in a reconnect storm, an error on a read).
+        let mut seen: HashMap<String, Vec<Transition>> = HashMap::new();
+        for e in run.events.events() {
+            if let EngineEvent::Call { interaction_id, transition, .. } = e {
+                seen.entry(interaction_id).or_default().push(transition);
+            }
+        }
+        let missing: Vec<_> = placed
+            .iter()
+            .filter(|id| !seen.get(*id).is_some_and(|t| t.contains(&Transition::WrapupSubmitted)))
+            .map(|id| (id.clone(), seen.get(id).cloned().unwrap_or_default()))
+            .collect();
+        let endpoints = &sim.stats()["endpoints"];
+        let genesys: Vec<_> = endpoints
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.starts_with("genesys_api"))
+            .map(|(k, v)| format!("{k}: {}", v["by_status"]))
+            .collect();
+        panic!("{} wrap-ups of 200; missing: {missing:?}; Genesys API answers: {genesys:?}", wrapups());
+    }
     // Every transition at most once per conversation.
     let mut seen = HashSet::new();
     for e in run.events.events() {
@@ -263,5 +290,49 @@ async fn a_failed_read_of_an_ended_call_is_retried_at_the_next_catch_up_and_its_
     control(&sim, "/_sim/sockets/drop", json!({})).await;
     eventually("the wrap-up after the second read", 10, async || wrapped()).await;
     eventually("the disposition queued", 10, async || run.engine.outbox().get(&call.id).unwrap().is_some()).await;
+    run.engine.stop().await;
+}
+
+#[tokio::test]
+async fn a_catch_up_refused_by_the_rate_limit_is_tried_again_without_waiting_for_a_reconnect() {
+    let sim = sim().await;
+    let (_dir, store) = temp_store();
+    let cfg = config_for(&sim, &[]);
+    let mut run = start_engine(cfg.clone(), store).await;
+    let call = place(&sim, "tel:+14155550143", json!({})).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await; // answered
+    eventually("the answer", 5, async || {
+        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
+    })
+    .await;
+    // The feed is down while the call ends and is wrapped up in Genesys.
+    run.engine.genesys_signed_out().await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    // The reconnect's catch-up (its read of the active conversations) meets the rate limit, as in a
+    // reconnect storm.
+    control(
+        &sim,
+        "/_sim/faults",
+        json!({"kind": "rate_limit", "service": "genesys_api", "method": "GET", "path_contains": "/api/v2/conversations", "retry_after_secs": 1, "count": 1}),
+    )
+    .await;
+    let sockets = sim.stats()["sockets"]["opened"].as_u64().unwrap();
+    run.engine.genesys_signed_in();
+    eventually("the refused catch-up", 10, async || {
+        sim.stats()["endpoints"][ACTIVE_CONVERSATIONS]["by_status"]["429"].as_u64().unwrap_or(0) >= 1
+    })
+    .await;
+    // No socket drop, no reconnect: the owed catch-up alone brings the wrap-up.
+    eventually("the wrap-up from the catch-up tried again", 15, async || {
+        run.events
+            .events()
+            .iter()
+            .any(|e| matches!(e, EngineEvent::Call { transition: Transition::WrapupSubmitted, .. }))
+    })
+    .await;
+    eventually("the disposition queued", 10, async || run.engine.outbox().get(&call.id).unwrap().is_some()).await;
+    assert_eq!(sim.stats()["sockets"]["opened"].as_u64().unwrap(), sockets + 1, "one socket: the reconnect's own");
     run.engine.stop().await;
 }

@@ -57,6 +57,8 @@ pub fn settings(loaded: &LoadedConfig) -> Vec<SettingView> {
             Some(SettingView {
                 key: key.clone(),
                 value: match v {
+                    // A proxy's password is IT's, not the agent's to read.
+                    toml::Value::String(s) if key == "network.proxy" => crate::net::proxy::redact(s),
                     toml::Value::String(s) => s.clone(),
                     other => other.to_string(),
                 },
@@ -76,4 +78,17 @@ pub struct SyncView {
     pub status: StatusSnapshot,
     pub attention: Vec<OutboxRow>,
     pub pending: Vec<OutboxRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_view_shows_the_proxy_without_its_password() {
+        let flags = vec!["network.proxy=http://agent:hunter2@proxy.corp:3128".to_string()];
+        let loaded = config::load(&config::Sources { flags, ..Default::default() }).unwrap();
+        let proxy = settings(&loaded).into_iter().find(|s| s.key == "network.proxy").unwrap();
+        assert!(proxy.value.contains("proxy.corp:3128") && !proxy.value.contains("hunter2"), "{}", proxy.value);
+    }
 }

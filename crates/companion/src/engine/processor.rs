@@ -57,7 +57,7 @@ impl Processor {
                     message: format!("ignored a conversation event that could not be read: {error}"),
                 }),
                 FeedEvent::CaughtUp { active } => self.fetch_ended(&active),
-                FeedEvent::Ended { conversation_id } => self.tracker.close_conversation(&conversation_id),
+                FeedEvent::Ended { conversation_id, gone } => self.tracker.close_conversation(&conversation_id, gone),
             }
         }
         self.inflight.close();
@@ -81,11 +81,11 @@ impl Processor {
                         Ok(Some(body)) => {
                             let _ =
                                 tx.send(FeedItem::read(body, std::time::Instant::now(), Source::CatchUp, None)).await;
-                            let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
+                            let _ = tx.send(FeedEvent::Ended { conversation_id: id, gone: false }).await;
                             return;
                         }
                         Ok(None) => {
-                            let _ = tx.send(FeedEvent::Ended { conversation_id: id }).await;
+                            let _ = tx.send(FeedEvent::Ended { conversation_id: id, gone: true }).await;
                             return;
                         }
                         Err(e) if e.needs_sign_in() => break,

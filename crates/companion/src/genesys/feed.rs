@@ -52,9 +52,13 @@ pub enum FeedEvent {
     /// The catch-up after a (re)connect is complete: these conversations are active. A tracked call
     /// not among them ended while the socket was down.
     CaughtUp { active: Vec<String> },
-    /// An ended conversation's final state was read (its snapshot came just before), or Genesys no
-    /// longer knows it: nothing more will come for it.
-    Ended { conversation_id: String },
+    /// An ended conversation's state was read (its snapshot came just before), or Genesys no longer
+    /// knows it: only a wrap-up still owed in after-call work can follow.
+    Ended {
+        conversation_id: String,
+        /// Genesys no longer knows it (rather than: no longer lists it as active).
+        gone: bool,
+    },
 }
 
 /// A conversation snapshot from the feed, read into its typed form at the edge.
@@ -174,9 +178,15 @@ struct Feed {
 
 type Ws = crate::net::socket::Socket;
 
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 struct Session {
     channel: Channel,
     ws: Ws,
+    /// A catch-up that failed (a 429 in a reconnect storm, an outage): tried again at this time,
+    /// since nothing else would ever read what happened while the socket was down.
+    catch_up_due: Option<(Instant, u32)>,
 }
 
 /// Why the socket loop ended.
@@ -227,7 +237,7 @@ impl Feed {
         .await
         .map_err(|_| GenesysError::Transient("the notification socket did not open in 15 s".into()))?
         .map_err(|e| GenesysError::Transient(format!("the notification socket did not open: {e}")))?;
-        Ok(Session { channel, ws })
+        Ok(Session { channel, ws, catch_up_due: None })
     }
 
     /// Sends the active conversations, since nothing that happened while disconnected is replayed.
@@ -272,14 +282,15 @@ impl Feed {
                 _ = self.stop.notified() => return None,
             };
             match result {
-                Ok(s) => {
+                Ok(mut s) => {
                     self.set(ConnectionState::Connected { channel_id: s.channel.id.clone() });
                     if let Err(e) = self.catch_up().await {
                         if e.needs_sign_in() {
                             self.set(ConnectionState::SignInRequired { reason: e.to_string() });
                             return None;
                         }
-                        tracing::warn!(error = %e, "catch-up after connect failed; events still flow");
+                        tracing::warn!(error = %e, "catch-up after connect failed; events still flow, it is tried again");
+                        s.catch_up_due = Some((self.catch_up_retry_at(1, &e), 1));
                     }
                     return Some(s);
                 }
@@ -289,14 +300,49 @@ impl Feed {
                 }
                 Err(e) => {
                     if let Some(wait) = e.retry_after() {
-                        // Honour the server's pace before the next back-off step.
-                        tokio::time::sleep(wait.min(self.settings.reconnect_max)).await;
+                        // Honour the server's pace before the next back-off step, in full: retrying a
+                        // rate limit sooner only spends the budget the catch-up needs (capped against a
+                        // nonsensical answer).
+                        tokio::select! {
+                            _ = tokio::time::sleep(wait.min(MAX_RETRY_AFTER)) => {}
+                            _ = self.stop.notified() => return None,
+                        }
                     }
                     attempt += 1;
                     reason = e.to_string();
                 }
             }
         }
+    }
+
+    /// When a failed catch-up is tried again: back-off from the reconnect settings, never sooner than
+    /// the server asked.
+    fn catch_up_retry_at(&self, attempt: u32, e: &GenesysError) -> Instant {
+        let delay = backoff(
+            attempt,
+            self.settings.reconnect_initial,
+            self.settings.reconnect_max,
+            e.retry_after(),
+            &mut rand::rng(),
+        );
+        Instant::now() + delay
+    }
+
+    /// Tries an owed catch-up again when it is due; `Some` ends the socket loop (a revoked sign-in).
+    async fn retry_catch_up(&self, s: &mut Session) -> Option<Exit> {
+        let (at, attempt) = s.catch_up_due?;
+        if Instant::now() < at {
+            return None;
+        }
+        match self.catch_up().await {
+            Ok(()) => s.catch_up_due = None,
+            Err(e) if e.needs_sign_in() => return Some(Exit::Revoked),
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "catch-up failed again; it is tried again");
+                s.catch_up_due = Some((self.catch_up_retry_at(attempt + 1, &e), attempt + 1));
+            }
+        }
+        None
     }
 
     async fn pump(&self, s: &mut Session) -> Exit {
@@ -328,6 +374,9 @@ impl Feed {
                         if s.ws.send(Message::Text(r#"{"message":"ping"}"#.into())).await.is_err() {
                             return Exit::Dead("the socket refused a ping".into());
                         }
+                    }
+                    if let Some(exit) = self.retry_catch_up(s).await {
+                        return exit;
                     }
                     let renew_at = s.channel.expires_ms - self.settings.renew_before.as_millis() as i64;
                     if s.channel.expires_ms > 0 && chrono::Utc::now().timestamp_millis() >= renew_at {

@@ -30,7 +30,13 @@ struct Seen {
     touched: u64,
     conversation_id: String,
     held: bool,
+    /// Reads of its conversation after Genesys stopped listing it as active (see `close_conversation`).
+    ended_reads: u8,
 }
+
+/// How many reads of an ended conversation a segment still in after-call work waits for its wrap-up
+/// (the agent may wrap up after the read; a lost frame would otherwise lose the wrap-up).
+const ENDED_READS_FOR_WRAPUP: u8 = 5;
 
 /// Per-segment memory of what was announced.
 #[derive(Debug, Default)]
@@ -58,6 +64,7 @@ impl Tracker {
             touched: self.touched,
             conversation_id,
             held: false,
+            ended_reads: 0,
         };
         let e = self.stages.entry(interaction_id).or_insert_with(|| seen.clone());
         if stage > e.stage {
@@ -96,10 +103,17 @@ impl Tracker {
         ids
     }
 
-    /// Marks every segment of a conversation as finished (Genesys no longer knows it).
-    pub fn close_conversation(&mut self, conversation_id: &str) {
+    /// Marks the segments of a conversation Genesys no longer lists as active finished, once its last
+    /// state was read. A segment in after-call work stays open for a few more reads (at the next
+    /// catch-ups): its wrap-up may come after the read, and the frame announcing it may be lost.
+    /// `gone`: Genesys no longer knows the conversation at all; everything closes.
+    pub fn close_conversation(&mut self, conversation_id: &str, gone: bool) {
         for s in self.stages.values_mut().filter(|s| s.conversation_id == conversation_id) {
-            s.open = false;
+            s.ended_reads = s.ended_reads.saturating_add(1);
+            let owes_wrapup = s.stage == Transition::AfterCallWork && s.ended_reads < ENDED_READS_FOR_WRAPUP;
+            if gone || !owes_wrapup {
+                s.open = false;
+            }
         }
     }
 
@@ -155,8 +169,15 @@ impl Tracker {
             };
             self.touched += 1;
             let held = v.held && matches!(v.stage, Transition::Alerting | Transition::Connected);
-            let seen =
-                Seen { stage: v.stage, open, touched: self.touched, conversation_id: v.conversation_id.clone(), held };
+            let ended_reads = self.stages.get(&v.interaction_id).map_or(0, |s| s.ended_reads);
+            let seen = Seen {
+                stage: v.stage,
+                open,
+                touched: self.touched,
+                conversation_id: v.conversation_id.clone(),
+                held,
+                ended_reads,
+            };
             self.stages.insert(v.interaction_id.clone(), seen);
         }
         self.prune();
@@ -393,5 +414,30 @@ mod tests {
             prop_assert_eq!(got.last().copied(), Some(furthest));
             prop_assert_eq!(got.first().copied(), Some(Transition::Alerting), "every call pops");
         }
+    }
+
+    #[test]
+    fn a_conversation_read_while_its_wrapup_is_owed_stays_open_for_the_next_catch_ups() {
+        let life = life();
+        let mut t = Tracker::new(ME);
+        for s in &life[..3] {
+            t.observe(s);
+        }
+        // Not active any more, read in after-call work: the wrap-up may still come.
+        for _ in 1..ENDED_READS_FOR_WRAPUP {
+            t.close_conversation("conv-1", false);
+            assert_eq!(t.open_conversations(), vec!["conv-1".to_string()]);
+        }
+        t.close_conversation("conv-1", false);
+        assert!(t.open_conversations().is_empty(), "not read for ever");
+        let mut gone = Tracker::new(ME);
+        for s in &life[..3] {
+            gone.observe(s);
+        }
+        gone.close_conversation("conv-1", true);
+        assert!(gone.open_conversations().is_empty(), "Genesys no longer knows it");
+        // A wrap-up that arrives anyway is still announced once.
+        let e = t.observe(&life[3]);
+        assert_eq!(e.iter().filter(|e| e.transition == Transition::WrapupSubmitted).count(), 1);
     }
 }
