@@ -32,7 +32,7 @@ python3 tests/e2e/desktop_e2e.py target/debug/agent-companion --pop-calls "${E2E
 log "encryption at rest: the store's tests on a SQLCipher build"
 cargo clippy --locked -q -p companion --features encryption --lib --tests -- -D warnings
 cargo nextest run --locked -p companion --features encryption --lib -E 'test(encrypt)'
-log "installers: .deb and .rpm built; the .deb installed, started, checked with companion doctor, uninstalled"
+log "installers: .deb and .rpm built; the .deb installed, started, checked with companion doctor, a signed-in user purged (keyring and home scanned), purged with apt"
 bash scripts/package.sh --check
 log "benchmark harness smoke run (figures in BENCHMARKS.md come from the full runs)"
 BENCH_SECS=1 cargo test --locked -q -p cloud-sim --bench sim_throughput

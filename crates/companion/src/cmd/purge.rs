@@ -14,7 +14,7 @@ pub async fn purge(cli: &Cli, yes: bool, discard_undelivered: bool, json: bool) 
     let places = Places::of(&loaded.config, user_config)?;
     if !yes {
         let mut listed = vec![
-            format!("the sign-ins kept in the keychain (revoked at Genesys Cloud and Salesforce first)"),
+            "the sign-ins kept in the keychain (revoked at Genesys Cloud and Salesforce first)".to_string(),
             format!("the local database {} and its key", places.database.display()),
         ];
         listed.extend(places.logs.iter().map(|l| format!("the logs in {}", l.display())));

@@ -159,7 +159,7 @@ impl ProxyRoute {
     pub fn describe(&self) -> String {
         match (self.source, &self.shown) {
             (ProxySource::Managed, Some(p)) => format!("through {p} (network.proxy)"),
-            (ProxySource::System, _) => "the system's proxy settings (direct where none is set)".into(),
+            (ProxySource::System, _) => "as the system's proxy settings say (direct where none is set)".into(),
             _ => "direct (proxies turned off)".into(),
         }
     }
