@@ -259,17 +259,7 @@ async fn a_failed_read_of_an_ended_call_is_retried_at_the_next_catch_up_and_its_
     let (_dir, store) = temp_store();
     let cfg = config_for(&sim, &[]);
     let mut run = start_engine(cfg.clone(), store).await;
-    let call = place(&sim, "tel:+14155550142", json!({})).await;
-    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
-    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await; // answered
-    eventually("the answer", 5, async || {
-        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
-    })
-    .await;
-    // The feed is down while the call ends and is wrapped up in Genesys.
-    run.engine.genesys_signed_out().await;
-    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
-    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    let call = answered_then_wrapped_while_the_feed_is_down(&sim, &mut run, "tel:+14155550142").await;
     // The first read of the ended call fails.
     control(
         &sim,
@@ -299,17 +289,7 @@ async fn a_catch_up_refused_by_the_rate_limit_is_tried_again_without_waiting_for
     let (_dir, store) = temp_store();
     let cfg = config_for(&sim, &[]);
     let mut run = start_engine(cfg.clone(), store).await;
-    let call = place(&sim, "tel:+14155550143", json!({})).await;
-    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
-    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await; // answered
-    eventually("the answer", 5, async || {
-        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
-    })
-    .await;
-    // The feed is down while the call ends and is wrapped up in Genesys.
-    run.engine.genesys_signed_out().await;
-    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
-    control(&sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    let call = answered_then_wrapped_while_the_feed_is_down(&sim, &mut run, "tel:+14155550143").await;
     // The reconnect's catch-up (its read of the active conversations) meets the rate limit, as in a
     // reconnect storm.
     control(
@@ -335,4 +315,23 @@ async fn a_catch_up_refused_by_the_rate_limit_is_tried_again_without_waiting_for
     eventually("the disposition queued", 10, async || run.engine.outbox().get(&call.id).unwrap().is_some()).await;
     assert_eq!(sim.stats()["sockets"]["opened"].as_u64().unwrap(), sockets + 1, "one socket: the reconnect's own");
     run.engine.stop().await;
+}
+
+/// A call popped and answered; then the feed goes down while it ends and is wrapped up in Genesys.
+async fn answered_then_wrapped_while_the_feed_is_down(
+    sim: &cloud_sim::SimHandle,
+    run: &mut Running,
+    ani: &str,
+) -> Placed {
+    let call = place(sim, ani, json!({})).await;
+    eventually("the pop", 5, async || pops(&run.events).len() == 1).await;
+    control(sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await; // answered
+    eventually("the answer", 5, async || {
+        run.events.events().iter().any(|e| matches!(e, EngineEvent::Call { transition: Transition::Connected, .. }))
+    })
+    .await;
+    run.engine.genesys_signed_out().await;
+    control(sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    control(sim, &format!("/_sim/calls/{}/advance", call.cid), json!({})).await;
+    call
 }

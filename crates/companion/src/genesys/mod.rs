@@ -1,6 +1,7 @@
 //! Genesys Cloud: the REST calls the engine needs, the notification feed, and the conversation
 //! tracker that turns repeated, reordered snapshots into transitions.
 
+pub mod backoff;
 pub mod feed;
 pub mod history;
 pub mod identification;
